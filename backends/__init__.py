@@ -1,0 +1,36 @@
+"""One protocol, four engines: ``local`` (in-process oracle), ``dask``, ``spark``, ``ray``.
+
+>>> from backends import Block, get_backend
+>>> with get_backend("local") as be:                      # doctest: +SKIP
+...     ds = be.generate(make_block, 8)
+...     total = be.aggregate(ds, lambda b: b.X.sum(), operator.add)
+
+Engines are imported only inside their adapter, when a backend is started.
+"""
+
+from backends._base import block_ranges
+from backends._protocol import (
+    Backend,
+    BackendError,
+    BackendUnavailable,
+    Block,
+    Cancelled,
+    Dataset,
+    RemoteError,
+)
+from backends._registry import available_backends, backend_names, get_backend, max_workers
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
+    "Block",
+    "Cancelled",
+    "Dataset",
+    "RemoteError",
+    "available_backends",
+    "backend_names",
+    "block_ranges",
+    "get_backend",
+    "max_workers",
+]

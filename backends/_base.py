@@ -1,0 +1,335 @@
+"""What every adapter shares: dataset handles, validation, block placement, ordered combine.
+
+An adapter subclasses :class:`BaseBackend` and supplies how to start and stop its engine
+and how to run one :class:`~backends._worker.Call` on each of its worker *slots*
+(``_run``). Blocks are placed on slots in contiguous ranges, so pre-combining on a
+worker and then combining the workers' partials in slot order is combining in block
+order: the same parenthesisation every run, hence the same bits every run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from backends._protocol import Block, Cancelled, Dataset
+from backends._worker import Call
+
+T = TypeVar("T")
+
+_call_generations = itertools.count(1)
+
+
+def block_ranges(n_blocks: int, n_slots: int) -> list[list[int]]:
+    """Split blocks ``0..n_blocks-1`` into ``n_slots`` contiguous, balanced ranges.
+
+    Examples
+    --------
+    >>> block_ranges(5, 2)
+    [[0, 1], [2, 3, 4]]
+    >>> block_ranges(1, 3)
+    [[], [], [0]]
+    """
+    return [
+        list(range(s * n_blocks // n_slots, (s + 1) * n_blocks // n_slots)) for s in range(n_slots)
+    ]
+
+
+def check_positive_int(value: Any, name: str, caller: str) -> int:
+    """``value`` as an int >= 1, or a scikit-learn-style ValueError/TypeError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"The {name!r} parameter of {caller} must be an int >= 1. "
+            f"Got {value!r} of type {type(value).__name__} instead."
+        )
+    if value < 1:
+        raise ValueError(f"The {name!r} parameter of {caller} must be an int >= 1. Got {value!r}.")
+    return value
+
+
+class BaseBackend:
+    """Shared driver-side half of every adapter. Subclasses implement the ``_`` hooks.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes to start (ignored when attaching to an existing cluster, where
+        the cluster's own size is used and reported by :meth:`info`).
+    """
+
+    name = "base"
+    #: The most workers this backend can have (None: no limit of its own).
+    max_workers: int | None = None
+
+    def __init__(self, n_workers: int = 2) -> None:
+        self.n_workers = check_positive_int(n_workers, "n_workers", f"get_backend({self.name!r})")
+        if self.max_workers is not None and self.n_workers > self.max_workers:
+            raise ValueError(
+                f"The 'n_workers' parameter of get_backend({self.name!r}) must be at most "
+                f"{self.max_workers}. Got {n_workers!r}."
+            )
+        self._token = uuid.uuid4().hex[:8]
+        self._ids = itertools.count()
+        self._live: set[str] = set()
+        self._generation = f"{self._token}:{next(_call_generations)}"
+        self._started = False
+        self.startup_seconds: float | None = None
+        self._workers_seen: list[dict[str, Any]] = []
+        # Ids the workers should forget with the next call (broadcasts the driver dropped,
+        # frees that an engine cannot address to every worker directly).
+        self._pending_drop: list[str] = []
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> BaseBackend:
+        """Start (or attach to) the engine and check its workers. Idempotent."""
+        if self._started:
+            return self
+        t0 = time.perf_counter()
+        try:
+            self._start()
+        except BaseException:
+            self._close()  # whatever part of the engine did start
+            raise
+        self._started = True
+        try:
+            self._workers_seen = self._run_checked(Call("describe"), [[]] * self._n_slots())
+        except BaseException:
+            self.close()
+            raise
+        self.startup_seconds = time.perf_counter() - t0
+        return self
+
+    def close(self) -> None:
+        """Free everything and stop the engine (or detach from an existing cluster)."""
+        if not self._started:
+            return
+        self._started = False
+        try:
+            self._close()
+        finally:
+            self._live.clear()
+
+    def __enter__(self) -> BaseBackend:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "started" if self._started else "not started"
+        return f"<{type(self).__name__} n_workers={self.n_workers} {state}>"
+
+    # -- the verbs ----------------------------------------------------------------------
+    def generate(self, make_block: Callable[[int], Block], n_blocks: int) -> Dataset:
+        """Build block ``i`` as ``make_block(i)`` on the worker that will hold it.
+
+        Parameters
+        ----------
+        make_block : callable, int -> Block
+            Must be importable on the workers (module level, not ``__main__``) and depend
+            only on ``i`` and its own parameters, so any worker can rebuild any block.
+        n_blocks : int
+            Number of blocks (fixed per dataset, whatever the number of workers).
+
+        Returns
+        -------
+        Dataset
+            Resident on the workers.
+        """
+        self._require_started()
+        _check_callable(make_block, "make_block", "generate")
+        n_blocks = check_positive_int(n_blocks, "n_blocks", "generate")
+        ds_id = self._new_id()
+        recipe = ("generate", make_block)
+        return self._materialise(Call("build", ds_id, recipe), ds_id, recipe, n_blocks)
+
+    def from_blocks(self, blocks: Sequence[Block]) -> Dataset:
+        """Ship small driver-side blocks to the workers, keeping their order."""
+        self._require_started()
+        blocks = list(blocks)
+        if not blocks:
+            raise ValueError("from_blocks needs at least one Block. Got an empty sequence.")
+        for i, b in enumerate(blocks):
+            if not isinstance(b, Block):
+                raise TypeError(
+                    f"from_blocks expects backends.Block objects. "
+                    f"Got {type(b).__name__} at position {i}."
+                )
+        ds_id = self._new_id()
+        recipe = self._ship(ds_id, blocks)
+        self._live.add(ds_id)
+        return Dataset(self.name, ds_id, tuple(b.n_samples for b in blocks), recipe)
+
+    def map_blocks(self, ds: Dataset, fn: Callable[..., Block], *args: Any) -> Dataset:
+        """``fn(block, *args) -> Block`` on every block; the result stays resident."""
+        self._check_dataset(ds)
+        _check_callable(fn, "fn", "map_blocks")
+        out_id = self._new_id()
+        call = Call("map", ds.id, ds.recipe, fn, args=args, out_id=out_id)
+        recipe = ("map", ds.id, ds.recipe, fn, args)
+        return self._materialise(call, out_id, recipe, ds.n_blocks)
+
+    def aggregate(
+        self, ds: Dataset, fn: Callable[..., T], combine: Callable[[T, T], T], *args: Any
+    ) -> T:
+        """``fn(block, *args)`` per block, combined in block order; one value on the driver.
+
+        Parameters
+        ----------
+        ds : Dataset
+        fn : callable, (Block, *args) -> T
+        combine : callable, (T, T) -> T
+            Associative. Applied in block order (pre-combined per worker over its
+            contiguous range of blocks, then across workers in order).
+        *args
+            Extra arguments for ``fn``; a handle from :meth:`broadcast` arrives as its value.
+        """
+        self._check_dataset(ds)
+        _check_callable(fn, "fn", "aggregate")
+        _check_callable(combine, "combine", "aggregate")
+        call = Call("aggregate", ds.id, ds.recipe, fn, combine, args)
+        parts = self._run_checked(call, block_ranges(ds.n_blocks, self._n_slots()))
+        parts = [p for p in parts if p is not None]  # slots that hold no block
+        acc = parts[0][1]
+        for _, value in parts[1:]:
+            acc = combine(acc, value)
+        return acc
+
+    def broadcast(self, value: Any) -> Any:
+        """A handle to pass among ``*args``; each worker receives ``value`` once per call."""
+        self._require_started()
+        return self._broadcast(value)
+
+    def collect(self, ds: Dataset) -> list[Block]:
+        """All blocks on the driver, in block order (small data only)."""
+        self._check_dataset(ds)
+        call = Call("collect", ds.id, ds.recipe)
+        parts = self._run_checked(call, block_ranges(ds.n_blocks, self._n_slots()))
+        return [b for part in parts for _, b in part]
+
+    def free(self, ds: Dataset) -> None:
+        """Drop ``ds`` from the workers' memory; the handle is unusable afterwards."""
+        self._check_dataset(ds)
+        self._live.discard(ds.id)
+        self._free(ds)
+
+    def cancel(self) -> None:
+        """Stop the calls in flight (from another thread); they raise :class:`Cancelled`.
+
+        Work stops at the next block boundary (Spark: the engine kills the tasks). The
+        backend, and the datasets it holds, stay usable.
+        """
+        if not self._started:
+            return
+        cancelled, self._generation = self._generation, f"{self._token}:{next(_call_generations)}"
+        self._cancel(cancelled)
+
+    def info(self) -> dict[str, Any]:
+        """What really runs: engine, version, workers, threads, address, execution pattern."""
+        self._require_started()
+        pids = sorted({w["pid"] for w in self._workers_seen})
+        base = {
+            "backend": self.name,
+            "n_workers": self.n_workers,
+            "threads_per_worker": 1,
+            "worker_pids": pids,
+            "blas_threads_per_worker": sorted(
+                {w["blas_threads"] for w in self._workers_seen}, key=str
+            ),
+            "blas": sorted({x for w in self._workers_seen for x in w["blas"]}),
+            "startup_seconds": self.startup_seconds,
+        }
+        base.update(self._info())
+        return base
+
+    # -- shared plumbing ----------------------------------------------------------------
+    def _materialise(self, call: Call, ds_id: str, recipe: tuple, n_blocks: int) -> Dataset:
+        parts = self._run_checked(call, block_ranges(n_blocks, self._n_slots()))
+        sizes = dict(pair for part in parts for pair in part)
+        self._live.add(ds_id)
+        return Dataset(self.name, ds_id, tuple(sizes[i] for i in range(n_blocks)), recipe)
+
+    def _run_checked(self, call: Call, ranges: list[list[int]]) -> list[Any]:
+        """Run ``call`` on every slot; raise the first (lowest-block) error, else payloads."""
+        drops, self._pending_drop[:] = tuple(self._pending_drop), []
+        call = replace(call, generation=self._generation, drop=call.drop + drops)
+        outcomes = self._run(call, ranges)
+        for status, payload in outcomes:
+            if status == "err":
+                raise payload
+        return [payload for _, payload in outcomes]
+
+    def _new_id(self) -> str:
+        return f"{self._token}-{next(self._ids)}"
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise RuntimeError(
+                f"the {self.name!r} backend is not started: use `with get_backend(...) as be:` "
+                "or call .start() first"
+            )
+
+    def _check_dataset(self, ds: Any) -> None:
+        self._require_started()
+        if not isinstance(ds, Dataset):
+            raise TypeError(f"expected a Dataset of this backend. Got {type(ds).__name__}.")
+        if ds.id not in self._live:
+            where = (
+                "was freed" if ds.backend_name == self.name else f"belongs to {ds.backend_name!r}"
+            )
+            raise ValueError(
+                f"dataset {ds.id} is not held by this {self.name!r} backend (it {where} or "
+                "comes from another backend instance)"
+            )
+
+    # -- hooks for adapters -------------------------------------------------------------
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _n_slots(self) -> int:
+        """Number of worker slots blocks are spread over."""
+        return self.n_workers
+
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+        """One outcome per slot, in slot order; slot ``s`` works on blocks ``ranges[s]``."""
+        raise NotImplementedError
+
+    def _ship(self, ds_id: str, blocks: list[Block]) -> tuple:
+        """Make ``blocks`` resident; return the dataset's recipe."""
+        calls = [
+            Call("store", ds_id, blocks={i: blocks[i] for i in r})
+            for r in block_ranges(len(blocks), self._n_slots())
+        ]
+        self._run_each(calls)
+        return ("resident",)
+
+    def _run_each(self, calls: list[Call]) -> None:
+        """Run a different call on each slot (used to ship each worker its own blocks)."""
+        raise NotImplementedError
+
+    def _broadcast(self, value: Any) -> Any:
+        return value
+
+    def _free(self, ds: Dataset) -> None:
+        self._run_checked(Call("free", ds.id), [[]] * self._n_slots())
+
+    def _cancel(self, generation: str) -> None:
+        raise NotImplementedError
+
+    def _info(self) -> dict[str, Any]:
+        return {}
+
+
+def _check_callable(fn: Any, name: str, verb: str) -> None:
+    if not callable(fn):
+        raise TypeError(f"The {name!r} argument of {verb} must be callable. Got {fn!r}.")
+
+
+__all__ = ["BaseBackend", "Cancelled", "block_ranges", "check_positive_int"]

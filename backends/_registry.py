@@ -1,0 +1,73 @@
+"""Lazy table of backends: nothing heavy is imported until a backend is asked for."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from backends._protocol import BackendUnavailable
+
+# name -> (adapter module, class, the extra that installs it, modules the engine needs)
+_BACKENDS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
+    "local": ("backends._local", "LocalBackend", None, ()),
+    "dask": ("backends._dask", "DaskBackend", "dask", ("dask", "distributed")),
+    "spark": ("backends._spark", "SparkBackend", "spark", ("pyspark",)),
+    "ray": ("backends._ray", "RayBackend", "ray", ("ray",)),
+}
+
+
+def backend_names() -> list[str]:
+    """Every backend dmlbench knows, installed or not."""
+    return list(_BACKENDS)
+
+
+def missing_modules(name: str) -> list[str]:
+    """The engine modules a backend needs that are not installed here."""
+    return [m for m in _BACKENDS[name][3] if importlib.util.find_spec(m) is None]
+
+
+def available_backends() -> list[str]:
+    """Backends whose engine is installed (Spark's Java is checked only at start)."""
+    return [name for name in _BACKENDS if not missing_modules(name)]
+
+
+def max_workers(name: str) -> int | None:
+    """The most workers backend ``name`` can have (``None``: no limit of its own)."""
+    _check_name(name)
+    module, cls, _, _ = _BACKENDS[name]
+    return getattr(importlib.import_module(module), cls).max_workers
+
+
+def _check_name(name: str) -> None:
+    if name not in _BACKENDS:
+        raise ValueError(f"unrecognized backend {name!r} must be one of: {list(_BACKENDS)}")
+
+
+def get_backend(name: str, **options: Any) -> Any:
+    """A backend adapter, not started yet: use it as a context manager, or call ``.start()``.
+
+    Parameters
+    ----------
+    name : {"local", "dask", "spark", "ray"}
+    **options
+        ``n_workers`` for all; ``address`` to attach to an existing cluster (Dask
+        scheduler ``tcp://...``, Spark master ``spark://...``, Ray ``ray://...`` or
+        ``auto``); adapter-specific options are documented on each adapter class.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a known backend.
+    BackendUnavailable
+        The backend's engine is not installed.
+    """
+    _check_name(name)
+    module, cls, extra, _ = _BACKENDS[name]
+    missing = missing_modules(name)
+    if missing:
+        raise BackendUnavailable(
+            f"the {name!r} backend needs {', '.join(missing)}, which is not installed: "
+            f"pip install 'dmlbench[{extra}]'"
+        )
+    return getattr(importlib.import_module(module), cls)(**options)

@@ -1,0 +1,215 @@
+"""The ``spark`` backend: PySpark RDDs, blocks kept deserialized in the Python workers.
+
+Pattern: a verb is one job of ``n_workers`` tasks over ``parallelize(range(n_workers))``;
+task ``s`` works on slot ``s``'s contiguous range of blocks and pre-combines them in
+block order. Blocks are NOT an RDD ``.cache()``: PySpark caches Python objects pickled in
+the JVM, so every job would re-ship and unpickle every block (a full copy of the data per
+round). Instead each reused Python worker keeps the blocks it has seen in a process-global
+dict, and a worker that lacks one rebuilds it from the dataset's recipe (blocks are a
+pure function of their index, or come from a Spark broadcast).
+
+What that costs, and is recorded in :meth:`info`: Spark does not pin a task to a Python
+worker, so after a few rounds each of the ``n_workers`` Python workers can hold every
+block (memory up to ``n_workers`` x the dataset), and the first rounds pay for rebuilding
+blocks a worker has not seen. Spark also stops Python workers idle for a minute; their
+blocks are rebuilt on the next round. Spark's ``reduce``/``treeAggregate`` combine in
+task-completion order, so partials come back with ``collect`` and are combined on the
+driver in block order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from functools import partial
+from typing import Any
+
+from backends import _worker
+from backends._base import BaseBackend, block_ranges
+from backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
+from backends._worker import Call, Handle
+
+JAVA_HELP = (
+    "Spark needs Java 17 or 21 (OpenJDK). On Debian/Ubuntu: "
+    "apt-get install openjdk-17-jre-headless; or set JAVA_HOME to a Java 17/21 installation."
+)
+
+
+def _on_worker(call: Call, ranges: list[list[int]], slot: int, _rows: Any) -> list:
+    """Task body: this slot's share of ``call``, as one outcome."""
+    _worker.setup_process()
+    return [_worker.run(call, ranges[slot])]
+
+
+class SparkHandle(Handle):
+    """A broadcast value held by Spark (``SparkContext.broadcast``)."""
+
+    def __init__(self, bc: Any) -> None:
+        self.bc = bc
+
+    def get(self) -> Any:
+        return self.bc.value
+
+
+def find_java() -> str:
+    """Path of a usable ``java`` (17 or newer), or :class:`BackendUnavailable` saying why."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        where = f"JAVA_HOME={home} has no bin/java" if home else "java is not on PATH"
+        raise BackendUnavailable(f"{JAVA_HELP} ({where})")
+    try:
+        out = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        ).stderr
+    except OSError as exc:
+        raise BackendUnavailable(f"{JAVA_HELP} ({java} does not run: {exc})") from exc
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = int(match.group(1)) if match else 0
+    if major == 1 and match and match.group(2):  # "1.8.0" style
+        major = int(match.group(2))
+    if major < 17:
+        raise BackendUnavailable(f"{JAVA_HELP} (found {java}: {out.strip().splitlines()[:1]})")
+    return java
+
+
+class SparkBackend(BaseBackend):
+    """Spark: ``local[n_workers]`` on this machine, or an existing classic master.
+
+    Parameters
+    ----------
+    n_workers : int, default=2
+        Cores of ``local[n]`` (ignored with ``address``, where the default parallelism
+        of the cluster is used).
+    address : str, optional
+        A classic master URL (``spark://host:7077``, ``local-cluster[2,1,1024]``).
+        Spark Connect (``sc://``) has no RDDs and is refused.
+    ui : bool, default=False
+        Serve the Spark UI (on 127.0.0.1).
+    conf : dict, optional
+        Extra Spark settings, applied last.
+    """
+
+    name = "spark"
+
+    def __init__(
+        self,
+        n_workers: int = 2,
+        *,
+        address: str | None = None,
+        ui: bool = False,
+        conf: dict[str, str] | None = None,
+    ):
+        super().__init__(n_workers)
+        if address and address.startswith("sc://"):
+            raise ValueError(
+                f"Spark Connect ({address}) has no RDDs, which this backend needs: "
+                "give a classic master URL such as spark://host:7077"
+            )
+        self.address = address
+        self.ui = ui
+        self.conf = dict(conf or {})
+        self._spark: Any = None
+        self._sc: Any = None
+        self._settings: dict[str, str] = {}
+
+    def _start(self) -> None:
+        find_java()
+        # The Python workers must run this interpreter (with dmlbench and numpy in it).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession
+
+        active = SparkContext._active_spark_context
+        if active is not None:
+            # getOrCreate would hand us that session, settings and all, and our close()
+            # would stop it under its owner.
+            raise BackendError(
+                f"a SparkContext ({active.master}) is already active in this process: close "
+                "the other Spark backend (or stop that session) first"
+            )
+        master = self.address or f"local[{self.n_workers}]"
+        self._settings = {
+            "spark.app.name": "dmlbench",
+            "spark.master": master,
+            "spark.ui.enabled": str(self.ui).lower(),
+            "spark.ui.showConsoleProgress": "false",
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.python.worker.reuse": "true",
+            "spark.task.maxFailures": "1",
+            **{f"spark.executorEnv.{var}": "1" for var in _worker.BLAS_ENV},
+            **self.conf,
+        }
+        builder = SparkSession.builder
+        for key, value in self._settings.items():
+            builder = builder.config(key, value)
+        with warnings.catch_warnings():
+            # pyspark warns that pandas 3 is not fully supported; this backend moves numpy
+            # blocks through RDDs and never touches pandas.
+            warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
+            self._spark = builder.getOrCreate()
+        self._sc = self._spark.sparkContext
+        self._sc.setLogLevel("ERROR")
+        if self.address:
+            self.n_workers = self._sc.defaultParallelism
+
+    def _close(self) -> None:
+        if self._spark is not None:
+            self._spark.stop()
+        self._spark = self._sc = None
+
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+        n = len(ranges)
+        rdd = self._sc.parallelize(range(n), n).mapPartitionsWithIndex(
+            partial(_on_worker, call, ranges)
+        )
+        try:
+            return rdd.collect()
+        except Exception as exc:
+            if "cancel" in str(exc).lower():
+                raise Cancelled(f"Spark job for {call.op!r} was cancelled") from None
+            raise BackendError(f"Spark failed running {call.op!r}: {_first_line(exc)}") from exc
+
+    def _ship(self, ds_id: str, blocks: list[Block]) -> tuple:
+        # A broadcast reaches each Python worker once; the blocks are then built from it
+        # by whichever worker needs them (the recipe), like generated blocks.
+        recipe = ("blocks", self._sc.broadcast(tuple(blocks)))
+        self._run_checked(Call("build", ds_id, recipe), block_ranges(len(blocks), self._n_slots()))
+        return recipe
+
+    def _broadcast(self, value: Any) -> Any:
+        return SparkHandle(self._sc.broadcast(value))
+
+    def _free(self, ds: Dataset) -> None:
+        # A job cannot address every Python worker: they forget it with the next call.
+        self._pending_drop.append(ds.id)
+        if ds.recipe[0] == "blocks":
+            ds.recipe[1].unpersist()
+
+    def _cancel(self, generation: str) -> None:
+        self._sc.cancelAllJobs()
+
+    def _info(self) -> dict[str, Any]:
+        import pyspark
+
+        return {
+            "engine": "spark",
+            "version": pyspark.__version__,
+            "address": self._sc.master,
+            "pattern": "one job of n_workers tasks per verb; blocks kept deserialized in the "
+            "reused Python workers (rebuilt from the recipe where missing); partials "
+            "collected and combined on the driver in block order",
+            "settings": {**self._settings, "java": find_java()},
+        }
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

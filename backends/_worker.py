@@ -1,0 +1,253 @@
+"""What runs inside a worker process, whatever the engine.
+
+Every adapter ships a :class:`Call` to its workers and gets back one *outcome* per worker.
+This module holds the worker-resident state (blocks and large broadcast values, in
+process-global dicts) and the loop over a worker's blocks. It imports no engine, so the
+same code runs in a Dask worker, a PySpark Python worker, a Ray actor and in-process.
+
+Outcomes are plain tuples, ``("ok", payload)`` or ``("err", exception)``: a user
+function's exception is caught here, tagged with the block index, and sent back as a
+value, so the engine never sees a failed task (no retries, no poisoned worker) and the
+driver re-raises the original exception.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from backends._protocol import Block, Cancelled, RemoteError
+
+# (dataset id, block index) -> Block. One per worker process.
+STORE: dict[tuple[str, int], Block] = {}
+# broadcast key -> value, for values too large to travel inline with each call.
+BROADCASTS: dict[str, Any] = {}
+# Generations of calls that the driver cancelled.
+_CANCELLED: set[str] = set()
+_process_ready = False
+
+BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def setup_process() -> None:
+    """Make this worker process use one BLAS thread; a no-op after the first call.
+
+    threadpoolctl costs milliseconds a call, so it runs once per process, never per task.
+    """
+    global _process_ready
+    if _process_ready:
+        return
+    for var in BLAS_ENV:
+        os.environ[var] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    _process_ready = True
+
+
+def describe_process() -> dict[str, Any]:
+    """Pid and BLAS threads of this process: what the engine really provisioned."""
+    from threadpoolctl import threadpool_info
+
+    blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return {
+        "pid": os.getpid(),
+        "blas_threads": max((p["num_threads"] for p in blas), default=None),
+        "blas": sorted({f"{p['internal_api']} {p.get('version')}" for p in blas}),
+    }
+
+
+class Handle:
+    """A broadcast value that a worker looks up instead of receiving inline."""
+
+    def get(self) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHandle(Handle):
+    """A broadcast value stored in :data:`BROADCASTS` on every worker."""
+
+    key: str
+
+    def get(self) -> Any:
+        try:
+            return BROADCASTS[self.key]
+        except KeyError:
+            raise RuntimeError(
+                f"broadcast {self.key} is not on this worker (worker restarted?): "
+                "call backend.broadcast(value) again"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One verb, as shipped to a worker.
+
+    Attributes
+    ----------
+    op : {"build", "map", "aggregate", "collect", "store", "free", "broadcast", "cancel",
+        "describe"}
+    ds_id, recipe : the dataset read (or built, for ``"build"``)
+    fn, combine, args : the user's function, its combine, its extra arguments
+    out_id : the dataset written by ``"map"``
+    drop : dataset ids to forget before running (frees that could not be sent directly)
+    generation : the driver's cancel generation when the call was made
+    """
+
+    op: str
+    ds_id: str = ""
+    recipe: tuple = ()
+    fn: Callable | None = None
+    combine: Callable | None = None
+    args: tuple = ()
+    out_id: str = ""
+    drop: tuple[str, ...] = ()
+    generation: str = ""
+    blocks: dict[int, Block] | None = None
+
+
+def build_block(recipe: tuple, i: int) -> Block:
+    """Rebuild block ``i`` of a dataset from its recipe.
+
+    Recipes are ``("generate", make_block)``, ``("blocks", source)`` where ``source[i]``
+    (or ``source.value[i]`` for an engine's broadcast) is the block, ``("map", parent_id,
+    parent_recipe, fn, args)``, and ``("resident",)`` for blocks that were shipped once
+    and cannot be rebuilt on the worker.
+    """
+    kind = recipe[0]
+    if kind == "generate":
+        return _checked(recipe[1](i), recipe[1], i)
+    if kind == "blocks":
+        source = recipe[1]
+        return (source.value if hasattr(source, "value") else source)[i]
+    if kind == "map":
+        _, parent_id, parent_recipe, fn, args = recipe
+        parent = get_block(parent_id, parent_recipe, i, keep=False)
+        return _checked(fn(parent, *resolve(args)), fn, i)
+    raise RuntimeError(
+        f"block {i} is no longer on this worker (it restarted?) and was shipped from the "
+        "driver, so it cannot be rebuilt here: call from_blocks again"
+    )
+
+
+def get_block(ds_id: str, recipe: tuple, i: int, *, keep: bool = True) -> Block:
+    """Block ``i`` of dataset ``ds_id``: resident if held, else rebuilt (and kept if asked)."""
+    block = STORE.get((ds_id, i))
+    if block is None:
+        block = build_block(recipe, i)
+        if keep:
+            STORE[(ds_id, i)] = block
+    return block
+
+
+def resolve(args: tuple) -> tuple:
+    """Replace broadcast handles among ``args`` (top level) by their values."""
+    return tuple(a.get() if isinstance(a, Handle) else a for a in args)
+
+
+def mark_cancelled(generation: str) -> None:
+    """Stop, at the next block boundary, every call of this generation."""
+    _CANCELLED.add(generation)
+
+
+def forget(ds_ids: Sequence[str]) -> None:
+    """Drop every block (and broadcast) of the given ids from this worker."""
+    gone = set(ds_ids)
+    if not gone:
+        return
+    for key in [k for k in STORE if k[0] in gone]:
+        del STORE[key]
+    for key in [k for k in BROADCASTS if k in gone]:
+        del BROADCASTS[key]
+
+
+def run(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
+    """Run ``call`` over this worker's blocks ``indices`` (ascending); return an outcome.
+
+    Payloads: ``"build"``/``"map"``/``"store"`` -> list of (index, n_samples);
+    ``"aggregate"`` -> ``(first_index, value)`` pre-combined in block order, or ``None``
+    when this worker holds no block; ``"collect"`` -> list of (index, Block).
+    Engine entry points call :func:`setup_process` first; the in-process ``local``
+    backend does not (it limits BLAS threads only while it is started).
+    """
+    forget(call.drop)
+    i = -1
+    try:
+        op = call.op
+        if op == "describe":
+            return ("ok", describe_process())
+        if op == "free":
+            forget((call.ds_id,))
+            return ("ok", None)
+        if op == "broadcast":
+            BROADCASTS[call.ds_id] = call.args[0]
+            return ("ok", None)
+        if op == "cancel":
+            mark_cancelled(call.generation)
+            return ("ok", None)
+        if op == "store":
+            for i, block in sorted((call.blocks or {}).items()):
+                STORE[(call.ds_id, i)] = block
+            return ("ok", [(i, b.n_samples) for i, b in sorted((call.blocks or {}).items())])
+        args = resolve(call.args)
+        out: list = []
+        acc: Any = None
+        for i in indices:
+            if call.generation in _CANCELLED:
+                raise Cancelled(f"cancelled before block {i}")
+            block = get_block(call.ds_id, call.recipe, i)
+            if op == "build":
+                out.append((i, block.n_samples))
+            elif op == "map":
+                new = _checked(call.fn(block, *args), call.fn, i)
+                STORE[(call.out_id, i)] = new
+                out.append((i, new.n_samples))
+            elif op == "aggregate":
+                value = call.fn(block, *args)
+                acc = value if not out else call.combine(acc, value)
+                out.append(i)
+            elif op == "collect":
+                out.append((i, block))
+            else:
+                raise ValueError(f"unknown worker op {op!r}")
+        if op == "aggregate":
+            return ("ok", (out[0], acc) if out else None)
+        return ("ok", out)
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the driver
+        return ("err", _portable(exc, i, call))
+
+
+def _checked(block: Any, fn: Callable, i: int) -> Block:
+    if not isinstance(block, Block):
+        raise TypeError(
+            f"{_name(fn)} must return a backends.Block for block {i}. "
+            f"Got {type(block).__name__} instead."
+        )
+    return block
+
+
+def _name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+def _portable(exc: Exception, i: int, call: Call) -> Exception:
+    """The exception, tagged with where it happened, in a form that survives pickling."""
+    where = f"block {i}" if i >= 0 else "setup"
+    note = (
+        f"dmlbench: raised in {where} of a {call.op!r} call on worker pid {os.getpid()}; "
+        f"worker traceback:\n{''.join(traceback.format_exception(exc)).rstrip()}"
+    )
+    if not isinstance(exc, Cancelled):
+        exc.add_note(note)
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - unpicklable exception types are common enough
+        err = RemoteError(f"{type(exc).__name__}: {exc}")
+        err.add_note(note)
+        return err

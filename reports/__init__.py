@@ -1,0 +1,1 @@
+"""Reports built from stored results files only: never an engine, never a run."""

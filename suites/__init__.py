@@ -1,0 +1,1 @@
+"""Workloads, the runner and the ``dmlbench`` command line."""

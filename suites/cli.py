@@ -1,0 +1,132 @@
+"""The ``dmlbench`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from backends import available_backends, backend_names
+
+
+def _backends_arg(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in backend_names()]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unrecognized backend {unknown[0]!r} must be one of: {backend_names()}"
+        )
+    return names
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text.replace("_", ""))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dmlbench",
+        description="Benchmark distributed machine learning on Dask, Spark, Ray and one machine.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    over = sub.add_parser(
+        "overhead",
+        help="time one round of the backend protocol on each engine",
+        description="Per backend: start-up time, the median time of one aggregate round over "
+        "resident blocks with a trivial function, and an XᵀX aggregate over real data compared "
+        "with numpy in this process on as many BLAS threads as the backend has workers.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              dmlbench overhead                          # every installed backend, 2 workers
+              dmlbench overhead --backends dask,ray --json overhead.json
+              dmlbench overhead --xtx-rows 0 --rounds 100   # round trip only
+        """),
+    )
+    over.add_argument(
+        "--backends",
+        type=_backends_arg,
+        default=None,
+        help=f"comma-separated, from {backend_names()} (default: every installed)",
+    )
+    over.add_argument(
+        "--n-workers",
+        type=_positive_int,
+        default=2,
+        help="worker processes per engine (local always uses 1; default 2)",
+    )
+    over.add_argument("--blocks", type=_positive_int, default=8, help="blocks (default 8)")
+    over.add_argument(
+        "--rounds", type=_positive_int, default=30, help="timed rounds after warm-up (default 30)"
+    )
+    over.add_argument("--warmup", type=_count, default=10, help="untimed rounds first (default 10)")
+    over.add_argument(
+        "--xtx-rows",
+        type=_count,
+        default=8_000_000,
+        help="rows of the XᵀX measurement, 0 to skip (default 8_000_000: 1.3 GB)",
+    )
+    over.add_argument(
+        "--xtx-rounds", type=_positive_int, default=5, help="timed XᵀX rounds (default 5)"
+    )
+    over.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the full measurements as JSON",
+    )
+    over.set_defaults(handler=_overhead)
+    return parser
+
+
+def _overhead(args: argparse.Namespace) -> int:
+    from suites.overhead import format_table, run_overhead
+
+    names = args.backends or available_backends()
+    missing = [n for n in names if n not in available_backends()]
+    if missing:
+        print(
+            f"dmlbench overhead: not installed: {missing}; "
+            f"pip install 'dmlbench[{','.join(missing)}]'",
+            file=sys.stderr,
+        )
+        return 2
+    report = run_overhead(
+        names,
+        n_workers=args.n_workers,
+        n_blocks=args.blocks,
+        rounds=args.rounds,
+        warmup=args.warmup,
+        xtx_rows=args.xtx_rows,
+        xtx_rounds=args.xtx_rounds,
+    )
+    print(format_table(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 1 if any("error" in r for r in report["results"]) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""``dmlbench overhead``: what one round of the backend protocol costs on each engine.
+
+Two measurements per backend, both on blocks resident on the workers:
+
+* **round**: ``aggregate`` of a trivial function over ``n_blocks`` small blocks — the fixed
+  cost an iterative learner pays every iteration (median of ``rounds`` after ``warmup``);
+* **XᵀX**: ``aggregate`` of the Gram matrix over ``xtx_rows`` x 20 float64 rows, divided by
+  the time of in-process numpy on as many BLAS threads as the backend has workers — how
+  close the engine gets to the machine on real work. The first (cold) round is reported
+  apart; Spark's first rounds also rebuild blocks in Python workers that have not seen
+  them yet (see ``backends/_spark.py``).
+"""
+
+from __future__ import annotations
+
+import operator
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, TextIO
+
+import numpy as np
+
+from backends import Block, get_backend, max_workers
+
+XTX_FEATURES = 20
+
+
+def small_block(i: int, rows: int = 1000) -> Block:
+    """A small block: the data of the round-trip measurement (its content is irrelevant)."""
+    return Block(np.random.default_rng([7, i]).standard_normal((rows, XTX_FEATURES)))
+
+
+def gaussian_rows(i: int, rows: int) -> Block:
+    """Block ``i`` of the XᵀX measurement: ``rows`` x 20 standard normal, from seed (8, i)."""
+    return Block(np.random.default_rng([8, i]).standard_normal((rows, XTX_FEATURES)))
+
+
+def one(block: Block) -> int:
+    """The trivial per-block function: the round trip is all that is measured."""
+    return 1
+
+
+def gram_of(X: np.ndarray) -> np.ndarray:
+    """XᵀX, shape (n_features, n_features)."""
+    return X.T @ X
+
+
+def gram(block: Block) -> np.ndarray:
+    """XᵀX of one block, shape (n_features, n_features)."""
+    return block.X.T @ block.X
+
+
+def timings(fn: Callable[[], Any], rounds: int, warmup: int) -> dict[str, Any]:
+    """Run ``fn`` ``warmup`` + ``rounds`` times; the cold first run is kept apart."""
+    seconds = []
+    for _ in range(warmup + rounds):
+        t0 = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - t0)
+    timed = seconds[warmup:]
+    q = statistics.quantiles(timed, n=10) if len(timed) > 1 else [timed[0]] * 9
+    return {
+        "cold_s": seconds[0],
+        "median_s": statistics.median(timed),
+        "p10_s": q[0],
+        "p90_s": q[-1],
+        "min_s": min(timed),
+        "rounds": rounds,
+        "warmup": warmup,
+    }
+
+
+def numpy_xtx(n_rows: int, n_blocks: int, threads: Sequence[int], rounds: int) -> dict[int, Any]:
+    """In-process numpy ``X.T @ X`` on the same data, on each number of BLAS threads.
+
+    The 1-thread time divided by ``n`` is the ideal for ``n`` workers: :func:`measure_backend`
+    reports the engine's parallel efficiency against it, since OpenBLAS barely
+    parallelises a tall-skinny XᵀX (and threads calling single-threaded OpenBLAS in one
+    process serialise), so no in-process baseline uses both cores here.
+    """
+    from threadpoolctl import threadpool_limits
+
+    rows = n_rows // n_blocks
+    X = np.vstack([gaussian_rows(i, rows).X for i in range(n_blocks)])
+    out = {}
+    for n in sorted(set(threads) | {1}):
+        with threadpool_limits(limits=n):
+            out[n] = timings(partial(gram_of, X), rounds, warmup=1)
+            out[n]["result"] = gram_of(X)
+    return out
+
+
+def measure_backend(
+    name: str,
+    *,
+    n_workers: int,
+    n_blocks: int,
+    rounds: int,
+    warmup: int,
+    xtx_rows: int,
+    xtx_rounds: int,
+    reference: dict[int, Any] | None,
+    options: dict[str, Any] | None = None,
+    log: TextIO | None = None,
+) -> dict[str, Any]:
+    """Start ``name``, time its round and its XᵀX, close it; one record."""
+    log = log or sys.stderr
+    workers = min(n_workers, max_workers(name) or n_workers)
+    record: dict[str, Any] = {"backend": name, "n_workers": workers, "n_blocks": n_blocks}
+    with get_backend(name, n_workers=workers, **(options or {})) as be:
+        record["startup_s"] = be.startup_seconds
+        print(f"  {name}: started in {be.startup_seconds:.2f} s", file=log, flush=True)
+        ds = be.generate(small_block, n_blocks)
+        assert be.aggregate(ds, one, operator.add) == n_blocks
+        record["round"] = timings(lambda: be.aggregate(ds, one, operator.add), rounds, warmup)
+        print(
+            f"  {name}: round {record['round']['median_s'] * 1e3:.2f} ms (median of {rounds})",
+            file=log,
+            flush=True,
+        )
+        be.free(ds)
+        workers_got = be.info()["n_workers"]
+        ref = (reference or {}).get(workers_got)
+        if xtx_rows and ref is not None:
+            t0 = time.perf_counter()
+            big = be.generate(partial(gaussian_rows, rows=xtx_rows // n_blocks), n_blocks)
+            record["xtx_generate_s"] = time.perf_counter() - t0
+            got = be.aggregate(big, gram, operator.add)
+            record["xtx_max_rel_error"] = float(
+                np.abs(got - ref["result"]).max() / np.abs(ref["result"]).max()
+            )
+            record["xtx"] = timings(lambda: be.aggregate(big, gram, operator.add), xtx_rounds, 2)
+            record["xtx_numpy"] = {k: v for k, v in ref.items() if k != "result"}
+            record["xtx_ratio"] = record["xtx"]["median_s"] / ref["median_s"]
+            ideal = reference[1]["median_s"] / workers_got
+            record["xtx_efficiency"] = ideal / record["xtx"]["median_s"]
+            print(
+                f"  {name}: XᵀX {record['xtx']['median_s']:.3f} s; numpy on {workers_got} BLAS "
+                f"thread(s) {ref['median_s']:.3f} s (ratio {record['xtx_ratio']:.2f}); parallel "
+                f"efficiency vs 1-thread numpy {record['xtx_efficiency']:.0%}",
+                file=log,
+                flush=True,
+            )
+            be.free(big)
+        record["info"] = be.info()
+        t0 = time.perf_counter()
+    record["shutdown_s"] = time.perf_counter() - t0
+    return record
+
+
+def run_overhead(
+    backends: Sequence[str],
+    *,
+    n_workers: int = 2,
+    n_blocks: int = 8,
+    rounds: int = 30,
+    warmup: int = 10,
+    xtx_rows: int = 8_000_000,
+    xtx_rounds: int = 5,
+    options: dict[str, dict[str, Any]] | None = None,
+    log: TextIO | None = None,
+) -> dict[str, Any]:
+    """Measure every backend in turn (one engine alive at a time); a JSON-ready dict."""
+    log = log or sys.stderr
+    reference = None
+    if xtx_rows:
+        print(
+            f"numpy XᵀX on {xtx_rows:,} x {XTX_FEATURES} in this process ...", file=log, flush=True
+        )
+        reference = numpy_xtx(xtx_rows, n_blocks, [1, n_workers], xtx_rounds)
+    results = []
+    for name in backends:
+        print(f"{name} ...", file=log, flush=True)
+        try:
+            results.append(
+                measure_backend(
+                    name,
+                    n_workers=n_workers,
+                    n_blocks=n_blocks,
+                    rounds=rounds,
+                    warmup=warmup,
+                    xtx_rows=xtx_rows,
+                    xtx_rounds=xtx_rounds,
+                    reference=reference,
+                    options=(options or {}).get(name),
+                    log=log,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - one engine failing must not hide the others
+            print(f"  {name}: FAILED {type(exc).__name__}: {exc}", file=log, flush=True)
+            results.append({"backend": name, "error": f"{type(exc).__name__}: {exc}"})
+    return {
+        "kind": "dmlbench-overhead",
+        "schema_version": 1,
+        "parameters": {
+            "n_workers": n_workers,
+            "n_blocks": n_blocks,
+            "rounds": rounds,
+            "warmup": warmup,
+            "xtx_rows": xtx_rows,
+            "xtx_features": XTX_FEATURES,
+            "xtx_rounds": xtx_rounds,
+        },
+        "results": results,
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A plain-text table of a :func:`run_overhead` report."""
+    head = (
+        f"{'backend':<8} {'workers':>7} {'start s':>8} {'round ms':>9} {'p10-p90 ms':>13} "
+        f"{'XtX s':>7} {'numpy s':>8} {'ratio':>6} {'effic.':>6}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in report["results"]:
+        if "error" in r:
+            lines.append(f"{r['backend']:<8} failed: {r['error']}")
+            continue
+        rnd = r["round"]
+        spread = f"{rnd['p10_s'] * 1e3:.2f}-{rnd['p90_s'] * 1e3:.2f}"
+        xtx = r.get("xtx")
+        ref = r.get("xtx_numpy")
+        lines.append(
+            f"{r['backend']:<8} {r['info']['n_workers']:>7} {r['startup_s']:>8.2f} "
+            f"{rnd['median_s'] * 1e3:>9.2f} {spread:>13} "
+            + (
+                f"{xtx['median_s']:>7.3f} {ref['median_s']:>8.3f} {r['xtx_ratio']:>6.2f} "
+                f"{r['xtx_efficiency']:>6.0%}"
+                if xtx
+                else f"{'-':>7} {'-':>8} {'-':>6} {'-':>6}"
+            )
+        )
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""One engine per backend per test session, shared by every test that asks for it.
+
+Choose backends with ``DMLBENCH_BACKENDS=local,dask`` (tox does, per env); by default
+every installed backend runs. A backend whose engine is missing is skipped with the
+command that installs it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from backends import BackendUnavailable, backend_names, get_backend, max_workers
+from backends._registry import missing_modules
+
+N_WORKERS = 2
+EXTRA = {"dask": "dask", "spark": "spark", "ray": "ray"}
+
+
+def selected_backends() -> list[str]:
+    wanted = os.environ.get("DMLBENCH_BACKENDS")
+    names = [n.strip() for n in wanted.split(",") if n.strip()] if wanted else backend_names()
+    unknown = sorted(set(names) - set(backend_names()))
+    if unknown:
+        raise pytest.UsageError(f"DMLBENCH_BACKENDS names unknown backends {unknown}")
+    return names
+
+
+def start_backend(name: str):
+    """A started backend, or a skip that says how to enable it."""
+    if missing_modules(name):
+        pytest.skip(f"{name} is not installed: enabled by pip install 'dmlbench[{EXTRA[name]}]'")
+    be = get_backend(name, n_workers=min(N_WORKERS, max_workers(name) or N_WORKERS))
+    try:
+        return be.start()
+    except BackendUnavailable as exc:
+        pytest.skip(f"{name} cannot start here: {exc}")
+
+
+@pytest.fixture(scope="session", params=selected_backends())
+def backend(request):
+    """A started backend, once per session per backend name."""
+    be = start_backend(request.param)
+    yield be
+    be.close()

@@ -1,0 +1,10 @@
+"""Every installed backend passes the conformance kit (``backends.conformance``)."""
+
+import pytest
+
+from backends.conformance import CHECKS
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_conformance(backend, check):
+    check(backend)

@@ -1,0 +1,118 @@
+"""Attaching to a cluster that dmlbench did not start (``address=``)."""
+
+import importlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from backends import get_backend
+from backends._registry import missing_modules
+from backends.conformance import check_aggregate_matches_numpy, check_from_blocks, indexed_block
+
+
+def test_dask_existing_scheduler_is_used_and_left_clean():
+    if missing_modules("dask"):
+        pytest.skip("enabled by pip install 'dmlbench[dask]'")
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=3, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        with get_backend("dask", address=cluster.scheduler_address) as be:
+            assert be.info()["n_workers"] == 3  # the cluster's size, not the default 2
+            assert be.info()["address"] == cluster.scheduler_address
+            check_aggregate_matches_numpy(be)
+            check_from_blocks(be)
+            be.generate(indexed_block, 5)  # left resident on purpose: close() must clear it
+            assert sum(client_counts(cluster).values()) == 5
+        assert list(client_counts(cluster).values()) == [0, 0, 0]
+        assert len(cluster.workers) == 3  # we detached; the cluster lives on
+
+
+def client_counts(cluster):
+    """Blocks held by each worker of ``cluster``."""
+    from distributed import Client
+
+    with Client(cluster) as client:
+        return client.run(lambda: len(importlib.import_module("backends._worker").STORE))
+
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    from backends import get_backend
+    from backends.conformance import check_aggregate_matches_numpy, check_combine_in_block_order
+    with get_backend(sys.argv[1], address=sys.argv[2]) as be:
+        check_aggregate_matches_numpy(be)
+        check_combine_in_block_order(be)
+        print("workers", be.info()["n_workers"])
+""")
+
+
+@pytest.mark.slow
+def test_spark_local_cluster_master():
+    """Separate executor JVMs (``local-cluster``): the closest thing to a real cluster."""
+    if missing_modules("spark"):
+        pytest.skip("enabled by pip install 'dmlbench[spark]'")
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, "spark", "local-cluster[2,1,1024]"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "workers 2" in out.stdout
+
+
+@pytest.mark.slow
+def test_ray_head_started_outside(tmp_path):
+    """A ``ray start --head`` cluster on loopback, attached to by address."""
+    if missing_modules("ray"):
+        pytest.skip("enabled by pip install 'dmlbench[ray]'")
+    import os
+    import shutil
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    ray_cli = shutil.which("ray", path=os.path.dirname(sys.executable))
+    # --block: the head lives as long as this process, and terminating it stops the
+    # head's own processes only (``ray stop`` would also stop other Ray runtimes here).
+    head = subprocess.Popen(
+        [
+            ray_cli,
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert head.poll() is None and time.monotonic() < deadline, "ray head did not start"
+            time.sleep(0.5)
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT, "ray", f"127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            env=env,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert "workers 2" in out.stdout
+    finally:
+        head.terminate()
+        head.wait(60)
