@@ -38,3 +38,11 @@ def test_console_script_is_declared():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert meta["project"]["scripts"] == {"dmlbench": "suites.cli:main"}
     assert set(meta["project"]["optional-dependencies"]) >= {"dask", "spark", "ray", "all", "test"}
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("Run the tests", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    [command] = [line for line in block.splitlines() if line.strip()]
+    assert "pytest" in command
+    assert command in (ROOT / ".ci" / "run").read_text().splitlines()
