@@ -130,8 +130,9 @@ class BaseBackend:
         Parameters
         ----------
         make_block : callable, int -> Block
-            Must be importable on the workers (module level, not ``__main__``) and depend
-            only on ``i`` and its own parameters, so any worker can rebuild any block.
+            Depends only on ``i`` and its own parameters, so any worker can rebuild any
+            block. Shipped with cloudpickle: by reference from an installed module
+            (cheapest), by value from ``__main__``.
         n_blocks : int
             Number of blocks (fixed per dataset, whatever the number of workers).
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from backends import _worker
 from backends._base import BaseBackend
-from backends._protocol import BackendError, Dataset
+from backends._protocol import BackendError
 from backends._worker import Call, StoredHandle
 
 # Broadcast values larger than this are stored on the workers once instead of travelling
@@ -141,9 +141,6 @@ class DaskBackend(BaseBackend):
         # When the driver drops the handle, the workers drop the value with the next call.
         weakref.finalize(handle, self._pending_drop.append, key)
         return handle
-
-    def _free(self, ds: Dataset) -> None:
-        self._run_checked(Call("free", ds.id), [[]] * len(self._workers))
 
     def _cancel(self, generation: str) -> None:
         self._client.run(_on_worker, Call("cancel", generation=generation), self._workers, [])

@@ -66,8 +66,9 @@ class Dataset:
     ----------
     backend_name : str
         The backend that holds the blocks; a dataset is only valid on it.
-    id : int
-        Unique per backend instance.
+    id : str
+        Unique: a per-backend-instance token and a counter (workers of a shared cluster
+        may hold datasets of several drivers).
     block_sizes : tuple of int, length n_blocks
         Rows in each block, in block order.
     recipe : tuple

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -166,6 +167,9 @@ class SparkBackend(BaseBackend):
         self._spark = self._sc = None
 
     def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+        # A job cannot address every Python worker, so each carries what is still live and
+        # every worker that runs a task forgets the rest (datasets freed since).
+        call = replace(call, retain=(self._token, frozenset(self._live)))
         n = len(ranges)
         rdd = self._sc.parallelize(range(n), n).mapPartitionsWithIndex(
             partial(_on_worker, call, ranges)
@@ -188,8 +192,7 @@ class SparkBackend(BaseBackend):
         return SparkHandle(self._sc.broadcast(value))
 
     def _free(self, ds: Dataset) -> None:
-        # A job cannot address every Python worker: they forget it with the next call.
-        self._pending_drop.append(ds.id)
+        # No job here: the Python workers forget it with the next one (see _run).
         if ds.recipe[0] == "blocks":
             ds.recipe[1].unpersist()
 

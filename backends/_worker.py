@@ -95,7 +95,9 @@ class Call:
     ds_id, recipe : the dataset read (or built, for ``"build"``)
     fn, combine, args : the user's function, its combine, its extra arguments
     out_id : the dataset written by ``"map"``
-    drop : dataset ids to forget before running (frees that could not be sent directly)
+    drop : dataset ids to forget before running (broadcasts the driver dropped)
+    retain : ``(token, live ids)``: forget every dataset of the driver ``token`` that is
+        not live (for engines whose frees cannot reach every worker process)
     generation : the driver's cancel generation when the call was made
     """
 
@@ -109,6 +111,7 @@ class Call:
     drop: tuple[str, ...] = ()
     generation: str = ""
     blocks: dict[int, Block] | None = None
+    retain: tuple[str, frozenset[str]] | None = None
 
 
 def build_block(recipe: tuple, i: int) -> Block:
@@ -176,6 +179,9 @@ def run(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
     backend does not (it limits BLAS threads only while it is started).
     """
     forget(call.drop)
+    if call.retain is not None:
+        token, live = call.retain
+        forget({k[0] for k in STORE if k[0].startswith(f"{token}-") and k[0] not in live})
     i = -1
     try:
         op = call.op

@@ -89,6 +89,13 @@ def fail_on(block: Block, bad_index: int) -> int:
     return 1
 
 
+def blocks_held(block: Block, ds_id: str) -> int:
+    """How many blocks of dataset ``ds_id`` this worker process still holds."""
+    from backends._worker import STORE
+
+    return sum(1 for key in STORE if key[0] == ds_id)
+
+
 def sleep_then_count(block: Block, seconds: float) -> int:
     time.sleep(seconds)
     return 1
@@ -256,6 +263,18 @@ def check_freed_dataset_is_refused(be) -> None:
         raise AssertionError("a freed dataset was accepted")
 
 
+def check_free_releases_worker_memory(be) -> None:
+    """After free(ds), no worker that runs the next call holds a block of ds."""
+    kept = be.generate(indexed_block, 4)
+    gone = be.generate(partial(gaussian_block, seed=9), 4)
+    # Positive control: a worker running a task of `gone` holds that block.
+    assert be.aggregate(gone, blocks_held, operator.add, gone.id) >= 1
+    be.free(gone)
+    for _ in range(3):
+        assert be.aggregate(kept, blocks_held, operator.add, gone.id) == 0
+    be.free(kept)
+
+
 def check_cancel(be) -> None:
     """cancel() from another thread stops a long call; the backend stays usable."""
     n_blocks, seconds = 8, 0.5
@@ -298,6 +317,7 @@ CHECKS = [
     check_distinct_worker_processes,
     check_user_error_reaches_driver,
     check_freed_dataset_is_refused,
+    check_free_releases_worker_memory,
     check_cancel,
     check_info,
 ]
