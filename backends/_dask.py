@@ -88,7 +88,12 @@ class DaskBackend(BaseBackend):
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0" if self.dashboard else None,
+                    dashboard_address="127.0.0.1:8787" if self.dashboard else None,
+                    # Without a dashboard the scheduler still serves /health and /metrics:
+                    # on a free loopback port, not 8787 (another cluster's dashboard).
+                    scheduler_kwargs=None
+                    if self.dashboard
+                    else {"dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.ERROR,
                 )
             self._client = Client(self._cluster)

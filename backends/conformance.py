@@ -297,6 +297,30 @@ def check_cancel(be) -> None:
     be.free(ds)
 
 
+def check_listens_on_loopback_only(be) -> None:
+    """Every listening socket of this process and its descendants (the engine's servers,
+    workers, JVM) is bound to loopback. Needs psutil (the ``test`` extra)."""
+    import ipaddress
+
+    import psutil
+
+    me = psutil.Process()
+    exposed = []
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            conns = proc.net_connections(kind="inet")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        for c in conns:
+            if c.status != psutil.CONN_LISTEN:
+                continue
+            ip = ipaddress.ip_address(c.laddr.ip)
+            ip = getattr(ip, "ipv4_mapped", None) or ip
+            if not ip.is_loopback:
+                exposed.append((proc.name(), c.laddr))
+    assert not exposed, f"listening beyond loopback: {exposed}"
+
+
 def check_info(be) -> None:
     info = be.info()
     for key in ("engine", "version", "n_workers", "threads_per_worker", "address", "pattern"):
@@ -319,5 +343,6 @@ CHECKS = [
     check_freed_dataset_is_refused,
     check_free_releases_worker_memory,
     check_cancel,
+    check_listens_on_loopback_only,
     check_info,
 ]
