@@ -1,4 +1,13 @@
 """Algorithms written once against the backend protocol (numpy + ``backends`` only).
 
-The estimators arrive with the algorithms issue; this package never imports an engine.
+>>> from algorithms import LinearRegression, KMeans                # doctest: +SKIP
+>>> KMeans(n_clusters=8, random_state=0, backend=be).fit(ds)      # ds: a Dataset of be
+
+Every estimator takes a ``backend`` (a started backend or a name; default "local") and
+numpy input or a Dataset resident on that backend. No engine is imported here.
 """
+
+from algorithms.kmeans import KMeans
+from algorithms.linear import LinearRegression, LogisticRegression
+
+__all__ = ["KMeans", "LinearRegression", "LogisticRegression"]

@@ -19,6 +19,7 @@ from backends._protocol import (
     RemoteError,
 )
 from backends._registry import available_backends, backend_names, get_backend, max_workers
+from backends._worker import block_index
 
 __all__ = [
     "Backend",
@@ -30,6 +31,7 @@ __all__ = [
     "RemoteError",
     "available_backends",
     "backend_names",
+    "block_index",
     "block_ranges",
     "get_backend",
     "max_workers",

@@ -29,6 +29,8 @@ BROADCASTS: dict[str, Any] = {}
 # Generations of calls that the driver cancelled.
 _CANCELLED: set[str] = set()
 _process_ready = False
+# Index of the block a verb's function is running on in this process (-1: none).
+_current_index = -1
 
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -138,6 +140,21 @@ def build_block(recipe: tuple, i: int) -> Block:
     )
 
 
+def block_index() -> int:
+    """Index of the block the calling function was given, inside ``aggregate``,
+    ``map_blocks`` or ``generate``: lets a function draw random numbers from
+    ``(seed, block index)``, the same on every backend and worker count.
+
+    Raises
+    ------
+    RuntimeError
+        Outside a function run by a verb.
+    """
+    if _current_index < 0:
+        raise RuntimeError("block_index() is only available inside a function run on a block")
+    return _current_index
+
+
 def get_block(ds_id: str, recipe: tuple, i: int, *, keep: bool = True) -> Block:
     """Block ``i`` of dataset ``ds_id``: resident if held, else rebuilt (and kept if asked)."""
     block = STORE.get((ds_id, i))
@@ -178,6 +195,7 @@ def run(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
     Engine entry points call :func:`setup_process` first; the in-process ``local``
     backend does not (it limits BLAS threads only while it is started).
     """
+    global _current_index
     forget(call.drop)
     if call.retain is not None:
         token, live = call.retain
@@ -206,6 +224,7 @@ def run(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
         for i in indices:
             if call.generation in _CANCELLED:
                 raise Cancelled(f"cancelled before block {i}")
+            _current_index = i
             block = get_block(call.ds_id, call.recipe, i)
             if op == "build":
                 out.append((i, block.n_samples))
@@ -226,6 +245,8 @@ def run(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
         return ("ok", out)
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the driver
         return ("err", _portable(exc, i, call))
+    finally:
+        _current_index = -1
 
 
 def _checked(block: Any, fn: Callable, i: int) -> Block:

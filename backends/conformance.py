@@ -321,6 +321,20 @@ def check_listens_on_loopback_only(be) -> None:
     assert not exposed, f"listening beyond loopback: {exposed}"
 
 
+def index_of_block(block: Block) -> list[int]:
+    """The index the worker reports for this block."""
+    from backends import block_index
+
+    return [block_index()]
+
+
+def check_block_index(be) -> None:
+    """Inside a verb's function, block_index() is the block's index."""
+    ds = be.generate(indexed_block, 7)
+    assert be.aggregate(ds, index_of_block, operator.add) == list(range(7))
+    be.free(ds)
+
+
 def check_info(be) -> None:
     info = be.info()
     for key in ("engine", "version", "n_workers", "threads_per_worker", "address", "pattern"):
@@ -344,5 +358,6 @@ CHECKS = [
     check_free_releases_worker_memory,
     check_cancel,
     check_listens_on_loopback_only,
+    check_block_index,
     check_info,
 ]

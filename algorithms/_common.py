@@ -1,0 +1,245 @@
+"""What every estimator shares: the backend, the input as a dataset, the trace.
+
+Estimators accept either a :class:`backends.Dataset` already resident on the backend
+(the benchmark path: data generated on the workers) or numpy arrays, which are split into
+:data:`N_BLOCKS` blocks and shipped with ``from_blocks`` for the duration of the call.
+"""
+
+from __future__ import annotations
+
+import atexit
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from backends import Block, Dataset, backend_names, get_backend
+from backends._base import BaseBackend
+
+#: Blocks numpy input is split into: fixed, so every backend and worker count combines
+#: the same partial sums in the same order.
+N_BLOCKS = 8
+
+_SHARED: dict[str, BaseBackend] = {}
+
+
+def resolve_backend(backend: Any, caller: str) -> BaseBackend:
+    """A started backend from a backend object or a name.
+
+    A name starts that backend once per process (closed at exit) and shares it among
+    estimators, so ``KMeans(backend="dask")`` does not start a cluster per fit.
+    """
+    if isinstance(backend, str):
+        if backend not in _SHARED:
+            if backend not in backend_names():
+                raise ValueError(
+                    f"The 'backend' parameter of {caller} must be a started backend or one of "
+                    f"{backend_names()}. Got {backend!r} instead."
+                )
+            _SHARED[backend] = get_backend(backend).start()
+            atexit.register(_SHARED[backend].close)
+        return _SHARED[backend]
+    if isinstance(backend, BaseBackend):
+        backend._require_started()
+        return backend
+    raise TypeError(
+        f"The 'backend' parameter of {caller} must be a started backend or one of "
+        f"{backend_names()}. Got {backend!r} of type {type(backend).__name__} instead."
+    )
+
+
+@dataclass
+class Trace:
+    """Per-iteration record of a fit: the raw material of convergence curves."""
+
+    t0: float = field(default_factory=time.perf_counter)
+    rows: list[dict[str, float]] = field(default_factory=list)
+
+    def add(self, objective: float, **extra: float) -> None:
+        self.rows.append(
+            {
+                "iteration": len(self.rows) + 1,
+                "seconds": time.perf_counter() - self.t0,
+                "objective": float(objective),
+                **extra,
+            }
+        )
+
+
+class DistributedEstimator(BaseEstimator):
+    """Base of the written-once estimators: input handling on a backend."""
+
+    def _backend(self) -> BaseBackend:
+        return resolve_backend(self.backend, type(self).__name__)
+
+    def _fit_data(
+        self, X: Any, y: Any = None, *, supervised: bool, dtype: Any = np.float64, **check: Any
+    ) -> tuple[BaseBackend, Dataset, bool]:
+        """(backend, dataset, whether we shipped it and must free it) for a fit.
+
+        numpy input is validated the scikit-learn way (shapes, NaN, dtypes) and sets
+        ``n_features_in_``; a Dataset is checked on the workers by :func:`dataset_stats`.
+        """
+        be = self._backend()
+        name = type(self).__name__
+        if isinstance(X, Dataset):
+            if y is not None:
+                raise ValueError(
+                    f"{name}.fit takes y from the blocks of a Dataset; got a separate y too."
+                )
+            stats = dataset_stats(be, X)
+            if supervised and not stats.has_y:
+                raise ValueError(f"{name} needs targets: the Dataset's blocks have y=None.")
+            if not stats.finite:
+                raise ValueError(f"Input X contains NaN or infinity (in a block of {X.id}).")
+            self.n_features_in_ = stats.n_features
+            return be, X, False
+        if supervised:
+            if y is None:
+                raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+            X, y = validate_data(self, X, y, dtype=dtype, **check)
+        else:  # y is ignored: scikit-learn's convention for unsupervised estimators
+            X = validate_data(self, X, dtype=dtype, **check)
+        return be, be.from_blocks(split_blocks(X, y if supervised else None)), True
+
+    def _predict_data(self, X: Any) -> np.ndarray | Dataset:
+        """Validated numpy X (checked against ``n_features_in_``), or a Dataset as is."""
+        check_is_fitted(self)
+        if isinstance(X, Dataset):
+            return X
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _per_block(self, X: Any, fn: Callable, *attrs: str) -> np.ndarray:
+        """``fn(X_block, *fitted attributes named attrs)`` over numpy X, or over a Dataset's
+        blocks on the workers, concatenated in block order."""
+        X = self._predict_data(X)
+        args = [getattr(self, name) for name in attrs]
+        if isinstance(X, Dataset):
+            be = self._backend()
+            return be.aggregate(X, _apply_to_X, _concat, fn, *[be.broadcast(a) for a in args])
+        return fn(X, *args)
+
+
+def split_blocks(X: np.ndarray, y: np.ndarray | None = None) -> list[Block]:
+    """Rows of ``X`` (and ``y``) in :data:`N_BLOCKS` contiguous blocks (fewer if few rows)."""
+    n = max(1, min(N_BLOCKS, X.shape[0]))
+    bounds = np.linspace(0, X.shape[0], n + 1).astype(int)
+    return [
+        Block(X[a:b], None if y is None else y[a:b])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+def _apply_to_X(block: Block, fn: Callable, *args: Any) -> np.ndarray:
+    return fn(block.X, *args)
+
+
+def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.concatenate([a, b])
+
+
+def targets(be: BaseBackend, ds: Dataset) -> np.ndarray:
+    """All of a dataset's ``y`` on the driver, in block order."""
+    return be.aggregate(ds, _block_y, _concat)
+
+
+def _block_y(block: Block) -> np.ndarray:
+    return block.y
+
+
+# -- moments: the associative statistics several algorithms start from ------------------
+@dataclass(frozen=True)
+class Moments:
+    """Count, means and centred cross-products of (X, y), merged exactly (Chan et al.).
+
+    Attributes
+    ----------
+    n : int
+    mean_x : ndarray of shape (n_features,)
+    mean_y : float
+    cxx : ndarray of shape (n_features, n_features)
+        Σ (x - mean_x)(x - mean_x)ᵀ
+    cxy : ndarray of shape (n_features,)
+        Σ (x - mean_x)(y - mean_y)
+    cyy : float
+        Σ (y - mean_y)²
+    finite : bool
+    """
+
+    n: int
+    mean_x: np.ndarray
+    mean_y: float
+    cxx: np.ndarray
+    cxy: np.ndarray
+    cyy: float
+    finite: bool
+
+
+def block_moments(block: Block) -> Moments:
+    """:class:`Moments` of one block (y taken as 0 when the block has none)."""
+    X = block.X
+    n, d = X.shape
+    y = block.y if block.y is not None else np.zeros(n)
+    if n == 0:
+        return Moments(0, np.zeros(d), 0.0, np.zeros((d, d)), np.zeros(d), 0.0, True)
+    mx, my = X.mean(axis=0), float(y.mean())
+    Xc, yc = X - mx, y - my
+    finite = bool(np.isfinite(mx).all() and np.isfinite(my))
+    return Moments(n, mx, my, Xc.T @ Xc, Xc.T @ yc, float(yc @ yc), finite)
+
+
+def merge_moments(a: Moments, b: Moments) -> Moments:
+    """Associative merge of two :class:`Moments`."""
+    if a.n == 0:
+        return b if b.n else a
+    if b.n == 0:
+        return a
+    n = a.n + b.n
+    dx, dy = b.mean_x - a.mean_x, b.mean_y - a.mean_y
+    w = a.n * b.n / n
+    return Moments(
+        n,
+        a.mean_x + dx * (b.n / n),
+        a.mean_y + dy * (b.n / n),
+        a.cxx + b.cxx + w * np.outer(dx, dx),
+        a.cxy + b.cxy + w * dx * dy,
+        a.cyy + b.cyy + w * dy * dy,
+        a.finite and b.finite,
+    )
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    n_samples: int
+    n_features: int
+    has_y: bool
+    finite: bool
+
+
+def dataset_stats(be: BaseBackend, ds: Dataset) -> DatasetStats:
+    """Shape, presence of y and finiteness of a resident dataset (one round)."""
+    n, d, has_y, finite = be.aggregate(ds, _block_stats, _merge_stats)
+    return DatasetStats(n, d, has_y, finite)
+
+
+def _block_stats(block: Block) -> tuple[int, int, bool, bool]:
+    finite = bool(np.isfinite(block.X).all()) and (
+        block.y is None or bool(np.isfinite(block.y).all())
+    )
+    return block.n_samples, block.X.shape[1], block.y is not None, finite
+
+
+def _merge_stats(a: tuple, b: tuple) -> tuple:
+    if a[1] != b[1]:
+        raise ValueError(f"blocks disagree on n_features: {a[1]} vs {b[1]}")
+    return a[0] + b[0], a[1], a[2] and b[2], a[3] and b[3]
+
+
+def free_if(be: BaseBackend, ds: Dataset, owned: bool) -> None:
+    """Free ``ds`` if the estimator shipped it."""
+    if owned:
+        be.free(ds)

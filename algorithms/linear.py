@@ -1,0 +1,291 @@
+"""Linear and logistic regression, written once against the backend protocol.
+
+Per round the workers compute partial sums over their blocks and one small value comes
+back: for the normal equations, the moments of (X, y) (one round in all); for L-BFGS, the
+loss and its gradient at the broadcast parameters (one round per evaluation). The driver
+solves a d x d system or takes scipy's L-BFGS step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+from scipy.special import expit, log_expit, logsumexp
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+
+from algorithms._common import (
+    DistributedEstimator,
+    Trace,
+    block_moments,
+    free_if,
+    merge_moments,
+    targets,
+)
+from backends import Block
+
+
+def _linear_predict(X: np.ndarray, coef: np.ndarray, intercept: Any) -> np.ndarray:
+    return X @ coef.T + intercept
+
+
+class LinearRegression(RegressorMixin, DistributedEstimator):
+    """Least squares (``alpha=0``) or ridge regression on any backend.
+
+    Parameters
+    ----------
+    alpha : float, default=0.0
+        L2 penalty on the coefficients (not the intercept), as in scikit-learn's ``Ridge``:
+        minimises ``||y - X w - b||² + alpha ||w||²``.
+    solver : {"normal", "lbfgs"}, default="normal"
+        "normal": one round of moments, then a d x d solve on the driver.
+        "lbfgs": loss + gradient aggregated per evaluation, scipy's L-BFGS on the driver.
+    max_iter : int, default=500
+        L-BFGS iterations at most.
+    tol : float, default=1e-10
+        L-BFGS gradient tolerance (on the objective scaled by 1/n_samples).
+    backend : str or started backend, default="local"
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+    trace_ : list of dict
+        One entry per iteration: iteration, seconds since the fit began, objective
+        (mean squared error / 2 plus the penalty).
+    """
+
+    def __init__(self, *, alpha=0.0, solver="normal", max_iter=500, tol=1e-10, backend="local"):
+        self.alpha = alpha
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.backend = backend
+
+    def fit(self, X, y=None):
+        """Fit on numpy ``X`` of shape (n_samples, n_features) and ``y`` of shape
+        (n_samples,), or on a Dataset whose blocks carry y."""
+        _check_choice(self, "solver", ("normal", "lbfgs"))
+        _check_number(self, "alpha", 0.0)
+        be, ds, owned = self._fit_data(X, y, supervised=True, y_numeric=True)
+        try:
+            trace = Trace()
+            m = be.aggregate(ds, block_moments, merge_moments)
+            if self.solver == "normal":
+                self.coef_ = _solve_psd(m.cxx + self.alpha * np.eye(m.cxx.shape[0]), m.cxy)
+                w = self.coef_
+                self.intercept_ = float(m.mean_y - m.mean_x @ w)
+                # The lbfgs objective at the solution, from the moments alone.
+                ssr = m.cyy - 2 * m.cxy @ w + w @ m.cxx @ w
+                trace.add((0.5 * ssr + 0.5 * self.alpha * w @ w) / m.n)
+                self.n_iter_ = 1
+            else:
+                self._fit_lbfgs(be, ds, m.n, trace)
+            self.trace_ = trace.rows
+        finally:
+            free_if(be, ds, owned)
+        return self
+
+    def _fit_lbfgs(self, be, ds, n: int, trace: Trace) -> None:
+        d = self.n_features_in_
+
+        def fun(theta):
+            w, b = theta[:d], theta[d]
+            sse, grad_w, grad_b = be.aggregate(ds, _squared_loss_grad, _add3, be.broadcast(w), b)
+            f = (0.5 * sse + 0.5 * self.alpha * w @ w) / n
+            g = np.append(grad_w + self.alpha * w, grad_b) / n
+            return f, g
+
+        res = scipy.optimize.minimize(
+            fun,
+            np.zeros(d + 1),
+            jac=True,
+            method="L-BFGS-B",
+            callback=lambda intermediate_result: trace.add(intermediate_result.fun),
+            options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 0.0},
+        )
+        self.coef_, self.intercept_ = res.x[:d], float(res.x[d])
+        self.n_iter_ = int(res.nit)
+
+    def predict(self, X):
+        """Predictions of shape (n_samples,) for numpy X or a Dataset (on its workers)."""
+        return self._per_block(X, _linear_predict, "coef_", "intercept_")
+
+    def score(self, X, y=None):
+        """R² of the predictions (y from the Dataset's blocks when X is one)."""
+        y_true = _targets_of(self, X, y)
+        resid = y_true - self.predict(X)
+        ss_tot = ((y_true - y_true.mean()) ** 2).sum()
+        return 1.0 - (resid @ resid) / ss_tot if ss_tot > 0 else 0.0
+
+
+def _squared_loss_grad(block: Block, w: np.ndarray, b: float) -> tuple:
+    """Σ r², Xᵀr, Σ r for r = X w + b - y: shapes (), (n_features,), ()."""
+    r = block.X @ w + b - block.y
+    return float(r @ r), block.X.T @ r, float(r.sum())
+
+
+def _add3(a: tuple, b: tuple) -> tuple:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+class LogisticRegression(ClassifierMixin, DistributedEstimator):
+    """L2-penalised logistic regression, binary or multinomial, on any backend.
+
+    Minimises ``C Σ log-loss + ½ ||W||²`` (intercepts unpenalised), scikit-learn's
+    objective: binary problems use the sigmoid, more classes the softmax.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse of the regularisation strength.
+    max_iter : int, default=500
+    tol : float, default=1e-8
+        L-BFGS gradient tolerance (on the objective scaled by 1/n_samples).
+    backend : str or started backend, default="local"
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : int
+    trace_ : list of dict
+    """
+
+    def __init__(self, *, C=1.0, max_iter=500, tol=1e-8, backend="local"):
+        self.C = C
+        self.max_iter = max_iter
+        self.tol = tol
+        self.backend = backend
+
+    def fit(self, X, y=None):
+        """Fit on numpy ``X`` (n_samples, n_features), ``y`` (n_samples,), or a Dataset."""
+        _check_number(self, "C", 0.0, strict=True)
+        be, ds, owned = self._fit_data(X, y, supervised=True)
+        try:
+            y_all = targets(be, ds)
+            check_classification_targets(y_all)
+            self.classes_ = np.unique(y_all)
+            k = len(self.classes_)
+            if k < 2:
+                raise ValueError(
+                    "This solver needs samples of at least 2 classes in the data, but the "
+                    f"data contains only one class: {self.classes_.tolist()[0]!r}"
+                )
+            n, d = y_all.shape[0], self.n_features_in_
+            rows = 1 if k == 2 else k
+            trace = Trace()
+            classes = be.broadcast(self.classes_)
+
+            def fun(theta):
+                W = theta.reshape(rows, d + 1)
+                loss, grad = be.aggregate(ds, _logistic_loss_grad, _add2, be.broadcast(W), classes)
+                f = (self.C * loss + 0.5 * (W[:, :d] ** 2).sum()) / n
+                g = self.C * grad
+                g[:, :d] += W[:, :d]
+                return f, g.ravel() / n
+
+            res = scipy.optimize.minimize(
+                fun,
+                np.zeros(rows * (d + 1)),
+                jac=True,
+                method="L-BFGS-B",
+                callback=lambda intermediate_result: trace.add(intermediate_result.fun),
+                options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 0.0},
+            )
+            W = res.x.reshape(rows, d + 1)
+            self.coef_, self.intercept_ = W[:, :d].copy(), W[:, d].copy()
+            self.n_iter_ = int(res.nit)
+            self.trace_ = trace.rows
+        finally:
+            free_if(be, ds, owned)
+        return self
+
+    def decision_function(self, X):
+        """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        scores = self._per_block(X, _linear_predict, "coef_", "intercept_")
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        s = self.decision_function(X)
+        if s.ndim == 1:
+            p = expit(s)
+            return np.column_stack([1 - p, p])
+        return np.exp(s - logsumexp(s, axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Class labels, shape (n_samples,)."""
+        s = self.decision_function(X)
+        idx = (s > 0).astype(int) if s.ndim == 1 else s.argmax(axis=1)
+        return self.classes_[idx]
+
+    def score(self, X, y=None):
+        """Accuracy (y from the Dataset's blocks when X is one)."""
+        return float((self.predict(X) == _targets_of(self, X, y)).mean())
+
+
+def _logistic_loss_grad(block: Block, W: np.ndarray, classes: np.ndarray) -> tuple:
+    """Σ log-loss and its gradient w.r.t. ``W`` of shape (rows, n_features + 1)."""
+    X, d = block.X, block.X.shape[1]
+    Z = X @ W[:, :d].T + W[:, d]  # (n, rows)
+    if W.shape[0] == 1:  # binary: y in {0, 1}, sigmoid
+        t = (block.y == classes[1]).astype(float)
+        z = Z[:, 0]
+        loss = -float((t * log_expit(z) + (1 - t) * log_expit(-z)).sum())
+        r = (expit(z) - t)[:, None]
+    else:  # multinomial: softmax
+        T = (block.y[:, None] == classes[None, :]).astype(float)
+        lse = logsumexp(Z, axis=1, keepdims=True)
+        loss = float((lse[:, 0] - (Z * T).sum(axis=1)).sum())
+        r = np.exp(Z - lse) - T
+    grad = np.concatenate([r.T @ X, r.sum(axis=0)[:, None]], axis=1)
+    return loss, grad
+
+
+def _add2(a: tuple, b: tuple) -> tuple:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _solve_psd(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve A x = b for symmetric positive (semi)definite A; least squares if singular."""
+    try:
+        return scipy.linalg.solve(A, b, assume_a="pos")
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        return scipy.linalg.lstsq(A, b)[0]
+
+
+def _targets_of(est, X, y) -> np.ndarray:
+    if y is not None:
+        return np.asarray(y)
+    from backends import Dataset
+
+    if isinstance(X, Dataset):
+        return targets(est._backend(), X)
+    raise ValueError(f"{type(est).__name__}.score needs y with numpy X.")
+
+
+def _check_choice(est, name: str, choices: tuple) -> None:
+    value = getattr(est, name)
+    if value not in choices:
+        raise ValueError(
+            f"The {name!r} parameter of {type(est).__name__} must be one of {list(choices)}. "
+            f"Got {value!r} instead."
+        )
+
+
+def _check_number(est, name: str, low: float, *, strict: bool = False) -> None:
+    value = getattr(est, name)
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    ok = ok and (value > low if strict else value >= low)
+    if not ok:
+        bound = f"> {low}" if strict else f">= {low}"
+        raise ValueError(
+            f"The {name!r} parameter of {type(est).__name__} must be a float {bound}. "
+            f"Got {value!r} instead."
+        )
