@@ -9,5 +9,6 @@ numpy input or a Dataset resident on that backend. No engine is imported here.
 
 from algorithms.kmeans import KMeans
 from algorithms.linear import LinearRegression, LogisticRegression
+from algorithms.neural import CNNClassifier, MLPClassifier
 
-__all__ = ["KMeans", "LinearRegression", "LogisticRegression"]
+__all__ = ["CNNClassifier", "KMeans", "LinearRegression", "LogisticRegression", "MLPClassifier"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from backends import Block, Dataset, backend_names, get_backend
@@ -140,6 +141,18 @@ def _apply_to_X(block: Block, fn: Callable, *args: Any) -> np.ndarray:
 
 def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate([a, b])
+
+
+def fit_classes(est: BaseEstimator, y: np.ndarray) -> np.ndarray:
+    """Set and return ``est.classes_`` (sorted labels of y); at least two are needed."""
+    check_classification_targets(y)
+    est.classes_ = np.unique(y)
+    if len(est.classes_) < 2:
+        raise ValueError(
+            f"{type(est).__name__} needs samples of at least 2 classes in the data, but the "
+            f"data contains only one class: {est.classes_.tolist()[0]!r}"
+        )
+    return est.classes_
 
 
 def targets(be: BaseBackend, ds: Dataset) -> np.ndarray:

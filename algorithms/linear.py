@@ -15,12 +15,12 @@ import scipy.linalg
 import scipy.optimize
 from scipy.special import expit, log_expit, logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
 
 from algorithms._common import (
     DistributedEstimator,
     Trace,
     block_moments,
+    fit_classes,
     free_if,
     merge_moments,
     targets,
@@ -169,14 +169,7 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
         be, ds, owned = self._fit_data(X, y, supervised=True)
         try:
             y_all = targets(be, ds)
-            check_classification_targets(y_all)
-            self.classes_ = np.unique(y_all)
-            k = len(self.classes_)
-            if k < 2:
-                raise ValueError(
-                    "This solver needs samples of at least 2 classes in the data, but the "
-                    f"data contains only one class: {self.classes_.tolist()[0]!r}"
-                )
+            k = len(fit_classes(self, y_all))
             n, d = y_all.shape[0], self.n_features_in_
             rows = 1 if k == 2 else k
             trace = Trace()

@@ -70,7 +70,7 @@ def test_backend_object_must_be_started():
             LogisticRegression(),
             (X, np.zeros(40)),
             ValueError,
-            r"at least 2 classes .* only one class: 0.0",
+            r"LogisticRegression needs samples of at least 2 classes in the data, but the data contains only one class: 0.0",
         ),
         (LogisticRegression(), (X, y), ValueError, r"Unknown label type: continuous"),
         (KMeans(50), (X,), ValueError, r"n_samples=40 should be >= n_clusters=50"),

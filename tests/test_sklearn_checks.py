@@ -6,7 +6,7 @@ SCIPY_ARRAY_API=1 is set (our estimators take numpy only).
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from algorithms import KMeans, LinearRegression, LogisticRegression
+from algorithms import KMeans, LinearRegression, LogisticRegression, MLPClassifier
 
 
 @parametrize_with_checks(
@@ -15,6 +15,7 @@ from algorithms import KMeans, LinearRegression, LogisticRegression
         LinearRegression(solver="lbfgs", alpha=1.0),
         LogisticRegression(),
         KMeans(n_clusters=3, random_state=0),
+        MLPClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0),
     ]
 )
 def test_sklearn_estimator_checks(estimator, check):

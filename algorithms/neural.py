@@ -1,0 +1,328 @@
+"""MLP and CNN classifiers, written once, trained three ways on any backend.
+
+``solver`` chooses what one round costs, the trade-off the suites must be able to show:
+
+* ``"adam"``: synchronous data parallel. Each step broadcasts the parameters; every block
+  returns the gradient sum of a mini-batch drawn from ``(random_state, step, block)``; the
+  driver takes one Adam step. Many cheap rounds: an engine's per-round cost dominates.
+* ``"lbfgs"``: full-batch loss and gradient per evaluation; scipy's L-BFGS on the driver.
+* ``"averaging"``: each round, every block runs ``local_epochs`` of mini-batch Adam from
+  the broadcast parameters and returns its parameters weighted by its rows; the driver
+  averages. Few expensive rounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.optimize
+from scipy.special import softmax
+from sklearn.base import ClassifierMixin
+from sklearn.utils import check_random_state
+
+from algorithms._common import DistributedEstimator, Trace, fit_classes, free_if, targets
+from algorithms._nets import CNN, MLP
+from algorithms.linear import _check_choice, _check_number, _targets_of
+from backends import Block, block_index
+
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+
+
+def _class_index(block: Block, classes: np.ndarray) -> np.ndarray:
+    return np.searchsorted(classes, block.y)
+
+
+def _batch_grad(block, net, theta, classes, batch: int, seed: int, step: int) -> tuple:
+    """(Σ loss, Σ gradient, rows) over a mini-batch of ``batch`` rows of this block."""
+    n = block.n_samples
+    if n == 0:
+        return 0.0, np.zeros_like(theta), 0
+    rng = np.random.default_rng([seed, step, block_index()])
+    rows = rng.choice(n, size=min(batch, n), replace=False)
+    loss, grad = net.loss_grad(theta, block.X[rows], _class_index(block, classes)[rows])
+    return loss, grad, len(rows)
+
+
+def _full_grad(block, net, theta, classes) -> tuple:
+    """(Σ loss, Σ gradient, rows) over the whole block."""
+    if block.n_samples == 0:
+        return 0.0, np.zeros_like(theta), 0
+    loss, grad = net.loss_grad(theta, block.X, _class_index(block, classes))
+    return loss, grad, block.n_samples
+
+
+def _add3(a: tuple, b: tuple) -> tuple:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+def adam_step(theta, grad, state: dict, lr: float) -> np.ndarray:
+    """One Adam update; ``state`` holds the moments and the step count."""
+    state["t"] += 1
+    state["m"] = BETA1 * state["m"] + (1 - BETA1) * grad
+    state["v"] = BETA2 * state["v"] + (1 - BETA2) * grad * grad
+    m_hat = state["m"] / (1 - BETA1 ** state["t"])
+    v_hat = state["v"] / (1 - BETA2 ** state["t"])
+    return theta - lr * m_hat / (np.sqrt(v_hat) + EPS)
+
+
+def _adam_state(theta) -> dict:
+    return {"t": 0, "m": np.zeros_like(theta), "v": np.zeros_like(theta)}
+
+
+def _local_train(block, net, theta, classes, mask, epochs, batch, lr, alpha, seed, rnd):
+    """Local epochs of Adam on this block from ``theta``: (rows x theta, Σ loss, rows)."""
+    n = block.n_samples
+    if n == 0:
+        return np.zeros_like(theta), 0.0, 0
+    rng = np.random.default_rng([seed, rnd, block_index()])
+    t, theta, state, loss_sum = _class_index(block, classes), theta.copy(), _adam_state(theta), 0.0
+    for _ in range(epochs):
+        loss_sum = 0.0
+        for rows in np.array_split(rng.permutation(n), max(1, -(-n // batch))):
+            loss, grad = net.loss_grad(theta, block.X[rows], t[rows])
+            loss_sum += loss
+            theta = adam_step(theta, (grad + alpha * mask * theta) / len(rows), state, lr)
+    return n * theta, loss_sum, n
+
+
+class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
+    """The training loops; subclasses say which network (``_make_net``)."""
+
+    def _make_net(self, n_features: int, n_classes: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, X, y=None):
+        """Train on numpy X of shape (n_samples, n_features) and y, or a Dataset."""
+        _check_choice(self, "solver", ("adam", "lbfgs", "averaging"))
+        _check_number(self, "alpha", 0.0)
+        _check_number(self, "learning_rate_init", 0.0, strict=True)
+        for name in ("max_iter", "batch_size", "local_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an int >= 1. "
+                    f"Got {value!r} instead."
+                )
+        be, ds, owned = self._fit_data(X, y, supervised=True)
+        try:
+            y_all = targets(be, ds)
+            fit_classes(self, y_all)
+            net = self._make_net(self.n_features_in_, len(self.classes_))
+            rng = check_random_state(self.random_state)
+            theta = net.init(np.random.default_rng(rng.randint(2**31)))
+            seed = int(rng.randint(2**31))
+            trace = Trace()
+            loop = {"adam": self._fit_adam, "lbfgs": self._fit_lbfgs, "averaging": self._fit_avg}
+            theta = loop[self.solver](be, ds, net, theta, seed, trace, y_all.shape[0])
+            self.net_, self.coefs_ = net, theta
+            self.trace_ = trace.rows
+        finally:
+            free_if(be, ds, owned)
+        return self
+
+    def _fit_adam(self, be, ds, net, theta, seed, trace, n) -> np.ndarray:
+        mask, classes, state = net.weight_mask, be.broadcast(self.classes_), _adam_state(theta)
+        steps = max(1, -(-n // self.batch_size))
+        batch = max(1, -(-self.batch_size // ds.n_blocks))  # per block
+        step = 0
+        for _ in range(self.max_iter):
+            epoch_loss = 0.0
+            for _ in range(steps):
+                loss, grad, rows = be.aggregate(
+                    ds, _batch_grad, _add3, net, be.broadcast(theta), classes, batch, seed, step
+                )
+                epoch_loss += loss / rows
+                theta = adam_step(
+                    theta, (grad + self.alpha * mask * theta) / rows, state, self.learning_rate_init
+                )
+                step += 1
+            trace.add(epoch_loss / steps)
+        self.n_iter_ = self.max_iter
+        return theta
+
+    def _fit_lbfgs(self, be, ds, net, theta, seed, trace, n) -> np.ndarray:
+        mask, classes = net.weight_mask, be.broadcast(self.classes_)
+
+        def fun(th):
+            loss, grad, _ = be.aggregate(ds, _full_grad, _add3, net, be.broadcast(th), classes)
+            penalty = 0.5 * self.alpha * float((mask * th) @ th)
+            return (loss + penalty) / n, (grad + self.alpha * mask * th) / n
+
+        res = scipy.optimize.minimize(
+            fun,
+            theta,
+            jac=True,
+            method="L-BFGS-B",
+            callback=lambda intermediate_result: trace.add(intermediate_result.fun),
+            options={"maxiter": self.max_iter, "gtol": 1e-6},
+        )
+        self.n_iter_ = int(res.nit)
+        return res.x
+
+    def _fit_avg(self, be, ds, net, theta, seed, trace, n) -> np.ndarray:
+        mask, classes = be.broadcast(net.weight_mask), be.broadcast(self.classes_)
+        batch = max(1, -(-self.batch_size // ds.n_blocks))
+        for rnd in range(self.max_iter):
+            summed, loss, rows = be.aggregate(
+                ds,
+                _local_train,
+                _add3,
+                net,
+                be.broadcast(theta),
+                classes,
+                mask,
+                self.local_epochs,
+                batch,
+                self.learning_rate_init,
+                self.alpha,
+                seed,
+                rnd,
+            )
+            theta = summed / rows
+            trace.add(loss / rows)
+        self.n_iter_ = self.max_iter
+        return theta
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        return softmax(self._per_block(X, _net_scores, "net_", "coefs_"), axis=1)
+
+    def predict(self, X):
+        """Class labels, shape (n_samples,)."""
+        scores = self._per_block(X, _net_scores, "net_", "coefs_")
+        return self.classes_[scores.argmax(axis=1)]
+
+    def score(self, X, y=None):
+        """Accuracy (y from the Dataset's blocks when X is one)."""
+        return float((self.predict(X) == _targets_of(self, X, y)).mean())
+
+
+def _net_scores(X: np.ndarray, net, theta: np.ndarray) -> np.ndarray:
+    return net.scores(theta, X)
+
+
+_COMMON_DOC = """
+    alpha : float, default=1e-4
+        L2 penalty on the weights (not the biases), scikit-learn's convention.
+    solver : {"adam", "lbfgs", "averaging"}, default="adam"
+        See the module docstring.
+    batch_size : int, default=200
+        Rows per step over all blocks (each block draws its share).
+    learning_rate_init : float, default=1e-3
+    max_iter : int, default=50
+        Epochs ("adam"), iterations ("lbfgs") or rounds ("averaging").
+    local_epochs : int, default=1
+        Epochs per block per round ("averaging").
+    random_state : int, RandomState or None, default=None
+    backend : str or started backend, default="local"
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coefs_ : ndarray of shape (n_parameters,)
+        The flat parameters (layout: ``net_.shapes``).
+    net_ : the network
+    n_iter_ : int
+    trace_ : list of dict
+        Per epoch / iteration / round: iteration, seconds, objective (mean training loss).
+"""
+
+
+class MLPClassifier(_NeuralClassifier):
+    __doc__ = (
+        """Multi-layer perceptron: dense relu layers, softmax cross-entropy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+"""
+        + _COMMON_DOC
+    )
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        alpha=1e-4,
+        solver="adam",
+        batch_size=200,
+        learning_rate_init=1e-3,
+        max_iter=50,
+        local_epochs=1,
+        random_state=None,
+        backend="local",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.local_epochs = local_epochs
+        self.random_state = random_state
+        self.backend = backend
+
+    def _make_net(self, n_features: int, n_classes: int) -> MLP:
+        return MLP((n_features, *tuple(self.hidden_layer_sizes), n_classes))
+
+
+class CNNClassifier(_NeuralClassifier):
+    __doc__ = (
+        """Small convolutional net for single-channel images.
+
+    conv (``kernel`` x ``kernel``, ``n_filters``, valid) -> relu -> 2x2 max-pool ->
+    dense (``hidden``, relu; none if 0) -> softmax. Kernels: numpy im2col (see
+    ``algorithms._nets``).
+
+    Parameters
+    ----------
+    image_shape : tuple of int, default=(8, 8)
+        Height and width; rows of X are images flattened in C order.
+    n_filters : int, default=16
+    kernel : int, default=3
+    hidden : int, default=64
+"""
+        + _COMMON_DOC
+    )
+
+    def __init__(
+        self,
+        image_shape=(8, 8),
+        *,
+        n_filters=16,
+        kernel=3,
+        hidden=64,
+        alpha=1e-4,
+        solver="adam",
+        batch_size=200,
+        learning_rate_init=1e-3,
+        max_iter=50,
+        local_epochs=1,
+        random_state=None,
+        backend="local",
+    ):
+        self.image_shape = image_shape
+        self.n_filters = n_filters
+        self.kernel = kernel
+        self.hidden = hidden
+        self.alpha = alpha
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.local_epochs = local_epochs
+        self.random_state = random_state
+        self.backend = backend
+
+    def _make_net(self, n_features: int, n_classes: int) -> CNN:
+        h, w = self.image_shape
+        if h * w != n_features:
+            raise ValueError(
+                f"image_shape {tuple(self.image_shape)} has {h * w} pixels but X has "
+                f"{n_features} features."
+            )
+        if min(h, w) < self.kernel + 1:
+            raise ValueError(
+                f"image_shape {tuple(self.image_shape)} is too small for kernel={self.kernel} "
+                "and a 2x2 pool."
+            )
+        return CNN((h, w), self.n_filters, self.kernel, self.hidden, n_classes)
