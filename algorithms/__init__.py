@@ -5,10 +5,29 @@
 
 Every estimator takes a ``backend`` (a started backend or a name; default "local") and
 numpy input or a Dataset resident on that backend. No engine is imported here.
+
+The estimators are loaded on first use: the workers import only ``algorithms._kernels``
+(numpy and scipy), never scikit-learn, whose import costs ~1 s per worker process.
 """
 
-from algorithms.kmeans import KMeans
-from algorithms.linear import LinearRegression, LogisticRegression
-from algorithms.neural import CNNClassifier, MLPClassifier
+import importlib
 
-__all__ = ["CNNClassifier", "KMeans", "LinearRegression", "LogisticRegression", "MLPClassifier"]
+_ESTIMATORS = {
+    "CNNClassifier": "algorithms.neural",
+    "KMeans": "algorithms.kmeans",
+    "LinearRegression": "algorithms.linear",
+    "LogisticRegression": "algorithms.linear",
+    "MLPClassifier": "algorithms.neural",
+}
+
+__all__ = sorted(_ESTIMATORS)
+
+
+def __getattr__(name: str):
+    if name in _ESTIMATORS:
+        return getattr(importlib.import_module(_ESTIMATORS[name]), name)
+    raise AttributeError(f"module 'algorithms' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -18,6 +18,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from algorithms._kernels import (
+    apply_to_X,
+    block_stats,
+    block_y,
+    concat,
+    merge_stats,
+)
 from backends import Block, Dataset, backend_names, get_backend
 from backends._base import BaseBackend
 
@@ -121,7 +128,7 @@ class DistributedEstimator(BaseEstimator):
         args = [getattr(self, name) for name in attrs]
         if isinstance(X, Dataset):
             be = self._backend()
-            return be.aggregate(X, _apply_to_X, _concat, fn, *[be.broadcast(a) for a in args])
+            return be.aggregate(X, apply_to_X, concat, fn, *[be.broadcast(a) for a in args])
         return fn(X, *args)
 
 
@@ -133,14 +140,6 @@ def split_blocks(X: np.ndarray, y: np.ndarray | None = None) -> list[Block]:
         Block(X[a:b], None if y is None else y[a:b])
         for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     ]
-
-
-def _apply_to_X(block: Block, fn: Callable, *args: Any) -> np.ndarray:
-    return fn(block.X, *args)
-
-
-def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.concatenate([a, b])
 
 
 def fit_classes(est: BaseEstimator, y: np.ndarray) -> np.ndarray:
@@ -157,72 +156,10 @@ def fit_classes(est: BaseEstimator, y: np.ndarray) -> np.ndarray:
 
 def targets(be: BaseBackend, ds: Dataset) -> np.ndarray:
     """All of a dataset's ``y`` on the driver, in block order."""
-    return be.aggregate(ds, _block_y, _concat)
-
-
-def _block_y(block: Block) -> np.ndarray:
-    return block.y
+    return be.aggregate(ds, block_y, concat)
 
 
 # -- moments: the associative statistics several algorithms start from ------------------
-@dataclass(frozen=True)
-class Moments:
-    """Count, means and centred cross-products of (X, y), merged exactly (Chan et al.).
-
-    Attributes
-    ----------
-    n : int
-    mean_x : ndarray of shape (n_features,)
-    mean_y : float
-    cxx : ndarray of shape (n_features, n_features)
-        Σ (x - mean_x)(x - mean_x)ᵀ
-    cxy : ndarray of shape (n_features,)
-        Σ (x - mean_x)(y - mean_y)
-    cyy : float
-        Σ (y - mean_y)²
-    finite : bool
-    """
-
-    n: int
-    mean_x: np.ndarray
-    mean_y: float
-    cxx: np.ndarray
-    cxy: np.ndarray
-    cyy: float
-    finite: bool
-
-
-def block_moments(block: Block) -> Moments:
-    """:class:`Moments` of one block (y taken as 0 when the block has none)."""
-    X = block.X
-    n, d = X.shape
-    y = block.y if block.y is not None else np.zeros(n)
-    if n == 0:
-        return Moments(0, np.zeros(d), 0.0, np.zeros((d, d)), np.zeros(d), 0.0, True)
-    mx, my = X.mean(axis=0), float(y.mean())
-    Xc, yc = X - mx, y - my
-    finite = bool(np.isfinite(mx).all() and np.isfinite(my))
-    return Moments(n, mx, my, Xc.T @ Xc, Xc.T @ yc, float(yc @ yc), finite)
-
-
-def merge_moments(a: Moments, b: Moments) -> Moments:
-    """Associative merge of two :class:`Moments`."""
-    if a.n == 0:
-        return b if b.n else a
-    if b.n == 0:
-        return a
-    n = a.n + b.n
-    dx, dy = b.mean_x - a.mean_x, b.mean_y - a.mean_y
-    w = a.n * b.n / n
-    return Moments(
-        n,
-        a.mean_x + dx * (b.n / n),
-        a.mean_y + dy * (b.n / n),
-        a.cxx + b.cxx + w * np.outer(dx, dx),
-        a.cxy + b.cxy + w * dx * dy,
-        a.cyy + b.cyy + w * dy * dy,
-        a.finite and b.finite,
-    )
 
 
 @dataclass(frozen=True)
@@ -235,21 +172,8 @@ class DatasetStats:
 
 def dataset_stats(be: BaseBackend, ds: Dataset) -> DatasetStats:
     """Shape, presence of y and finiteness of a resident dataset (one round)."""
-    n, d, has_y, finite = be.aggregate(ds, _block_stats, _merge_stats)
+    n, d, has_y, finite = be.aggregate(ds, block_stats, merge_stats)
     return DatasetStats(n, d, has_y, finite)
-
-
-def _block_stats(block: Block) -> tuple[int, int, bool, bool]:
-    finite = bool(np.isfinite(block.X).all()) and (
-        block.y is None or bool(np.isfinite(block.y).all())
-    )
-    return block.n_samples, block.X.shape[1], block.y is not None, finite
-
-
-def _merge_stats(a: tuple, b: tuple) -> tuple:
-    if a[1] != b[1]:
-        raise ValueError(f"blocks disagree on n_features: {a[1]} vs {b[1]}")
-    return a[0] + b[0], a[1], a[2] and b[2], a[3] and b[3]
 
 
 def free_if(be: BaseBackend, ds: Dataset, owned: bool) -> None:

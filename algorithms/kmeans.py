@@ -20,78 +20,24 @@ from sklearn.utils import check_random_state
 from algorithms._common import (
     DistributedEstimator,
     Trace,
-    block_moments,
     free_if,
+)
+from algorithms._kernels import (
+    add,
+    add_tuples,
+    block_moments,
+    cost,
+    labels_of,
+    lloyd_partial,
     merge_moments,
+    nearest_counts,
+    oversample,
+    sq_distances,
+    take_rows,
+    vstack,
 )
 from algorithms.linear import _check_choice
-from backends import Block, Dataset, block_index
-
-
-def sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances, shape (n_samples, n_centers), clipped at 0."""
-    d2 = (X * X).sum(axis=1)[:, None] - 2.0 * X @ centers.T + (centers * centers).sum(axis=1)
-    return np.maximum(d2, 0.0, out=d2)
-
-
-def labels_of(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Index of the closest centre for each row, shape (n_samples,)."""
-    return sq_distances(X, centers).argmin(axis=1)
-
-
-def _lloyd_partial(block: Block, centers: np.ndarray) -> tuple:
-    """(sums (k, d), counts (k,), inertia) of one block against ``centers``."""
-    X = block.X
-    k, d = centers.shape
-    if X.shape[0] == 0:
-        return np.zeros((k, d)), np.zeros(k), 0.0
-    d2 = sq_distances(X, centers)
-    labels = d2.argmin(axis=1)
-    inertia = float(d2[np.arange(X.shape[0]), labels].sum())
-    counts = np.bincount(labels, minlength=k).astype(float)
-    sums = np.stack([np.bincount(labels, weights=X[:, j], minlength=k) for j in range(d)], 1)
-    return sums, counts, inertia
-
-
-def _add3(a: tuple, b: tuple) -> tuple:
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
-
-
-def _cost(block: Block, centers: np.ndarray) -> float:
-    """Σ min squared distance to ``centers`` over the block."""
-    if block.X.shape[0] == 0:
-        return 0.0
-    return float(sq_distances(block.X, centers).min(axis=1).sum())
-
-
-def _oversample(block: Block, centers: np.ndarray, scale: float, seed: int, step: int):
-    """k-means‖ step: keep each row with probability min(1, scale · d²(x, centers))."""
-    X = block.X
-    if X.shape[0] == 0:
-        return X
-    rng = np.random.default_rng([seed, step, block_index()])
-    p = scale * sq_distances(X, centers).min(axis=1)
-    return X[rng.random(X.shape[0]) < p]
-
-
-def _nearest_counts(block: Block, centers: np.ndarray) -> np.ndarray:
-    """How many rows of the block each centre is closest to, shape (n_centers,)."""
-    if block.X.shape[0] == 0:
-        return np.zeros(centers.shape[0])
-    return np.bincount(labels_of(block.X, centers), minlength=centers.shape[0]).astype(float)
-
-
-def _take_rows(block: Block, picks: dict[int, np.ndarray]) -> np.ndarray:
-    """The rows of this block named in ``picks[block index]``."""
-    return block.X[picks.get(block_index(), np.empty(0, dtype=int))]
-
-
-def _vstack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.vstack([a, b])
-
-
-def _add(a, b):
-    return a + b
+from backends import Dataset
 
 
 def kmeans_plusplus(X: np.ndarray, k: int, rng, weights: np.ndarray | None = None) -> np.ndarray:
@@ -262,15 +208,15 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
         # k-means||
         centers = self._sample(be, ds, rng, 1)
         for step in range(self.init_steps):
-            cost = be.aggregate(ds, _cost, _add, be.broadcast(centers))
-            if cost == 0:
+            potential = be.aggregate(ds, cost, add, be.broadcast(centers))
+            if potential == 0:
                 break
-            scale = self.oversampling_factor * k / cost
-            new = be.aggregate(ds, _oversample, _vstack, be.broadcast(centers), scale, seed, step)
+            scale = self.oversampling_factor * k / potential
+            new = be.aggregate(ds, oversample, vstack, be.broadcast(centers), scale, seed, step)
             centers = np.vstack([centers, new])
         if centers.shape[0] < k:  # too few candidates: top up uniformly
             centers = np.vstack([centers, self._sample(be, ds, rng, k - centers.shape[0])])
-        weights = be.aggregate(ds, _nearest_counts, _add, be.broadcast(centers))
+        weights = be.aggregate(ds, nearest_counts, add, be.broadcast(centers))
         seeds = kmeans_plusplus(centers, k, rng, weights=np.maximum(weights, 1e-12))
         return weighted_lloyd(centers, weights, seeds)
 
@@ -280,14 +226,16 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
         bounds = np.cumsum((0,) + ds.block_sizes)
         owner = np.searchsorted(bounds, picks, side="right") - 1
         by_block = {int(b): picks[owner == b] - bounds[b] for b in np.unique(owner)}
-        return be.aggregate(ds, _take_rows, _vstack, by_block)
+        return be.aggregate(ds, take_rows, vstack, by_block)
 
     def _lloyd(self, be, ds: Dataset, centers: np.ndarray, tol: float) -> tuple:
         trace = Trace()
         inertia_at_centers = None
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - n_iter is used after
-            sums, counts, inertia = be.aggregate(ds, _lloyd_partial, _add3, be.broadcast(centers))
+            sums, counts, inertia = be.aggregate(
+                ds, lloyd_partial, add_tuples, be.broadcast(centers)
+            )
             # An emptied cluster keeps its centre.
             new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centers)
             shift = float(((new - centers) ** 2).sum())
@@ -300,7 +248,7 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
                 break
         if inertia_at_centers is None:  # the centres moved since the last inertia
             _, _, inertia_at_centers = be.aggregate(
-                ds, _lloyd_partial, _add3, be.broadcast(centers)
+                ds, lloyd_partial, add_tuples, be.broadcast(centers)
             )
         return centers, inertia_at_centers, n_iter, trace.rows
 
@@ -320,5 +268,5 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
         X = self._predict_data(X)
         if isinstance(X, Dataset):
             be = self._backend()
-            return -be.aggregate(X, _cost, _add, be.broadcast(self.cluster_centers_))
+            return -be.aggregate(X, cost, add, be.broadcast(self.cluster_centers_))
         return -float(sq_distances(X, self.cluster_centers_).min(axis=1).sum())

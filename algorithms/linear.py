@@ -8,28 +8,27 @@ solves a d x d system or takes scipy's L-BFGS step.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.linalg
 import scipy.optimize
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import expit, logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from algorithms._common import (
     DistributedEstimator,
     Trace,
-    block_moments,
     fit_classes,
     free_if,
-    merge_moments,
     targets,
 )
-from backends import Block
-
-
-def _linear_predict(X: np.ndarray, coef: np.ndarray, intercept: Any) -> np.ndarray:
-    return X @ coef.T + intercept
+from algorithms._kernels import (
+    add_tuples,
+    block_moments,
+    linear_predict,
+    logistic_loss_grad,
+    merge_moments,
+    squared_loss_grad,
+)
 
 
 class LinearRegression(RegressorMixin, DistributedEstimator):
@@ -95,7 +94,9 @@ class LinearRegression(RegressorMixin, DistributedEstimator):
 
         def fun(theta):
             w, b = theta[:d], theta[d]
-            sse, grad_w, grad_b = be.aggregate(ds, _squared_loss_grad, _add3, be.broadcast(w), b)
+            sse, grad_w, grad_b = be.aggregate(
+                ds, squared_loss_grad, add_tuples, be.broadcast(w), b
+            )
             f = (0.5 * sse + 0.5 * self.alpha * w @ w) / n
             g = np.append(grad_w + self.alpha * w, grad_b) / n
             return f, g
@@ -113,7 +114,7 @@ class LinearRegression(RegressorMixin, DistributedEstimator):
 
     def predict(self, X):
         """Predictions of shape (n_samples,) for numpy X or a Dataset (on its workers)."""
-        return self._per_block(X, _linear_predict, "coef_", "intercept_")
+        return self._per_block(X, linear_predict, "coef_", "intercept_")
 
     def score(self, X, y=None):
         """R² of the predictions (y from the Dataset's blocks when X is one)."""
@@ -121,16 +122,6 @@ class LinearRegression(RegressorMixin, DistributedEstimator):
         resid = y_true - self.predict(X)
         ss_tot = ((y_true - y_true.mean()) ** 2).sum()
         return 1.0 - (resid @ resid) / ss_tot if ss_tot > 0 else 0.0
-
-
-def _squared_loss_grad(block: Block, w: np.ndarray, b: float) -> tuple:
-    """Σ r², Xᵀr, Σ r for r = X w + b - y: shapes (), (n_features,), ()."""
-    r = block.X @ w + b - block.y
-    return float(r @ r), block.X.T @ r, float(r.sum())
-
-
-def _add3(a: tuple, b: tuple) -> tuple:
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
 class LogisticRegression(ClassifierMixin, DistributedEstimator):
@@ -177,7 +168,9 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
 
             def fun(theta):
                 W = theta.reshape(rows, d + 1)
-                loss, grad = be.aggregate(ds, _logistic_loss_grad, _add2, be.broadcast(W), classes)
+                loss, grad = be.aggregate(
+                    ds, logistic_loss_grad, add_tuples, be.broadcast(W), classes
+                )
                 f = (self.C * loss + 0.5 * (W[:, :d] ** 2).sum()) / n
                 g = self.C * grad
                 g[:, :d] += W[:, :d]
@@ -201,7 +194,7 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
 
     def decision_function(self, X):
         """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""
-        scores = self._per_block(X, _linear_predict, "coef_", "intercept_")
+        scores = self._per_block(X, linear_predict, "coef_", "intercept_")
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X):
@@ -221,28 +214,6 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
     def score(self, X, y=None):
         """Accuracy (y from the Dataset's blocks when X is one)."""
         return float((self.predict(X) == _targets_of(self, X, y)).mean())
-
-
-def _logistic_loss_grad(block: Block, W: np.ndarray, classes: np.ndarray) -> tuple:
-    """Σ log-loss and its gradient w.r.t. ``W`` of shape (rows, n_features + 1)."""
-    X, d = block.X, block.X.shape[1]
-    Z = X @ W[:, :d].T + W[:, d]  # (n, rows)
-    if W.shape[0] == 1:  # binary: y in {0, 1}, sigmoid
-        t = (block.y == classes[1]).astype(float)
-        z = Z[:, 0]
-        loss = -float((t * log_expit(z) + (1 - t) * log_expit(-z)).sum())
-        r = (expit(z) - t)[:, None]
-    else:  # multinomial: softmax
-        T = (block.y[:, None] == classes[None, :]).astype(float)
-        lse = logsumexp(Z, axis=1, keepdims=True)
-        loss = float((lse[:, 0] - (Z * T).sum(axis=1)).sum())
-        r = np.exp(Z - lse) - T
-    grad = np.concatenate([r.T @ X, r.sum(axis=0)[:, None]], axis=1)
-    return loss, grad
-
-
-def _add2(a: tuple, b: tuple) -> tuple:
-    return a[0] + b[0], a[1] + b[1]
 
 
 def _solve_psd(A: np.ndarray, b: np.ndarray) -> np.ndarray:

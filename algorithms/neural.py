@@ -20,68 +20,17 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils import check_random_state
 
 from algorithms._common import DistributedEstimator, Trace, fit_classes, free_if, targets
+from algorithms._kernels import (
+    adam_state,
+    adam_step,
+    add_tuples,
+    batch_grad,
+    full_grad,
+    local_train,
+    net_scores,
+)
 from algorithms._nets import CNN, MLP
 from algorithms.linear import _check_choice, _check_number, _targets_of
-from backends import Block, block_index
-
-BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
-
-
-def _class_index(block: Block, classes: np.ndarray) -> np.ndarray:
-    return np.searchsorted(classes, block.y)
-
-
-def _batch_grad(block, net, theta, classes, batch: int, seed: int, step: int) -> tuple:
-    """(Σ loss, Σ gradient, rows) over a mini-batch of ``batch`` rows of this block."""
-    n = block.n_samples
-    if n == 0:
-        return 0.0, np.zeros_like(theta), 0
-    rng = np.random.default_rng([seed, step, block_index()])
-    rows = rng.choice(n, size=min(batch, n), replace=False)
-    loss, grad = net.loss_grad(theta, block.X[rows], _class_index(block, classes)[rows])
-    return loss, grad, len(rows)
-
-
-def _full_grad(block, net, theta, classes) -> tuple:
-    """(Σ loss, Σ gradient, rows) over the whole block."""
-    if block.n_samples == 0:
-        return 0.0, np.zeros_like(theta), 0
-    loss, grad = net.loss_grad(theta, block.X, _class_index(block, classes))
-    return loss, grad, block.n_samples
-
-
-def _add3(a: tuple, b: tuple) -> tuple:
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
-
-
-def adam_step(theta, grad, state: dict, lr: float) -> np.ndarray:
-    """One Adam update; ``state`` holds the moments and the step count."""
-    state["t"] += 1
-    state["m"] = BETA1 * state["m"] + (1 - BETA1) * grad
-    state["v"] = BETA2 * state["v"] + (1 - BETA2) * grad * grad
-    m_hat = state["m"] / (1 - BETA1 ** state["t"])
-    v_hat = state["v"] / (1 - BETA2 ** state["t"])
-    return theta - lr * m_hat / (np.sqrt(v_hat) + EPS)
-
-
-def _adam_state(theta) -> dict:
-    return {"t": 0, "m": np.zeros_like(theta), "v": np.zeros_like(theta)}
-
-
-def _local_train(block, net, theta, classes, mask, epochs, batch, lr, alpha, seed, rnd):
-    """Local epochs of Adam on this block from ``theta``: (rows x theta, Σ loss, rows)."""
-    n = block.n_samples
-    if n == 0:
-        return np.zeros_like(theta), 0.0, 0
-    rng = np.random.default_rng([seed, rnd, block_index()])
-    t, theta, state, loss_sum = _class_index(block, classes), theta.copy(), _adam_state(theta), 0.0
-    for _ in range(epochs):
-        loss_sum = 0.0
-        for rows in np.array_split(rng.permutation(n), max(1, -(-n // batch))):
-            loss, grad = net.loss_grad(theta, block.X[rows], t[rows])
-            loss_sum += loss
-            theta = adam_step(theta, (grad + alpha * mask * theta) / len(rows), state, lr)
-    return n * theta, loss_sum, n
 
 
 class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
@@ -120,7 +69,7 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
         return self
 
     def _fit_adam(self, be, ds, net, theta, seed, trace, n) -> np.ndarray:
-        mask, classes, state = net.weight_mask, be.broadcast(self.classes_), _adam_state(theta)
+        mask, classes, state = net.weight_mask, be.broadcast(self.classes_), adam_state(theta)
         steps = max(1, -(-n // self.batch_size))
         batch = max(1, -(-self.batch_size // ds.n_blocks))  # per block
         step = 0
@@ -128,7 +77,7 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
             epoch_loss = 0.0
             for _ in range(steps):
                 loss, grad, rows = be.aggregate(
-                    ds, _batch_grad, _add3, net, be.broadcast(theta), classes, batch, seed, step
+                    ds, batch_grad, add_tuples, net, be.broadcast(theta), classes, batch, seed, step
                 )
                 epoch_loss += loss / rows
                 theta = adam_step(
@@ -143,7 +92,7 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
         mask, classes = net.weight_mask, be.broadcast(self.classes_)
 
         def fun(th):
-            loss, grad, _ = be.aggregate(ds, _full_grad, _add3, net, be.broadcast(th), classes)
+            loss, grad, _ = be.aggregate(ds, full_grad, add_tuples, net, be.broadcast(th), classes)
             penalty = 0.5 * self.alpha * float((mask * th) @ th)
             return (loss + penalty) / n, (grad + self.alpha * mask * th) / n
 
@@ -164,8 +113,8 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
         for rnd in range(self.max_iter):
             summed, loss, rows = be.aggregate(
                 ds,
-                _local_train,
-                _add3,
+                local_train,
+                add_tuples,
                 net,
                 be.broadcast(theta),
                 classes,
@@ -184,20 +133,16 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
-        return softmax(self._per_block(X, _net_scores, "net_", "coefs_"), axis=1)
+        return softmax(self._per_block(X, net_scores, "net_", "coefs_"), axis=1)
 
     def predict(self, X):
         """Class labels, shape (n_samples,)."""
-        scores = self._per_block(X, _net_scores, "net_", "coefs_")
+        scores = self._per_block(X, net_scores, "net_", "coefs_")
         return self.classes_[scores.argmax(axis=1)]
 
     def score(self, X, y=None):
         """Accuracy (y from the Dataset's blocks when X is one)."""
         return float((self.predict(X) == _targets_of(self, X, y)).mean())
-
-
-def _net_scores(X: np.ndarray, net, theta: np.ndarray) -> np.ndarray:
-    return net.scores(theta, X)
 
 
 _COMMON_DOC = """

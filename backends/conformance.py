@@ -96,6 +96,19 @@ def blocks_held(block: Block, ds_id: str) -> int:
     return sum(1 for key in STORE if key[0] == ds_id)
 
 
+def pulls_in(block: Block, module: str, other: str) -> bool:
+    """In the worker process holding this block: does importing ``module`` load ``other``?"""
+    import importlib
+    import sys
+
+    importlib.import_module(module)
+    return other in sys.modules
+
+
+def either(a: bool, b: bool) -> bool:
+    return a or b
+
+
 def sleep_then_count(block: Block, seconds: float) -> int:
     time.sleep(seconds)
     return 1

@@ -1,5 +1,6 @@
 """Each algorithm on every installed backend, checked against scikit-learn and `local`."""
 
+import os
 from functools import partial
 
 import numpy as np
@@ -8,7 +9,7 @@ from sklearn import cluster, datasets, linear_model
 
 from algorithms import KMeans, LinearRegression, LogisticRegression
 from algorithms._common import split_blocks
-from backends.conformance import gaussian_block
+from backends.conformance import either, gaussian_block, indexed_block, pulls_in
 
 
 def rel(a, b):
@@ -117,4 +118,16 @@ def test_kmeans_is_the_same_on_every_backend(backend, blobs):
     ds = backend.from_blocks(split_blocks(blobs))
     np.testing.assert_array_equal(model.predict(ds), oracle.predict(blobs))
     assert model.score(ds) == pytest.approx(oracle.score(blobs), rel=1e-12)
+    backend.free(ds)
+
+
+def test_workers_never_import_scikit_learn(backend, blobs):
+    """Workers import only algorithms._kernels: scikit-learn would cost ~1 s per process."""
+    if backend.info()["worker_pids"] == [os.getpid()]:
+        pytest.skip("in-process backend: the driver imports scikit-learn itself")
+    KMeans(3, random_state=0, backend=backend).fit(blobs[:500])
+    LogisticRegression(backend=backend).fit(blobs[:500], (blobs[:500, 0] > 0).astype(int))
+    ds = backend.generate(indexed_block, 4)
+    assert not backend.aggregate(ds, pulls_in, either, "algorithms._kernels", "sklearn")
+    assert backend.aggregate(ds, pulls_in, either, "algorithms.linear", "sklearn")  # control
     backend.free(ds)

@@ -1,0 +1,256 @@
+"""Everything the estimators ship to the workers: numpy and scipy only.
+
+Workers import this module (functions travel by reference), so it must stay light: no
+scikit-learn (whose import costs ~1 s per worker process), no estimator classes. The
+driver-side halves live in the estimator modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import expit, log_expit, logsumexp
+
+from backends import Block, block_index
+
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's constants
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Count, means and centred cross-products of (X, y), merged exactly (Chan et al.).
+
+    Attributes
+    ----------
+    n : int
+    mean_x : ndarray of shape (n_features,)
+    mean_y : float
+    cxx : ndarray of shape (n_features, n_features)
+        Σ (x - mean_x)(x - mean_x)ᵀ
+    cxy : ndarray of shape (n_features,)
+        Σ (x - mean_x)(y - mean_y)
+    cyy : float
+        Σ (y - mean_y)²
+    finite : bool
+    """
+
+    n: int
+    mean_x: np.ndarray
+    mean_y: float
+    cxx: np.ndarray
+    cxy: np.ndarray
+    cyy: float
+    finite: bool
+
+
+def block_moments(block: Block) -> Moments:
+    """:class:`Moments` of one block (y taken as 0 when the block has none)."""
+    X = block.X
+    n, d = X.shape
+    y = block.y if block.y is not None else np.zeros(n)
+    if n == 0:
+        return Moments(0, np.zeros(d), 0.0, np.zeros((d, d)), np.zeros(d), 0.0, True)
+    mx, my = X.mean(axis=0), float(y.mean())
+    Xc, yc = X - mx, y - my
+    finite = bool(np.isfinite(mx).all() and np.isfinite(my))
+    return Moments(n, mx, my, Xc.T @ Xc, Xc.T @ yc, float(yc @ yc), finite)
+
+
+def merge_moments(a: Moments, b: Moments) -> Moments:
+    """Associative merge of two :class:`Moments`."""
+    if a.n == 0:
+        return b if b.n else a
+    if b.n == 0:
+        return a
+    n = a.n + b.n
+    dx, dy = b.mean_x - a.mean_x, b.mean_y - a.mean_y
+    w = a.n * b.n / n
+    return Moments(
+        n,
+        a.mean_x + dx * (b.n / n),
+        a.mean_y + dy * (b.n / n),
+        a.cxx + b.cxx + w * np.outer(dx, dx),
+        a.cxy + b.cxy + w * dx * dy,
+        a.cyy + b.cyy + w * dy * dy,
+        a.finite and b.finite,
+    )
+
+
+def block_stats(block: Block) -> tuple[int, int, bool, bool]:
+    finite = bool(np.isfinite(block.X).all()) and (
+        block.y is None or bool(np.isfinite(block.y).all())
+    )
+    return block.n_samples, block.X.shape[1], block.y is not None, finite
+
+
+def merge_stats(a: tuple, b: tuple) -> tuple:
+    if a[1] != b[1]:
+        raise ValueError(f"blocks disagree on n_features: {a[1]} vs {b[1]}")
+    return a[0] + b[0], a[1], a[2] and b[2], a[3] and b[3]
+
+
+def apply_to_X(block: Block, fn: Callable, *args: Any) -> np.ndarray:
+    return fn(block.X, *args)
+
+
+def concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.concatenate([a, b])
+
+
+def block_y(block: Block) -> np.ndarray:
+    return block.y
+
+
+def add_tuples(a: tuple, b: tuple) -> tuple:
+    """Element-wise sum of two tuples of partial sums (the usual ``combine``)."""
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def add(a, b):
+    return a + b
+
+
+def vstack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.vstack([a, b])
+
+
+def linear_predict(X: np.ndarray, coef: np.ndarray, intercept: Any) -> np.ndarray:
+    return X @ coef.T + intercept
+
+
+def squared_loss_grad(block: Block, w: np.ndarray, b: float) -> tuple:
+    """Σ r², Xᵀr, Σ r for r = X w + b - y: shapes (), (n_features,), ()."""
+    r = block.X @ w + b - block.y
+    return float(r @ r), block.X.T @ r, float(r.sum())
+
+
+def logistic_loss_grad(block: Block, W: np.ndarray, classes: np.ndarray) -> tuple:
+    """Σ log-loss and its gradient w.r.t. ``W`` of shape (rows, n_features + 1)."""
+    X, d = block.X, block.X.shape[1]
+    Z = X @ W[:, :d].T + W[:, d]  # (n, rows)
+    if W.shape[0] == 1:  # binary: y in {0, 1}, sigmoid
+        t = (block.y == classes[1]).astype(float)
+        z = Z[:, 0]
+        loss = -float((t * log_expit(z) + (1 - t) * log_expit(-z)).sum())
+        r = (expit(z) - t)[:, None]
+    else:  # multinomial: softmax
+        T = (block.y[:, None] == classes[None, :]).astype(float)
+        lse = logsumexp(Z, axis=1, keepdims=True)
+        loss = float((lse[:, 0] - (Z * T).sum(axis=1)).sum())
+        r = np.exp(Z - lse) - T
+    grad = np.concatenate([r.T @ X, r.sum(axis=0)[:, None]], axis=1)
+    return loss, grad
+
+
+def sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances, shape (n_samples, n_centers), clipped at 0."""
+    d2 = (X * X).sum(axis=1)[:, None] - 2.0 * X @ centers.T + (centers * centers).sum(axis=1)
+    return np.maximum(d2, 0.0, out=d2)
+
+
+def labels_of(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the closest centre for each row, shape (n_samples,)."""
+    return sq_distances(X, centers).argmin(axis=1)
+
+
+def lloyd_partial(block: Block, centers: np.ndarray) -> tuple:
+    """(sums (k, d), counts (k,), inertia) of one block against ``centers``."""
+    X = block.X
+    k, d = centers.shape
+    if X.shape[0] == 0:
+        return np.zeros((k, d)), np.zeros(k), 0.0
+    d2 = sq_distances(X, centers)
+    labels = d2.argmin(axis=1)
+    inertia = float(d2[np.arange(X.shape[0]), labels].sum())
+    counts = np.bincount(labels, minlength=k).astype(float)
+    sums = np.stack([np.bincount(labels, weights=X[:, j], minlength=k) for j in range(d)], 1)
+    return sums, counts, inertia
+
+
+def cost(block: Block, centers: np.ndarray) -> float:
+    """Σ min squared distance to ``centers`` over the block."""
+    if block.X.shape[0] == 0:
+        return 0.0
+    return float(sq_distances(block.X, centers).min(axis=1).sum())
+
+
+def oversample(block: Block, centers: np.ndarray, scale: float, seed: int, step: int):
+    """k-means‖ step: keep each row with probability min(1, scale · d²(x, centers))."""
+    X = block.X
+    if X.shape[0] == 0:
+        return X
+    rng = np.random.default_rng([seed, step, block_index()])
+    p = scale * sq_distances(X, centers).min(axis=1)
+    return X[rng.random(X.shape[0]) < p]
+
+
+def nearest_counts(block: Block, centers: np.ndarray) -> np.ndarray:
+    """How many rows of the block each centre is closest to, shape (n_centers,)."""
+    if block.X.shape[0] == 0:
+        return np.zeros(centers.shape[0])
+    return np.bincount(labels_of(block.X, centers), minlength=centers.shape[0]).astype(float)
+
+
+def take_rows(block: Block, picks: dict[int, np.ndarray]) -> np.ndarray:
+    """The rows of this block named in ``picks[block index]``."""
+    return block.X[picks.get(block_index(), np.empty(0, dtype=int))]
+
+
+def class_index(block: Block, classes: np.ndarray) -> np.ndarray:
+    return np.searchsorted(classes, block.y)
+
+
+def batch_grad(block, net, theta, classes, batch: int, seed: int, step: int) -> tuple:
+    """(Σ loss, Σ gradient, rows) over a mini-batch of ``batch`` rows of this block."""
+    n = block.n_samples
+    if n == 0:
+        return 0.0, np.zeros_like(theta), 0
+    rng = np.random.default_rng([seed, step, block_index()])
+    rows = rng.choice(n, size=min(batch, n), replace=False)
+    loss, grad = net.loss_grad(theta, block.X[rows], class_index(block, classes)[rows])
+    return loss, grad, len(rows)
+
+
+def full_grad(block, net, theta, classes) -> tuple:
+    """(Σ loss, Σ gradient, rows) over the whole block."""
+    if block.n_samples == 0:
+        return 0.0, np.zeros_like(theta), 0
+    loss, grad = net.loss_grad(theta, block.X, class_index(block, classes))
+    return loss, grad, block.n_samples
+
+
+def adam_step(theta, grad, state: dict, lr: float) -> np.ndarray:
+    """One Adam update; ``state`` holds the moments and the step count."""
+    state["t"] += 1
+    state["m"] = BETA1 * state["m"] + (1 - BETA1) * grad
+    state["v"] = BETA2 * state["v"] + (1 - BETA2) * grad * grad
+    m_hat = state["m"] / (1 - BETA1 ** state["t"])
+    v_hat = state["v"] / (1 - BETA2 ** state["t"])
+    return theta - lr * m_hat / (np.sqrt(v_hat) + EPS)
+
+
+def adam_state(theta) -> dict:
+    return {"t": 0, "m": np.zeros_like(theta), "v": np.zeros_like(theta)}
+
+
+def local_train(block, net, theta, classes, mask, epochs, batch, lr, alpha, seed, rnd):
+    """Local epochs of Adam on this block from ``theta``: (rows x theta, Σ loss, rows)."""
+    n = block.n_samples
+    if n == 0:
+        return np.zeros_like(theta), 0.0, 0
+    rng = np.random.default_rng([seed, rnd, block_index()])
+    t, theta, state, loss_sum = class_index(block, classes), theta.copy(), adam_state(theta), 0.0
+    for _ in range(epochs):
+        loss_sum = 0.0
+        for rows in np.array_split(rng.permutation(n), max(1, -(-n // batch))):
+            loss, grad = net.loss_grad(theta, block.X[rows], t[rows])
+            loss_sum += loss
+            theta = adam_step(theta, (grad + alpha * mask * theta) / len(rows), state, lr)
+    return n * theta, loss_sum, n
+
+
+def net_scores(X: np.ndarray, net, theta: np.ndarray) -> np.ndarray:
+    return net.scores(theta, X)
