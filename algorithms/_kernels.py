@@ -145,28 +145,61 @@ def logistic_loss_grad(block: Block, W: np.ndarray, classes: np.ndarray) -> tupl
     return loss, grad
 
 
+#: Rows per chunk in the k-means kernels: bounds the (chunk, n_clusters) temporaries and
+#: keeps them in cache, whatever the block size.
+CHUNK_ROWS = 32_768
+
+
 def sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances, shape (n_samples, n_centers), clipped at 0."""
-    d2 = (X * X).sum(axis=1)[:, None] - 2.0 * X @ centers.T + (centers * centers).sum(axis=1)
+    d2 = X @ (-2.0 * centers.T)
+    d2 += np.einsum("ij,ij->i", X, X)[:, None]
+    d2 += np.einsum("ij,ij->i", centers, centers)
     return np.maximum(d2, 0.0, out=d2)
+
+
+def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest centre of each row and the squared distance to it, in row chunks.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), int
+    min_d2 : ndarray of shape (n_samples,)
+    """
+    labels = np.empty(X.shape[0], dtype=np.intp)
+    min_d2 = np.empty(X.shape[0])
+    neg2ct = -2.0 * centers.T
+    c_sq = np.einsum("ij,ij->i", centers, centers)
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = X[start : start + CHUNK_ROWS]
+        # ||x||² is the same for every centre: the argmin needs only ||c||² - 2 x·c.
+        partial = chunk @ neg2ct
+        partial += c_sq
+        lab = partial.argmin(axis=1)
+        best = partial[np.arange(lab.shape[0]), lab] + np.einsum("ij,ij->i", chunk, chunk)
+        labels[start : start + CHUNK_ROWS] = lab
+        min_d2[start : start + CHUNK_ROWS] = np.maximum(best, 0.0)
+    return labels, min_d2
 
 
 def labels_of(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the closest centre for each row, shape (n_samples,)."""
-    return sq_distances(X, centers).argmin(axis=1)
+    return nearest(X, centers)[0]
 
 
 def lloyd_partial(block: Block, centers: np.ndarray) -> tuple:
     """(sums (k, d), counts (k,), inertia) of one block against ``centers``."""
     X = block.X
-    k, d = centers.shape
-    if X.shape[0] == 0:
-        return np.zeros((k, d)), np.zeros(k), 0.0
-    d2 = sq_distances(X, centers)
-    labels = d2.argmin(axis=1)
-    inertia = float(d2[np.arange(X.shape[0]), labels].sum())
-    counts = np.bincount(labels, minlength=k).astype(float)
-    sums = np.stack([np.bincount(labels, weights=X[:, j], minlength=k) for j in range(d)], 1)
+    k = centers.shape[0]
+    sums, counts, inertia = np.zeros(centers.shape), np.zeros(k), 0.0
+    ids = np.arange(k)
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = X[start : start + CHUNK_ROWS]
+        labels, min_d2 = nearest(chunk, centers)
+        inertia += float(min_d2.sum())
+        # Per-cluster sums as one BLAS product with the one-hot labels.
+        sums += (labels[:, None] == ids).T.astype(np.float64) @ chunk
+        counts += np.bincount(labels, minlength=k)
     return sums, counts, inertia
 
 
@@ -174,7 +207,7 @@ def cost(block: Block, centers: np.ndarray) -> float:
     """Σ min squared distance to ``centers`` over the block."""
     if block.X.shape[0] == 0:
         return 0.0
-    return float(sq_distances(block.X, centers).min(axis=1).sum())
+    return float(nearest(block.X, centers)[1].sum())
 
 
 def oversample(block: Block, centers: np.ndarray, scale: float, seed: int, step: int):
@@ -183,7 +216,7 @@ def oversample(block: Block, centers: np.ndarray, scale: float, seed: int, step:
     if X.shape[0] == 0:
         return X
     rng = np.random.default_rng([seed, step, block_index()])
-    p = scale * sq_distances(X, centers).min(axis=1)
+    p = scale * nearest(X, centers)[1]
     return X[rng.random(X.shape[0]) < p]
 
 

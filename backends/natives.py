@@ -42,6 +42,7 @@ def dask_ml_kmeans(
         "impl": "dask-ml KMeans",
         "seconds": seconds,
         "inertia": float(model.inertia_),
+        "centers": np.asarray(model.cluster_centers_),
         "n_iter": int(model.n_iter_),
         "settings": {"init": "explicit", "tol": 0.0, "max_iter": max_iter},
     }
@@ -74,7 +75,8 @@ def mllib_kmeans(
         "impl": "MLlib KMeans (RDD)",
         "seconds": seconds,
         "inertia": inertia,
-        "n_iter": max_iter,
+        "centers": np.array(model.clusterCenters),
+        "n_iter": None,  # the RDD API does not report it
         "settings": {"init": "explicit", "epsilon": 0.0, "maxIterations": max_iter},
     }
 

@@ -110,3 +110,38 @@ def test_help_has_examples(capsys):
     with pytest.raises(SystemExit):
         main(["overhead", "-h"])
     assert "examples:" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_natives_agree_with_dmlbench(tmp_path):
+    """dask-ml, MLlib and scikit-learn from the same centres reach dmlbench's inertia;
+    MLlib's normal equations give dmlbench's coefficients."""
+    if not {"dask", "spark"} <= set(available_backends()):
+        pytest.skip("enabled by pip install 'dmlbench[all]'")
+    out = tmp_path / "natives.json"
+    script = Path(sys.executable).with_name("dmlbench")
+    proc = subprocess.run(
+        [
+            str(script),
+            "natives",
+            "--kmeans-rows",
+            "40000",
+            "--lr-rows",
+            "40000",
+            "--scaling-rows",
+            "40000",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    inertias = [r["inertia_recomputed"] for r in report["kmeans"]]
+    assert len(inertias) == 5
+    assert max(inertias) <= min(inertias) * (1 + 1e-9), report["kmeans"]
+    assert report["linear"][1]["max_rel_coef_diff"] < 1e-9
+    assert report["scaling"][1]["ratio_to_1_worker"] > 0
