@@ -19,6 +19,8 @@ def test_top_level_packages_are_pinned():
 def test_importing_dmlbench_imports_no_engine():
     code = (
         "import sys, algorithms, backends, suites, reports, suites.cli, backends.conformance\n"
+        "import backends.natives, suites.natives_bench, suites.datasets, suites.overhead\n"
+        "from algorithms import KMeans, LinearRegression, MLPClassifier\n"
         "from backends import get_backend\n"
         "get_backend('local')\n"
         f"print(sorted(m for m in {ENGINES!r} if m in sys.modules))"
