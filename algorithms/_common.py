@@ -180,3 +180,44 @@ def free_if(be: BaseBackend, ds: Dataset, owned: bool) -> None:
     """Free ``ds`` if the estimator shipped it."""
     if owned:
         be.free(ds)
+
+
+# -- parameter and target checks shared by the estimators ------------------------------
+def targets_of(est, X, y) -> np.ndarray:
+    if y is not None:
+        return np.asarray(y)
+    if isinstance(X, Dataset):
+        return targets(est._backend(), X)
+    raise ValueError(f"{type(est).__name__}.score needs y with numpy X.")
+
+
+def check_choice(est, name: str, choices: tuple) -> None:
+    value = getattr(est, name)
+    if value not in choices:
+        raise ValueError(
+            f"The {name!r} parameter of {type(est).__name__} must be one of {list(choices)}. "
+            f"Got {value!r} instead."
+        )
+
+
+def check_number(est, name: str, low: float, *, strict: bool = False) -> None:
+    value = getattr(est, name)
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    ok = ok and (value > low if strict else value >= low)
+    if not ok:
+        bound = f"> {low}" if strict else f">= {low}"
+        raise ValueError(
+            f"The {name!r} parameter of {type(est).__name__} must be a float {bound}. "
+            f"Got {value!r} instead."
+        )
+
+
+def check_positive_ints(est, *names: str) -> None:
+    """Each named parameter of ``est`` is an int >= 1, or a scikit-learn-style error."""
+    for name in names:
+        value = getattr(est, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(
+                f"The {name!r} parameter of {type(est).__name__} must be an int >= 1. "
+                f"Got {value!r} instead."
+            )

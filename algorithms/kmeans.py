@@ -20,6 +20,8 @@ from sklearn.utils import check_random_state
 from algorithms._common import (
     DistributedEstimator,
     Trace,
+    check_choice,
+    check_positive_ints,
     free_if,
 )
 from algorithms._kernels import (
@@ -36,7 +38,6 @@ from algorithms._kernels import (
     take_rows,
     vstack,
 )
-from algorithms.linear import _check_choice
 from backends import Dataset
 
 
@@ -180,15 +181,9 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
         return self
 
     def _check_params(self) -> None:
-        name = type(self).__name__
-        for param in ("n_clusters", "n_init", "max_iter", "init_steps", "sample_size"):
-            value = getattr(self, param)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(
-                    f"The {param!r} parameter of {name} must be an int >= 1. Got {value!r} instead."
-                )
+        check_positive_ints(self, "n_clusters", "n_init", "max_iter", "init_steps", "sample_size")
         if not isinstance(self.init, np.ndarray) and not hasattr(self.init, "__array__"):
-            _check_choice(self, "init", ("k-means||", "k-means++", "random"))
+            check_choice(self, "init", ("k-means||", "k-means++", "random"))
 
     def _initial_centers(self, be, ds: Dataset, n: int, seed: int) -> np.ndarray:
         k, rng = self.n_clusters, np.random.default_rng(seed)

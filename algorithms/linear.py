@@ -17,9 +17,12 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from algorithms._common import (
     DistributedEstimator,
     Trace,
+    check_choice,
+    check_number,
     fit_classes,
     free_if,
     targets,
+    targets_of,
 )
 from algorithms._kernels import (
     add_tuples,
@@ -68,8 +71,8 @@ class LinearRegression(RegressorMixin, DistributedEstimator):
     def fit(self, X, y=None):
         """Fit on numpy ``X`` of shape (n_samples, n_features) and ``y`` of shape
         (n_samples,), or on a Dataset whose blocks carry y."""
-        _check_choice(self, "solver", ("normal", "lbfgs"))
-        _check_number(self, "alpha", 0.0)
+        check_choice(self, "solver", ("normal", "lbfgs"))
+        check_number(self, "alpha", 0.0)
         be, ds, owned = self._fit_data(X, y, supervised=True, y_numeric=True)
         try:
             trace = Trace()
@@ -118,7 +121,7 @@ class LinearRegression(RegressorMixin, DistributedEstimator):
 
     def score(self, X, y=None):
         """R² of the predictions (y from the Dataset's blocks when X is one)."""
-        y_true = _targets_of(self, X, y)
+        y_true = targets_of(self, X, y)
         resid = y_true - self.predict(X)
         ss_tot = ((y_true - y_true.mean()) ** 2).sum()
         return 1.0 - (resid @ resid) / ss_tot if ss_tot > 0 else 0.0
@@ -156,7 +159,7 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
 
     def fit(self, X, y=None):
         """Fit on numpy ``X`` (n_samples, n_features), ``y`` (n_samples,), or a Dataset."""
-        _check_number(self, "C", 0.0, strict=True)
+        check_number(self, "C", 0.0, strict=True)
         be, ds, owned = self._fit_data(X, y, supervised=True)
         try:
             y_all = targets(be, ds)
@@ -213,7 +216,7 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
 
     def score(self, X, y=None):
         """Accuracy (y from the Dataset's blocks when X is one)."""
-        return float((self.predict(X) == _targets_of(self, X, y)).mean())
+        return float((self.predict(X) == targets_of(self, X, y)).mean())
 
 
 def _solve_psd(A: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -222,34 +225,3 @@ def _solve_psd(A: np.ndarray, b: np.ndarray) -> np.ndarray:
         return scipy.linalg.solve(A, b, assume_a="pos")
     except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
         return scipy.linalg.lstsq(A, b)[0]
-
-
-def _targets_of(est, X, y) -> np.ndarray:
-    if y is not None:
-        return np.asarray(y)
-    from backends import Dataset
-
-    if isinstance(X, Dataset):
-        return targets(est._backend(), X)
-    raise ValueError(f"{type(est).__name__}.score needs y with numpy X.")
-
-
-def _check_choice(est, name: str, choices: tuple) -> None:
-    value = getattr(est, name)
-    if value not in choices:
-        raise ValueError(
-            f"The {name!r} parameter of {type(est).__name__} must be one of {list(choices)}. "
-            f"Got {value!r} instead."
-        )
-
-
-def _check_number(est, name: str, low: float, *, strict: bool = False) -> None:
-    value = getattr(est, name)
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    ok = ok and (value > low if strict else value >= low)
-    if not ok:
-        bound = f"> {low}" if strict else f">= {low}"
-        raise ValueError(
-            f"The {name!r} parameter of {type(est).__name__} must be a float {bound}. "
-            f"Got {value!r} instead."
-        )

@@ -19,7 +19,17 @@ from scipy.special import softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_random_state
 
-from algorithms._common import DistributedEstimator, Trace, fit_classes, free_if, targets
+from algorithms._common import (
+    DistributedEstimator,
+    Trace,
+    check_choice,
+    check_number,
+    check_positive_ints,
+    fit_classes,
+    free_if,
+    targets,
+    targets_of,
+)
 from algorithms._kernels import (
     adam_state,
     adam_step,
@@ -30,7 +40,6 @@ from algorithms._kernels import (
     net_scores,
 )
 from algorithms._nets import CNN, MLP
-from algorithms.linear import _check_choice, _check_number, _targets_of
 
 
 class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
@@ -41,16 +50,10 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
 
     def fit(self, X, y=None):
         """Train on numpy X of shape (n_samples, n_features) and y, or a Dataset."""
-        _check_choice(self, "solver", ("adam", "lbfgs", "averaging"))
-        _check_number(self, "alpha", 0.0)
-        _check_number(self, "learning_rate_init", 0.0, strict=True)
-        for name in ("max_iter", "batch_size", "local_epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(
-                    f"The {name!r} parameter of {type(self).__name__} must be an int >= 1. "
-                    f"Got {value!r} instead."
-                )
+        check_choice(self, "solver", ("adam", "lbfgs", "averaging"))
+        check_number(self, "alpha", 0.0)
+        check_number(self, "learning_rate_init", 0.0, strict=True)
+        check_positive_ints(self, "max_iter", "batch_size", "local_epochs")
         be, ds, owned = self._fit_data(X, y, supervised=True)
         try:
             y_all = targets(be, ds)
@@ -142,7 +145,7 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
 
     def score(self, X, y=None):
         """Accuracy (y from the Dataset's blocks when X is one)."""
-        return float((self.predict(X) == _targets_of(self, X, y)).mean())
+        return float((self.predict(X) == targets_of(self, X, y)).mean())
 
 
 _COMMON_DOC = """
