@@ -83,6 +83,12 @@ class BaseBackend:
         # frees that an engine cannot address to every worker directly).
         self._pending_drop: list[str] = []
 
+    @classmethod
+    def check_system(cls) -> str:
+        """What this machine offers the backend beyond its Python packages ("ok" if it
+        needs nothing); raises BackendUnavailable when something is missing."""
+        return "ok"
+
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> BaseBackend:
         """Start (or attach to) the engine and check its workers. Idempotent."""

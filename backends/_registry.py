@@ -32,6 +32,13 @@ def available_backends() -> list[str]:
     return [name for name in _BACKENDS if not missing_modules(name)]
 
 
+def check_system(name: str) -> str:
+    """The backend's own check of this machine (Spark: Java 17/21); raises if unusable."""
+    _check_name(name)
+    module, cls, _, _ = _BACKENDS[name]
+    return getattr(importlib.import_module(module), cls).check_system()
+
+
 def max_workers(name: str) -> int | None:
     """The most workers backend ``name`` can have (``None``: no limit of its own)."""
     _check_name(name)

@@ -97,6 +97,10 @@ class SparkBackend(BaseBackend):
 
     name = "spark"
 
+    @classmethod
+    def check_system(cls) -> str:
+        return f"ok, java at {find_java()}"
+
     def __init__(
         self,
         n_workers: int = 2,

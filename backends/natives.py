@@ -17,6 +17,15 @@ import numpy as np
 
 from backends._protocol import Block
 
+#: Each engine's own machine-learning library, or why it has none.
+NATIVE_LIBRARY = {
+    "local": "scikit-learn",
+    "dask": "dask-ml",
+    "spark": "Spark MLlib",
+    "ray": None,
+}
+NO_NATIVE_REASON = {"ray": "Ray has no native classical ML library (no LR, k-means or ALS)"}
+
 
 def dask_ml_kmeans(
     be, make_block: Callable[[int], Block], n_blocks: int, *, init: np.ndarray, max_iter: int

@@ -8,7 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from backends import available_backends, backend_names
+from backends import BackendUnavailable, available_backends, backend_names
+from backends._registry import check_system
 
 
 def _backends_arg(text: str) -> list[str]:
@@ -44,6 +45,56 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark distributed machine learning on Dask, Spark, Ray and one machine.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="run a suite: verified results, one JSONL record per case",
+        description="Run a built-in suite (see `dmlbench list`) or a suite TOML file. Each "
+        "finished case is appended to OUT/results.jsonl at once: an interrupted run loses "
+        "nothing finished, and --resume runs only what is missing.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              dmlbench run quick                              # the README's main command
+              dmlbench run quick --profile smoke --backends local,dask
+              dmlbench run my_suite.toml --out results/mine --timeout 60
+              dmlbench run scaling --resume --out results/scaling
+              dmlbench run quick --dask-scheduler tcp://10.0.0.5:8786 --backends dask
+        """),
+    )
+    run.add_argument("suite", metavar="SUITE|FILE")
+    run.add_argument("--profile", default=None, help="a named profile of the suite")
+    run.add_argument(
+        "--backends",
+        type=_backends_arg,
+        default=None,
+        help="replace the suite's backends axis (comma-separated)",
+    )
+    run.add_argument(
+        "--n-workers", type=_int_list, default=None, help="replace the n_workers axis, e.g. 1,2"
+    )
+    run.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: results/SUITE)"
+    )
+    run.add_argument("--resume", action="store_true", help="run only cases not yet recorded")
+    run.add_argument("--timeout", type=float, default=None, help="seconds per case")
+    run.add_argument("--dask-scheduler", default=None, metavar="ADDRESS")
+    run.add_argument("--spark-master", default=None, metavar="URL")
+    run.add_argument("--ray-address", default=None, metavar="ADDRESS")
+    run.set_defaults(handler=_run)
+
+    lst = sub.add_parser(
+        "list",
+        help="algorithms, datasets, backends (installed?), suites",
+        description="What dmlbench can run here.",
+    )
+    lst.set_defaults(handler=_list)
+    doc = sub.add_parser(
+        "doctor",
+        help="engines, Java, versions, cores, BLAS threads",
+        description="Check this machine: what is installed and how it is set.",
+    )
+    doc.set_defaults(handler=_doctor)
+
     over = sub.add_parser(
         "overhead",
         help="time one round of the backend protocol on each engine",
@@ -135,6 +186,95 @@ def _natives(args: argparse.Namespace) -> int:
 
 def _jsonable(value):
     return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def _int_list(text: str) -> list[int]:
+    return [_positive_int(part) for part in text.split(",") if part.strip()]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from suites.runner import read_results, run_suite
+    from suites.spec import SuiteError, load_suite
+
+    try:
+        suite = load_suite(
+            args.suite, profile=args.profile, backends=args.backends, n_workers=args.n_workers
+        )
+    except SuiteError as exc:
+        print(f"dmlbench run: {exc}", file=sys.stderr)
+        return 2
+    options = {
+        name: {"address": address}
+        for name, address in (
+            ("dask", args.dask_scheduler),
+            ("spark", args.spark_master),
+            ("ray", args.ray_address),
+        )
+        if address
+    }
+    out = args.out or Path("results") / suite.name
+    print(f"suite {suite.name}: {len(suite.cases)} cases -> {out}/results.jsonl", file=sys.stderr)
+    try:
+        path = run_suite(suite, out, resume=args.resume, timeout=args.timeout, options=options)
+    except FileExistsError as exc:
+        print(f"dmlbench run: {exc}", file=sys.stderr)
+        return 2
+    records = read_results(path)
+    outcomes: dict[str, int] = {}
+    for r in records:
+        outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+    print(f"{path}: " + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())))
+    bad = outcomes.get("wrong-answer", 0) + outcomes.get("failed", 0)
+    return 1 if bad else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from suites.spec import builtin_suites, load_suite
+    from suites.workloads import ALGORITHMS, DATASETS
+
+    print("algorithms:")
+    for name, spec in ALGORITHMS.items():
+        print(f"  {name:<20} {spec.estimator:<20} {spec.task}, metric {spec.metric}")
+    print("datasets:")
+    for name, spec in DATASETS.items():
+        kind = f"real (scikit-learn {spec.loader})" if spec.loader else "generated per block"
+        print(f"  {name:<20} {spec.task:<15} {kind}")
+    print("backends:")
+    installed = available_backends()
+    for name in backend_names():
+        state = (
+            "installed" if name in installed else f"not installed: pip install 'dmlbench[{name}]'"
+        )
+        print(f"  {name:<20} {state}")
+    print("suites:")
+    for name, path in builtin_suites().items():
+        suite = load_suite(str(path))
+        print(f"  {name:<20} {len(suite.cases)} cases  {suite.description}")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from suites.runner import environment
+
+    env = environment()
+    print(f"python {env['python']} on {env['platform']}")
+    print(f"cores {env['cores']}, memory {env['memory_gb']} GiB")
+    print("BLAS: " + ("; ".join(env["blas"]) or "none found"))
+    for pkg, version in env["versions"].items():
+        print(f"  {pkg:<14} {version}")
+    print("backends:")
+    problems = 0
+    for name in backend_names():
+        if name not in available_backends():
+            print(f"  {name:<6} not installed: pip install 'dmlbench[{name}]'")
+            continue
+        try:
+            print(f"  {name:<6} {check_system(name)}")
+        except BackendUnavailable as exc:
+            problems += 1
+            print(f"  {name:<6} PROBLEM: {exc}")
+    print(f"git commit {env['git_commit']}")
+    return 1 if problems else 0
 
 
 def _overhead(args: argparse.Namespace) -> int:

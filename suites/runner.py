@@ -1,0 +1,526 @@
+"""The runner: cases -> verified results, one JSONL record per case, written at once.
+
+* Cases are grouped by (backend, n_workers); an engine starts once per group.
+* Each case records its phases (engine start, data generation, fit, predict), the cold
+  fit apart from the timed repeats (median and spread), iterations and per-iteration
+  time, its quality metric checked against a reference (scikit-learn on the same data,
+  else the local backend), peak memory of the process tree, and an outcome: ``ok``,
+  ``wrong-answer``, ``timeout``, ``failed`` or ``skipped`` with its reason.
+* A record is appended, flushed and fsynced the moment its case ends: a crash or kill
+  loses nothing finished, and ``resume`` runs only the cases not yet recorded.
+* A case past its timeout is cancelled on the engine (``Backend.cancel``) and the suite
+  goes on; an engine failure marks the case ``failed`` and the next case gets a new engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
+from backends._registry import missing_modules
+from suites.spec import Case, Suite
+from suites.workloads import (
+    ALGORITHMS,
+    DATASETS,
+    N_BLOCKS,
+    metric_of,
+    quality_ok,
+    sklearn_reference,
+)
+
+SCHEMA_VERSION = 1
+RESULTS_NAME = "results.jsonl"
+#: Above this many rows the reference is the local backend, not scikit-learn on a copy.
+SKLEARN_REFERENCE_MAX_ROWS = 2_000_000
+
+
+# -- results file -----------------------------------------------------------------------
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Every complete record of a results file (a line cut by a kill is ignored)."""
+    records = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            with suppress(json.JSONDecodeError):
+                records.append(json.loads(line))
+    return records
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Append one record and make it durable before returning."""
+    line = json.dumps(record, default=_jsonable) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+# -- environment --------------------------------------------------------------------------
+def environment() -> dict[str, Any]:
+    """What the numbers were measured on: machine, BLAS, package versions, git commit."""
+    from importlib import metadata
+
+    import psutil
+    from threadpoolctl import threadpool_info
+
+    versions = {}
+    for pkg in (
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "dask",
+        "distributed",
+        "dask-ml",
+        "pyspark",
+        "ray",
+        "pandas",
+    ):
+        with suppress(metadata.PackageNotFoundError):
+            versions[pkg] = metadata.version(pkg)
+    commit = None
+    with suppress(Exception):
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "blas": [
+            f"{p['internal_api']} {p.get('version')} ({p['num_threads']} threads)"
+            for p in threadpool_info()
+            if p.get("user_api") == "blas"
+        ],
+        "versions": versions,
+        "git_commit": commit,
+    }
+
+
+# -- peak memory ------------------------------------------------------------------------
+class PeakMemory:
+    """Peak resident memory of this process and its descendants while active."""
+
+    def __init__(self, interval: float = 0.2):
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with suppress(psutil.Error):
+                    total += proc.memory_info().rss
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# -- progress ---------------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar on a terminal; plain lines otherwise."""
+
+    def __init__(self, total: int, stream: TextIO):
+        self.total, self.done, self.stream = total, 0, stream
+        self.t0, self.tty = time.monotonic(), stream.isatty()
+        self.last = "-"
+
+    def start(self, case: Case) -> None:
+        self._show(
+            f"{case.algorithm} {case.dataset} {case.impl} {case.backend} "
+            f"w={case.n_workers} n={case.n_samples}"
+        )
+
+    def finish(self, case: Case, outcome: str, seconds: float) -> None:
+        self.done += 1
+        self.last = outcome
+        label = f"{case.algorithm} {case.backend} w={case.n_workers} n={case.n_samples}"
+        if self.tty:
+            self._show(label)
+        else:
+            print(
+                f"[{self.done}/{self.total}] {label}: {outcome} ({seconds:.1f} s)",
+                file=self.stream,
+                flush=True,
+            )
+
+    def _show(self, label: str) -> None:
+        if not self.tty:
+            return
+        elapsed = time.monotonic() - self.t0
+        eta = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+        width = 20
+        bar = "#" * int(width * self.done / max(self.total, 1))
+        self.stream.write(
+            f"\r[{bar:<{width}}] {self.done}/{self.total} {_clock(elapsed)} "
+            f"ETA {_clock(eta)} last: {self.last} | {label[:50]:<50}"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _clock(seconds: float) -> str:
+    if seconds != seconds:  # nan
+        return "--:--"
+    m, s = divmod(int(seconds), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+# -- running ----------------------------------------------------------------------------
+def skip_reason(case: Case) -> str | None:
+    """Why a case cannot run here, or None."""
+    if missing_modules(case.backend):
+        return f"{case.backend} is not installed: pip install 'dmlbench[{case.backend}]'"
+    limit = max_workers(case.backend)
+    if limit is not None and case.n_workers > limit:
+        return f"the {case.backend} backend has at most {limit} worker(s)"
+    if case.impl == "native" and (case.algorithm, case.backend) not in NATIVES:
+        from backends.natives import NATIVE_LIBRARY, NO_NATIVE_REASON
+
+        library = NATIVE_LIBRARY.get(case.backend)
+        return NO_NATIVE_REASON.get(case.backend) or (
+            f"no {case.algorithm} comparator from {library} wired in for {case.backend} yet"
+        )
+    return None
+
+
+def run_suite(
+    suite: Suite,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    timeout: float | None = None,
+    options: dict[str, dict] | None = None,
+    stream: TextIO | None = None,
+) -> Path:
+    """Run every case of ``suite`` not yet in ``out_dir/results.jsonl``; return its path."""
+    stream = stream or sys.stderr
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / RESULTS_NAME
+    if path.exists() and not resume:
+        raise FileExistsError(
+            f"{path} exists: add --resume to run only what is missing, or choose another --out"
+        )
+    done = {r["case_id"] for r in read_results(path)}
+    todo = [c for c in suite.cases if c.id not in done]
+    env = environment()
+    progress = Progress(len(todo), stream)
+    groups: dict[tuple[str, int], list[Case]] = {}
+    for case in todo:
+        groups.setdefault((case.backend, case.n_workers), []).append(case)
+    try:
+        for (backend, n_workers), cases in groups.items():
+            engine = _Engine(backend, n_workers, (options or {}).get(backend, {}))
+            try:
+                for case in cases:
+                    progress.start(case)
+                    t0 = time.perf_counter()
+                    record = _run_one(case, engine, timeout or case.timeout)
+                    record.update(
+                        case_id=case.id,
+                        case=case.to_dict(),
+                        environment=env,
+                        schema_version=SCHEMA_VERSION,
+                        finished_at=time.time(),
+                    )
+                    append_record(path, record)
+                    progress.finish(case, record["outcome"], time.perf_counter() - t0)
+            finally:
+                engine.close()
+    finally:
+        progress.close()
+    return path
+
+
+class _Engine:
+    """A backend started on first use, restarted after an engine failure."""
+
+    def __init__(self, name: str, n_workers: int, options: dict):
+        self.name, self.n_workers, self.options = name, n_workers, options
+        self.be: Any = None
+        self.start_s: float | None = None
+
+    def get(self):
+        if self.be is None:
+            t0 = time.perf_counter()
+            self.be = get_backend(self.name, n_workers=self.n_workers, **self.options).start()
+            self.start_s = time.perf_counter() - t0
+        return self.be
+
+    def close(self) -> None:
+        if self.be is not None:
+            with suppress(Exception):
+                self.be.close()
+        self.be = None
+
+
+def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
+    reason = skip_reason(case)
+    if reason:
+        return {"outcome": "skipped", "reason": reason}
+    try:
+        be = engine.get()
+    except (BackendError, BackendUnavailable) as exc:
+        engine.close()
+        return {
+            "outcome": "skipped" if isinstance(exc, BackendUnavailable) else "failed",
+            "reason": f"{type(exc).__name__}: {exc}",
+        }
+    watchdog = _Watchdog(be, timeout)
+    try:
+        with PeakMemory() as memory, watchdog:
+            record = _measure(case, be)
+        record["peak_memory_mb"] = round(memory.peak / 2**20, 1)
+        record["phases"]["engine_start_s"] = engine.start_s
+        record["backend_info"] = _plain(be.info())
+        return record
+    except Cancelled:
+        return {"outcome": "timeout", "reason": f"over the {timeout:g} s timeout; cancelled"}
+    except BackendError as exc:  # the engine itself failed: the next case gets a new one
+        engine.close()
+        return {
+            "outcome": "failed",
+            "reason": f"engine failure: {exc}",
+            "traceback": traceback.format_exc(limit=5),
+        }
+    except Exception as exc:  # noqa: BLE001 - one failing case must not stop the suite
+        if watchdog.fired:
+            return {"outcome": "timeout", "reason": f"over the {timeout:g} s timeout; cancelled"}
+        return {
+            "outcome": "failed",
+            "reason": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(limit=5),
+        }
+
+
+class _Watchdog:
+    """Cancels the backend's calls once ``timeout`` has passed, until the case ends."""
+
+    def __init__(self, be, timeout: float):
+        self.be, self.timeout, self.fired = be, timeout, False
+        self._done = threading.Event()
+
+    def _watch(self) -> None:
+        if self._done.wait(self.timeout):
+            return
+        self.fired = True
+        while not self._done.is_set():  # calls made after a cancel need cancelling too
+            with suppress(Exception):
+                self.be.cancel()
+            self._done.wait(0.2)
+
+    def __enter__(self) -> _Watchdog:
+        threading.Thread(target=self._watch, daemon=True).start()
+        return self
+
+    def __exit__(self, exc_type, *rest) -> None:
+        self._done.set()
+        if self.fired and exc_type is None:
+            raise Cancelled("finished only after the timeout")
+
+
+def _measure(case: Case, be) -> dict[str, Any]:
+    algo, data = ALGORITHMS[case.algorithm], DATASETS[case.dataset]
+    phases: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if data.loader:
+        X, y = data.load()
+        from algorithms._common import split_blocks
+
+        ds = be.from_blocks(split_blocks(X, y))
+    else:
+        ds = be.generate(data.blocks_maker(case.n_samples, case.n_features, case.seed), N_BLOCKS)
+    phases["generate_s"] = time.perf_counter() - t0
+    try:
+        fit = NATIVES[(case.algorithm, case.backend)] if case.impl == "native" else _fit_ours
+        fits, model = [], None
+        for _ in range(1 + case.repeats):  # the first (cold) fit is kept apart
+            seconds, model = fit(case, algo, data, be, ds)
+            fits.append(seconds)
+        phases["fit_cold_s"], timed = fits[0], fits[1:]
+        phases["fit_s"] = timed
+        t0 = time.perf_counter()
+        value = model.metric(ds)
+        phases["predict_s"] = time.perf_counter() - t0
+        reference, ref_source = _reference(case, algo, data, be, ds)
+        ok = quality_ok(algo, value, reference)
+        trace = getattr(model, "trace", None) or []
+        per_iter = (
+            statistics.median(np.diff([0.0] + [r["seconds"] for r in trace])) if trace else None
+        )
+        return {
+            "outcome": "ok" if ok else "wrong-answer",
+            "reason": None if ok else f"{algo.metric} {value:.6g} vs reference {reference:.6g}",
+            "n_samples": ds.n_samples,
+            "phases": phases,
+            "fit_median_s": statistics.median(timed),
+            "fit_spread_s": [min(timed), max(timed)],
+            "n_iter": getattr(model, "n_iter", None),
+            "per_iteration_s": per_iter,
+            "trace": trace,
+            "quality": {
+                "metric": algo.metric,
+                "value": value,
+                "reference": reference,
+                "reference_source": ref_source,
+                "tolerance": algo.tolerance,
+                "ok": ok,
+            },
+        }
+    finally:
+        with suppress(Exception):
+            be.free(ds)
+
+
+class _Fitted:
+    """What the runner needs of any fitted implementation, ours or native."""
+
+    def __init__(self, metric: Callable[[Any], float], n_iter=None, trace=None):
+        self.metric, self.n_iter, self.trace = metric, n_iter, trace
+
+
+def _fit_ours(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
+    est = algo.make(case.params, be, data)
+    t0 = time.perf_counter()
+    est.fit(ds)
+    seconds = time.perf_counter() - t0
+    return seconds, _Fitted(
+        lambda d: metric_of(algo, est, d, None),
+        getattr(est, "n_iter_", None),
+        getattr(est, "trace_", None),
+    )
+
+
+def _reference(case: Case, algo, data, be, ds) -> tuple[float, str]:
+    """The metric of the reference implementation on the same data."""
+    if ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS:
+        blocks = be.collect(ds)
+        X = np.vstack([b.X for b in blocks])
+        y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
+        ref = sklearn_reference(algo, case.params)
+        if ref is not None:
+            ref.fit(X, y) if y is not None and algo.metric != "inertia" else ref.fit(X)
+            if algo.metric == "inertia":
+                return float(-ref.score(X)), f"scikit-learn {type(ref).__name__}"
+            return float(ref.score(X, y)), f"scikit-learn {type(ref).__name__}"
+        est = algo.make(case.params, "local", data)
+        est.fit(X, y)
+        return float(metric_of(algo, est, X, y)), "dmlbench on the local backend"
+    with get_backend("local") as local:
+        local_ds = local.generate(
+            data.blocks_maker(case.n_samples, case.n_features, case.seed), N_BLOCKS
+        )
+        est = algo.make(case.params, local, data).fit(local_ds)
+        return float(metric_of(algo, est, local_ds, None)), "dmlbench on the local backend"
+
+
+def _plain(info: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(info, default=_jsonable))
+
+
+# -- native comparators ------------------------------------------------------------------
+def _native_sklearn(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
+    blocks = be.collect(ds)
+    X = np.vstack([b.X for b in blocks])
+    y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
+    ref = sklearn_reference(algo, case.params)
+    t0 = time.perf_counter()
+    ref.fit(X) if algo.metric == "inertia" else ref.fit(X, y)
+    seconds = time.perf_counter() - t0
+    if algo.metric == "inertia":
+        return seconds, _Fitted(lambda d: float(-ref.score(X)), getattr(ref, "n_iter_", None))
+    return seconds, _Fitted(lambda d: float(ref.score(X, y)), getattr(ref, "n_iter_", None))
+
+
+def _native_kmeans(native: Callable) -> Callable:
+    def fit(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
+        from algorithms._kernels import add, cost
+        from algorithms.kmeans import kmeans_plusplus
+
+        make = data.blocks_maker(case.n_samples, case.n_features, case.seed)
+        k = case.params.get("n_clusters", 8)
+        init = kmeans_plusplus(make(0).X[:20_000], k, np.random.default_rng(case.seed))
+        out = native(be, make, N_BLOCKS, init=init, max_iter=case.params.get("max_iter", 300))
+        centers = be.broadcast(out["centers"])
+        return out["seconds"], _Fitted(
+            lambda d: float(be.aggregate(d, cost, add, centers)), out.get("n_iter")
+        )
+
+    return fit
+
+
+def _native_mllib_lr(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
+    from backends.natives import mllib_linear_regression
+
+    make = data.blocks_maker(case.n_samples, case.n_features, case.seed)
+    out = mllib_linear_regression(be, make, N_BLOCKS)
+
+    def r2(d) -> float:
+        from algorithms import LinearRegression
+
+        model = LinearRegression(backend=be)
+        model.coef_, model.intercept_, model.n_features_in_ = (
+            out["coef"],
+            out["intercept"],
+            len(out["coef"]),
+        )
+        return float(model.score(d))
+
+    return out["seconds"], _Fitted(r2)
+
+
+def _natives() -> dict[tuple[str, str], Callable]:
+    from backends import natives
+
+    table: dict[tuple[str, str], Callable] = {
+        (name, "local"): _native_sklearn
+        for name, spec in ALGORITHMS.items()
+        if spec.sklearn is not None
+    }
+    table[("kmeans", "dask")] = _native_kmeans(natives.dask_ml_kmeans)
+    table[("kmeans", "spark")] = _native_kmeans(natives.mllib_kmeans)
+    table[("linear_regression", "spark")] = _native_mllib_lr
+    return table
+
+
+NATIVES = _natives()

@@ -1,0 +1,246 @@
+"""Suite files: TOML, validated where they are read, expanded into cases.
+
+A suite is workloads (an algorithm on a dataset, with parameters) times a grid of sweep
+axes; every list is an axis and the suite is their product. A named profile overrides
+axes of the grid. Anything unknown, mistyped or impossible is a :class:`SuiteError`
+naming the file, the key, what was expected, what was given and the valid choices.
+
+Example::
+
+    [suite]
+    name = "example"
+    repeats = 3              # timed fits after the first (cold) one
+    timeout = 300            # seconds per case
+
+    [grid]
+    backends = ["local", "dask"]
+    n_workers = [1, 2]
+    impl = ["dmlbench"]
+    n_samples = [10000, 100000]
+    n_features = [20]
+
+    [[workload]]
+    algorithm = "kmeans"
+    dataset = "blobs"
+    params = { n_clusters = 8, max_iter = 20 }
+
+    [profiles.smoke]
+    n_samples = [2000]
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backends import backend_names
+from suites.workloads import ALGORITHMS, DATASETS
+
+BUILTIN_DIR = Path(__file__).with_name("builtin")
+AXES = ("backends", "n_workers", "impl", "n_samples", "n_features")
+IMPLS = ("dmlbench", "native")
+SUITE_KEYS = ("name", "description", "repeats", "timeout", "seed")
+WORKLOAD_KEYS = ("algorithm", "dataset", "params", *AXES)
+TOP_KEYS = ("suite", "grid", "workload", "profiles")
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be run, with what to change."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run: an algorithm on a dataset, on one backend at one size."""
+
+    suite: str
+    algorithm: str
+    dataset: str
+    params: dict[str, Any] = field(hash=False)
+    backend: str
+    n_workers: int
+    impl: str
+    n_samples: int
+    n_features: int
+    repeats: int
+    timeout: float
+    seed: int
+
+    @property
+    def id(self) -> str:
+        """Stable identity for resuming (the same case in any run has the same id)."""
+        params = json.dumps(self.params, sort_keys=True)
+        return (
+            f"{self.algorithm}/{self.dataset}/{self.impl}/{self.backend}/w{self.n_workers}/"
+            f"n{self.n_samples}/d{self.n_features}/{params}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    cases: list[Case]
+    source: str
+
+
+def builtin_suites() -> dict[str, Path]:
+    """Suites shipped with dmlbench, by name."""
+    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.toml"))}
+
+
+def load_suite(
+    name_or_path: str,
+    *,
+    profile: str | None = None,
+    backends: list[str] | None = None,
+    n_workers: list[int] | None = None,
+) -> Suite:
+    """Read, validate and expand a built-in suite (by name) or a TOML file.
+
+    ``backends`` and ``n_workers`` (from the command line) replace those axes.
+    """
+    path = builtin_suites().get(name_or_path) or Path(name_or_path)
+    if not path.is_file():
+        raise SuiteError(
+            f"no suite {name_or_path!r}: not a built-in suite ({sorted(builtin_suites())}) "
+            "and not a file"
+        )
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{path}: not valid TOML: {exc}") from None
+    return expand(doc, str(path), profile=profile, backends=backends, n_workers=n_workers)
+
+
+def expand(
+    doc: dict[str, Any],
+    source: str,
+    *,
+    profile: str | None = None,
+    backends: list[str] | None = None,
+    n_workers: list[int] | None = None,
+) -> Suite:
+    """Validate a parsed suite and expand it into its cases."""
+    err = _Errors(source)
+    err.keys(doc, TOP_KEYS, "")
+    meta = doc.get("suite", {})
+    err.table(meta, "suite")
+    err.keys(meta, SUITE_KEYS, "suite")
+    name = err.typed(meta.get("name", Path(source).stem), str, "suite.name", "a string")
+    repeats = err.count(meta.get("repeats", 1), "suite.repeats", low=1)
+    timeout = err.number(meta.get("timeout", 600), "suite.timeout")
+    seed = err.count(meta.get("seed", 0), "suite.seed", low=0)
+    grid = dict(doc.get("grid", {}))
+    err.table(grid, "grid")
+    err.keys(grid, AXES, "grid")
+    profiles = doc.get("profiles", {})
+    err.table(profiles, "profiles")
+    overrides: dict[str, Any] = {}  # a profile overrides the grid and the workloads' axes
+    if profile is not None:
+        if profile not in profiles:
+            raise SuiteError(f"{source}: no profile {profile!r}; this suite has {sorted(profiles)}")
+        err.table(profiles[profile], f"profiles.{profile}")
+        err.keys(profiles[profile], AXES, f"profiles.{profile}")
+        overrides = dict(profiles[profile])
+    workloads = doc.get("workload", [])
+    if not isinstance(workloads, list) or not workloads:
+        raise SuiteError(f"{source}: needs at least one [[workload]] table (algorithm, dataset)")
+    cases = []
+    for w_index, w in enumerate(workloads):
+        where = f"workload[{w_index}]"
+        err.table(w, where)
+        err.keys(w, WORKLOAD_KEYS, where)
+        algo = err.choice(w.get("algorithm"), ALGORITHMS, f"{where}.algorithm")
+        data = err.choice(w.get("dataset"), DATASETS, f"{where}.dataset")
+        if ALGORITHMS[algo].task != DATASETS[data].task:
+            valid = [d for d, spec in DATASETS.items() if spec.task == ALGORITHMS[algo].task]
+            raise SuiteError(
+                f"{source}: {where}: algorithm {algo!r} solves {ALGORITHMS[algo].task}, but "
+                f"dataset {data!r} is for {DATASETS[data].task}; choose one of {valid}"
+            )
+        params = w.get("params", {})
+        err.table(params, f"{where}.params")
+        axes = {axis: overrides.get(axis, w.get(axis, grid.get(axis))) for axis in AXES}
+        if backends is not None:
+            axes["backends"] = backends
+        if n_workers is not None:
+            axes["n_workers"] = n_workers
+        axes["backends"] = axes["backends"] or backend_names()
+        axes["impl"] = axes["impl"] or ["dmlbench"]
+        axes["n_features"] = axes["n_features"] or [20]
+        axes["n_workers"] = axes["n_workers"] or [2]
+        if axes["n_samples"] is None:
+            raise SuiteError(f"{source}: {where}: no n_samples axis (in [grid] or the workload)")
+        lists = {
+            "backends": err.list_of(axes["backends"], f"{where}.backends", choices=backend_names()),
+            "n_workers": err.list_of(axes["n_workers"], f"{where}.n_workers", low=1),
+            "impl": err.list_of(axes["impl"], f"{where}.impl", choices=IMPLS),
+            "n_samples": err.list_of(axes["n_samples"], f"{where}.n_samples", low=1),
+            "n_features": err.list_of(axes["n_features"], f"{where}.n_features", low=1),
+        }
+        for b, nw, impl, n, d in itertools.product(*(lists[a] for a in AXES)):
+            cases.append(
+                Case(name, algo, data, dict(params), b, nw, impl, n, d, repeats, timeout, seed)
+            )
+    return Suite(name, meta.get("description", ""), cases, source)
+
+
+class _Errors:
+    """Validation helpers that raise SuiteError with the file and the key."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, key: str, expected: str, got: Any, choices: Any = None) -> None:
+        hint = f"; valid choices: {list(choices)}" if choices is not None else ""
+        raise SuiteError(f"{self.source}: {key} must be {expected}; got {got!r}{hint}")
+
+    def keys(self, table: dict, valid: tuple[str, ...], where: str) -> None:
+        for key in table:
+            if key not in valid:
+                name = f"{where}.{key}" if where else key
+                raise SuiteError(
+                    f"{self.source}: unknown key {name!r}; valid keys"
+                    f"{' in [' + where + ']' if where else ''}: {list(valid)}"
+                )
+
+    def table(self, value: Any, key: str) -> None:
+        if not isinstance(value, dict):
+            self.fail(key, "a table", value)
+
+    def typed(self, value: Any, kind: type, key: str, expected: str) -> Any:
+        if not isinstance(value, kind):
+            self.fail(key, expected, value)
+        return value
+
+    def count(self, value: Any, key: str, *, low: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            self.fail(key, f"an integer >= {low}", value)
+        return value
+
+    def number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            self.fail(key, "a number of seconds > 0", value)
+        return float(value)
+
+    def choice(self, value: Any, choices: Any, key: str) -> str:
+        if value not in choices:
+            self.fail(key, "one of the known names", value, choices)
+        return value
+
+    def list_of(self, value: Any, key: str, *, choices: Any = None, low: int | None = None):
+        if not isinstance(value, list) or not value:
+            self.fail(key, "a non-empty list", value)
+        for item in value:
+            if choices is not None and item not in choices:
+                self.fail(key, "a list of known names", item, choices)
+            if low is not None:
+                self.count(item, key, low=low)
+        return value

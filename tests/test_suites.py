@@ -1,0 +1,279 @@
+"""Suites: validation messages, expansion, and the runner's guarantees (append-only
+results that survive a kill, resume, timeout, a failing case that does not stop the suite)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from suites.runner import read_results, run_suite
+from suites.spec import SuiteError, builtin_suites, expand, load_suite
+
+GOOD = """
+[suite]
+name = "t"
+repeats = 2
+timeout = 60
+
+[grid]
+backends = ["local"]
+n_workers = [1]
+n_samples = [400, 800]
+
+[[workload]]
+algorithm = "linear_regression"
+dataset = "regression"
+
+[[workload]]
+algorithm = "kmeans"
+dataset = "blobs"
+params = { n_clusters = 3, random_state = 0 }
+n_samples = [600]
+
+[profiles.smoke]
+n_samples = [200]
+"""
+
+
+def write(tmp_path, text, name="suite.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_expansion_is_the_product_of_the_axes(tmp_path):
+    suite = load_suite(str(write(tmp_path, GOOD)))
+    assert [(c.algorithm, c.n_samples) for c in suite.cases] == [
+        ("linear_regression", 400),
+        ("linear_regression", 800),
+        ("kmeans", 600),
+    ]
+    assert all(c.repeats == 2 and c.timeout == 60 for c in suite.cases)
+    assert len({c.id for c in suite.cases}) == 3
+    smoke = load_suite(str(write(tmp_path, GOOD)), profile="smoke")
+    assert [c.n_samples for c in smoke.cases] == [200, 200]  # a profile overrides workloads too
+    more = load_suite(str(write(tmp_path, GOOD)), backends=["local", "dask"], n_workers=[1, 2])
+    assert len(more.cases) == 3 * 2 * 2
+
+
+BAD = [
+    (
+        "[suite]\nnmae = 'x'\n",
+        r"unknown key 'suite.nmae'; valid keys in \[suite\]: \['name', 'description'",
+    ),
+    (
+        "bogus = 1\n",
+        r"unknown key 'bogus'; valid keys: \['suite', 'grid', 'workload', 'profiles'\]",
+    ),
+    (
+        "[grid]\nworkers = [1]\n",
+        r"unknown key 'grid.workers'; valid keys in \[grid\]: \['backends', 'n_workers'",
+    ),
+    ("[suite]\nrepeats = 0\n", r"suite.repeats must be an integer >= 1; got 0"),
+    ("[suite]\ntimeout = 'soon'\n", r"suite.timeout must be a number of seconds > 0; got 'soon'"),
+    ("[grid]\nn_samples = [100]\n", r"needs at least one \[\[workload\]\] table"),
+    (
+        "[grid]\nn_samples = [100]\n[[workload]]\nalgorithm = 'svm'\ndataset = 'blobs'\n",
+        r"workload\[0\].algorithm must be one of the known names; got 'svm'; valid choices: \['linear_regression'",
+    ),
+    (
+        "[grid]\nn_samples = [100]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blob'\n",
+        r"workload\[0\].dataset must be one of the known names; got 'blob'; valid choices: \['regression', 'blobs'",
+    ),
+    (
+        "[grid]\nn_samples = [100]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'regression'\n",
+        r"algorithm 'kmeans' solves clustering, but dataset 'regression' is for regression; choose one of \['blobs'\]",
+    ),
+    (
+        "[grid]\nn_samples = [100]\nbackends = ['dsk']\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blobs'\n",
+        r"workload\[0\].backends must be a list of known names; got 'dsk'; valid choices: \['local', 'dask', 'spark', 'ray'\]",
+    ),
+    (
+        "[grid]\nn_samples = [0]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blobs'\n",
+        r"workload\[0\].n_samples must be an integer >= 1; got 0",
+    ),
+    (
+        "[grid]\nn_samples = 100\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blobs'\n",
+        r"workload\[0\].n_samples must be a non-empty list; got 100",
+    ),
+    (
+        "[grid]\nn_samples = [100]\nimpl = ['mine']\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blobs'\n",
+        r"must be a list of known names; got 'mine'; valid choices: \['dmlbench', 'native'\]",
+    ),
+    ("[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blobs'\n", r"no n_samples axis"),
+    (
+        "[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blobs'\nn_samples = [10]\nseed = 1\n",
+        r"unknown key 'workload\[0\].seed'",
+    ),
+    ("[suite\n", r"not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_malformed_suites_are_explained(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(SuiteError, match=message) as info:
+        load_suite(str(path))
+    assert str(path) in str(info.value)  # always names the file
+
+
+def test_unknown_profile_and_unknown_suite():
+    with pytest.raises(SuiteError, match=r"no profile 'huge'; this suite has \['smoke'\]"):
+        load_suite("quick", profile="huge")
+    with pytest.raises(
+        SuiteError,
+        match=r"no suite 'quik': not a built-in suite \(\['quick', 'scaling'\]\) and not a file",
+    ):
+        load_suite("quik")
+
+
+def test_builtin_suites_are_valid_and_cover_every_algorithm():
+    from suites.workloads import ALGORITHMS
+
+    assert set(builtin_suites()) >= {"quick", "scaling"}
+    quick = load_suite("quick")
+    assert {c.algorithm for c in quick.cases} == set(ALGORITHMS)
+    assert {c.n_workers for c in quick.cases} == {1, 2}
+    for path in builtin_suites().values():
+        for profile in [None, *tomllib.loads(path.read_text()).get("profiles", {})]:
+            assert load_suite(str(path), profile=profile).cases
+
+
+def test_run_records_verified_results_and_resumes(tmp_path):
+    suite = load_suite(str(write(tmp_path, GOOD)))
+    out = tmp_path / "out"
+    path = run_suite(suite, out)
+    records = read_results(path)
+    assert [r["outcome"] for r in records] == ["ok", "ok", "ok"]
+    r = records[0]
+    assert r["schema_version"] == 1 and r["case_id"] == suite.cases[0].id
+    assert len(r["phases"]["fit_s"]) == 2 and r["phases"]["fit_cold_s"] > 0  # cold kept apart
+    assert r["fit_spread_s"][0] <= r["fit_median_s"] <= r["fit_spread_s"][1]
+    assert r["quality"]["ok"] and r["quality"]["reference_source"].startswith("scikit-learn")
+    assert r["environment"]["versions"]["numpy"] and r["backend_info"]["backend"] == "local"
+    assert r["peak_memory_mb"] > 0
+    with pytest.raises(FileExistsError, match=r"add --resume"):
+        run_suite(suite, out)
+    run_suite(suite, out, resume=True)  # nothing missing: nothing added
+    assert len(read_results(path)) == 3
+
+
+def test_a_failing_case_does_not_stop_the_suite(tmp_path):
+    text = GOOD.replace(
+        "params = { n_clusters = 3, random_state = 0 }",
+        'params = { n_clusters = 3, init = "best" }',
+    )
+    path = run_suite(load_suite(str(write(tmp_path, text))), tmp_path / "out")
+    outcomes = [(r["case"]["algorithm"], r["outcome"]) for r in read_results(path)]
+    assert outcomes == [
+        ("linear_regression", "ok"),
+        ("linear_regression", "ok"),
+        ("kmeans", "failed"),
+    ]
+    assert "'init' parameter of KMeans must be one of" in read_results(path)[2]["reason"]
+
+
+def test_a_case_over_its_timeout_is_cancelled_and_the_suite_goes_on(tmp_path):
+    text = GOOD.replace("timeout = 60", "timeout = 3") + (
+        '[[workload]]\nalgorithm = "mlp"\ndataset = "images"\nn_features = [64]\n'
+        "n_samples = [4000]\nparams = { max_iter = 3000, random_state = 0 }\n"
+    )
+    t0 = time.monotonic()
+    path = run_suite(load_suite(str(write(tmp_path, text))), tmp_path / "out")
+    outcomes = {r["case"]["algorithm"]: r["outcome"] for r in read_results(path)}
+    assert outcomes == {"linear_regression": "ok", "kmeans": "ok", "mlp": "timeout"}
+    assert time.monotonic() - t0 < 60  # 3000 epochs would take many minutes
+
+
+@pytest.mark.slow
+def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path):
+    """A real SIGKILL of `dmlbench run` mid-suite, then --resume."""
+    text = GOOD.replace("n_samples = [400, 800]", "n_samples = [400, 800, 1600, 3200, 6400, 12800]")
+    suite_file = write(tmp_path, text)
+    out = tmp_path / "out"
+    script = Path(sys.executable).with_name("dmlbench")
+    proc = subprocess.Popen(
+        [str(script), "run", str(suite_file), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while len(read_results(results)) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, "no progress to kill"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = read_results(results)
+    assert 2 <= len(before) < 7 and all(r["outcome"] == "ok" for r in before)
+    done = subprocess.run(
+        [str(script), "run", str(suite_file), "--out", str(out), "--resume"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = read_results(results)
+    assert [r["case_id"] for r in after[: len(before)]] == [r["case_id"] for r in before]
+    assert sorted(r["case_id"] for r in after) == sorted(
+        c.id for c in load_suite(str(suite_file)).cases
+    )
+    # A line cut by the kill (if any) is skipped by the reader, never fatal.
+    with open(results, "a") as f:
+        f.write('{"case_id": "half a rec')
+    assert len(read_results(results)) == len(after)
+
+
+def test_expand_accepts_parsed_documents():
+    doc = tomllib.loads(GOOD)
+    assert len(expand(doc, "inline").cases) == 3
+    assert json.dumps(expand(doc, "inline").cases[0].to_dict())
+
+
+@pytest.mark.slow
+def test_quick_smoke_on_every_installed_backend(tmp_path):
+    """`dmlbench run quick --profile smoke`: every algorithm, every installed backend."""
+    from backends import available_backends
+
+    script = Path(sys.executable).with_name("dmlbench")
+    out = tmp_path / "quick"
+    proc = subprocess.run(
+        [
+            str(script),
+            "run",
+            "quick",
+            "--profile",
+            "smoke",
+            "--backends",
+            ",".join(available_backends()),
+            "--n-workers",
+            "1,2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = read_results(out / "results.jsonl")
+    by_outcome = {}
+    for r in records:
+        by_outcome.setdefault(r["outcome"], []).append(r)
+    assert set(by_outcome) <= {"ok", "skipped"}, [
+        (r["case_id"], r["reason"]) for r in records if r["outcome"] not in ("ok", "skipped")
+    ]
+    engines = {r["case"]["backend"] for r in by_outcome["ok"]}
+    assert engines == set(available_backends())
+    assert all(
+        r["reason"] == "the local backend has at most 1 worker(s)"
+        for r in by_outcome.get("skipped", [])
+    )
