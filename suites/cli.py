@@ -82,6 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ray-address", default=None, metavar="ADDRESS")
     run.set_defaults(handler=_run)
 
+    exp = sub.add_parser(
+        "export-benchmark",
+        help="convert results.jsonl to pytest-benchmark JSON (for pytest-benchmark compare)",
+        description="Write the timed fits of dmlbench results as a pytest-benchmark JSON file.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            example:
+              dmlbench export-benchmark results/quick/results.jsonl -o .benchmarks/quick.json
+              pytest-benchmark compare .benchmarks/quick.json .benchmarks/other.json
+        """),
+    )
+    exp.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
+    exp.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    exp.set_defaults(handler=_export)
+
     lst = sub.add_parser(
         "list",
         help="algorithms, datasets, backends (installed?), suites",
@@ -226,6 +241,36 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{path}: " + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())))
     bad = outcomes.get("wrong-answer", 0) + outcomes.get("failed", 0)
     return 1 if bad else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from suites.pytest_benchmark_export import to_pytest_benchmark
+    from suites.runner import read_results
+
+    records = [r for path in args.results for r in read_results(path)]
+    if not records:
+        print(f"dmlbench export-benchmark: no records in {args.results}", file=sys.stderr)
+        return 2
+    doc = to_pytest_benchmark(records)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(doc, indent=2))
+    print(f"wrote {len(doc['benchmarks'])} benchmarks to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from suites.pytest_benchmark_export import to_pytest_benchmark
+    from suites.runner import read_results
+
+    records = [r for path in args.results for r in read_results(path)]
+    if not records:
+        print(f"dmlbench export-benchmark: no records in {args.results}", file=sys.stderr)
+        return 2
+    doc = to_pytest_benchmark(records)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(doc, indent=2))
+    print(f"wrote {len(doc['benchmarks'])} benchmarks to {args.output}", file=sys.stderr)
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:

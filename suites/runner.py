@@ -382,7 +382,7 @@ def _measure(case: Case, be) -> dict[str, Any]:
         t0 = time.perf_counter()
         value = model.metric(ds)
         phases["predict_s"] = time.perf_counter() - t0
-        reference, ref_source = _reference(case, algo, data, be, ds)
+        reference, ref_source = reference_metric(case, algo, data, be, ds)
         ok = quality_ok(algo, value, reference)
         trace = getattr(model, "trace", None) or []
         per_iter = (
@@ -431,7 +431,7 @@ def _fit_ours(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
     )
 
 
-def _reference(case: Case, algo, data, be, ds) -> tuple[float, str]:
+def reference_metric(case: Case, algo, data, be, ds) -> tuple[float, str]:
     """The metric of the reference implementation on the same data."""
     if ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS:
         blocks = be.collect(ds)

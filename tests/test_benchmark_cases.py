@@ -1,0 +1,70 @@
+"""Suite cases under pytest-benchmark (pedantic mode), each answer checked.
+
+    pytest tests/test_benchmark_cases.py --benchmark-json out.json
+    DMLBENCH_BENCH_SUITE=scaling DMLBENCH_BENCH_PROFILE=smoke \\
+    DMLBENCH_BENCH_BACKENDS=dask,ray DMLBENCH_BENCH_WORKERS=2 pytest tests/test_benchmark_cases.py
+
+Defaults (the quick suite's smoke profile, local backend, 3 rounds) keep CI fast. Not for
+pytest-xdist: timings need the machine to themselves.
+"""
+
+import os
+
+import pytest
+
+from backends import get_backend
+from suites.runner import reference_metric
+from suites.spec import load_suite
+from suites.workloads import ALGORITHMS, DATASETS, N_BLOCKS, metric_of, quality_ok
+
+SUITE = os.environ.get("DMLBENCH_BENCH_SUITE", "quick")
+PROFILE = os.environ.get("DMLBENCH_BENCH_PROFILE", "smoke")
+BACKENDS = os.environ.get("DMLBENCH_BENCH_BACKENDS", "local").split(",")
+WORKERS = [int(w) for w in os.environ.get("DMLBENCH_BENCH_WORKERS", "1").split(",")]
+ROUNDS = int(os.environ.get("DMLBENCH_BENCH_ROUNDS", "3"))
+CASES = [
+    c
+    for c in load_suite(SUITE, profile=PROFILE, backends=BACKENDS, n_workers=WORKERS).cases
+    if c.impl == "dmlbench"
+]
+
+
+@pytest.fixture(scope="module")
+def engines():
+    started = {}
+
+    def get(name, n_workers):
+        if (name, n_workers) not in started:
+            for be in started.values():  # one engine at a time (Spark and Ray need it)
+                be.close()
+            started.clear()
+            started[(name, n_workers)] = get_backend(name, n_workers=n_workers).start()
+        return started[(name, n_workers)]
+
+    yield get
+    for be in started.values():
+        be.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id.rsplit("/", 1)[0])
+def test_case(benchmark, engines, case):
+    be = engines(case.backend, case.n_workers)
+    algo, data = ALGORITHMS[case.algorithm], DATASETS[case.dataset]
+    ds = be.generate(data.blocks_maker(case.n_samples, case.n_features, case.seed), N_BLOCKS)
+    fitted = {}
+
+    def fit():
+        fitted["model"] = algo.make(case.params, be, data).fit(ds)
+
+    benchmark.pedantic(fit, rounds=ROUNDS, warmup_rounds=1, iterations=1)
+    value = metric_of(algo, fitted["model"], ds, None)
+    reference, source = reference_metric(case, algo, data, be, ds)
+    benchmark.extra_info.update(
+        backend=case.backend,
+        n_workers=case.n_workers,
+        n_samples=case.n_samples,
+        impl=case.impl,
+        quality={"metric": algo.metric, "value": value, "reference": reference, "source": source},
+    )
+    be.free(ds)
+    assert quality_ok(algo, value, reference), (value, reference, source)
