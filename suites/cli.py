@@ -100,13 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser(
         "list",
         help="algorithms, datasets, backends (installed?), suites",
-        description="What dmlbench can run here.",
+        description="What dmlbench can run here: algorithms, datasets, backends with their "
+        "install state, and the built-in suites with their number of cases.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  dmlbench list\n",
     )
     lst.set_defaults(handler=_list)
     doc = sub.add_parser(
         "doctor",
         help="engines, Java, versions, cores, BLAS threads",
-        description="Check this machine: what is installed and how it is set.",
+        description="Check this machine: Python, cores, memory, BLAS and its threads, package "
+        "versions, each backend (Spark: Java 17/21), the git commit. Exit 1 on a problem.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  dmlbench doctor\n",
     )
     doc.set_defaults(handler=_doctor)
 

@@ -314,3 +314,32 @@ def test_a_dead_worker_fails_the_case_and_the_next_runs_on_a_new_engine(tmp_path
     assert [r["outcome"] for r in records] == ["failed", "ok"], [r.get("reason") for r in records]
     assert "engine failure" in records[0]["reason"]
     assert records[1]["phases"]["engine_start_s"] > 0  # a new engine
+
+
+def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
+    from suites.cli import main
+
+    bad = write(
+        tmp_path, "[grid]\nn_samples = [10]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blob'\n"
+    )
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "dmlbench run:" in err and "dataset must be one of the known names; got 'blob'" in err
+    assert "Traceback" not in err
+
+
+def test_cli_run_list_doctor(tmp_path, capsys):
+    from suites.cli import main
+
+    assert main(["run", str(write(tmp_path, GOOD)), "--out", str(tmp_path / "o")]) == 0
+    assert "3 ok" in capsys.readouterr().out
+    assert main(["run", str(write(tmp_path, GOOD)), "--out", str(tmp_path / "o")]) == 2
+    assert "add --resume" in capsys.readouterr().err
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for section in ("algorithms:", "datasets:", "backends:", "suites:"):
+        assert section in out
+    assert "quick" in out and "kmeans" in out and "digits" in out
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert "cores" in out and "BLAS" in out and "local  ok" in out
