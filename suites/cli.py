@@ -264,21 +264,6 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    from suites.pytest_benchmark_export import to_pytest_benchmark
-    from suites.runner import read_results
-
-    records = [r for path in args.results for r in read_results(path)]
-    if not records:
-        print(f"dmlbench export-benchmark: no records in {args.results}", file=sys.stderr)
-        return 2
-    doc = to_pytest_benchmark(records)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(doc, indent=2))
-    print(f"wrote {len(doc['benchmarks'])} benchmarks to {args.output}", file=sys.stderr)
-    return 0
-
-
 def _list(args: argparse.Namespace) -> int:
     from suites.spec import builtin_suites, load_suite
     from suites.workloads import ALGORITHMS, DATASETS

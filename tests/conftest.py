@@ -44,3 +44,22 @@ def backend(request):
     be = start_backend(request.param)
     yield be
     be.close()
+
+
+@pytest.fixture
+def dmlbench_cli():
+    """Run the installed ``dmlbench`` console script as a user would; fail on a non-zero exit."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("dmlbench")
+
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [str(script), *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    return run

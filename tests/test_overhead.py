@@ -1,9 +1,6 @@
 """``dmlbench overhead``: the command runs, its numbers are checked, its errors are clear."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -50,37 +47,28 @@ def test_overhead_on_local(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_overhead_on_every_engine(tmp_path):
+def test_overhead_on_every_engine(tmp_path, dmlbench_cli):
     """The console script, as a user runs it (its own process: the session's shared Spark
     and Ray runtimes would otherwise be in the way)."""
     engines = [b for b in available_backends() if b != "local"]
     if not engines:
         pytest.skip("no engine installed: enabled by pip install 'dmlbench[all]'")
     out = tmp_path / "overhead.json"
-    script = Path(sys.executable).with_name("dmlbench")
-    proc = subprocess.run(
-        [
-            str(script),
-            "overhead",
-            "--backends",
-            ",".join(engines),
-            "--xtx-rows",
-            "80000",
-            "--rounds",
-            "5",
-            "--warmup",
-            "2",
-            "--xtx-rounds",
-            "2",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    proc = dmlbench_cli(
+        "overhead",
+        "--backends",
+        ",".join(engines),
+        "--xtx-rows",
+        "80000",
+        "--rounds",
+        "5",
+        "--warmup",
+        "2",
+        "--xtx-rounds",
+        "2",
+        "--json",
+        str(out),
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert [r["backend"] for r in report["results"]] == engines
     for rec in report["results"]:
@@ -116,32 +104,24 @@ def test_help_has_examples(capsys, command):
 
 
 @pytest.mark.slow
-def test_natives_agree_with_dmlbench(tmp_path):
+def test_natives_agree_with_dmlbench(tmp_path, dmlbench_cli):
     """dask-ml, MLlib and scikit-learn from the same centres reach dmlbench's inertia;
     MLlib's normal equations give dmlbench's coefficients."""
     if not {"dask", "spark"} <= set(available_backends()):
         pytest.skip("enabled by pip install 'dmlbench[all]'")
     out = tmp_path / "natives.json"
-    script = Path(sys.executable).with_name("dmlbench")
-    proc = subprocess.run(
-        [
-            str(script),
-            "natives",
-            "--kmeans-rows",
-            "40000",
-            "--lr-rows",
-            "40000",
-            "--scaling-rows",
-            "40000",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    dmlbench_cli(
+        "natives",
+        "--kmeans-rows",
+        "40000",
+        "--lr-rows",
+        "40000",
+        "--scaling-rows",
+        "40000",
+        "--json",
+        str(out),
         timeout=900,
-        check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     inertias = [r["inertia_recomputed"] for r in report["kmeans"]]
     assert len(inertias) == 5

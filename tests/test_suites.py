@@ -192,7 +192,7 @@ def test_a_case_over_its_timeout_is_cancelled_and_the_suite_goes_on(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path):
+def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path, dmlbench_cli):
     """A real SIGKILL of `dmlbench run` mid-suite, then --resume."""
     text = GOOD.replace("n_samples = [400, 800]", "n_samples = [400, 800, 1600, 3200, 6400, 12800]")
     suite_file = write(tmp_path, text)
@@ -212,14 +212,7 @@ def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path):
     proc.wait()
     before = read_results(results)
     assert 2 <= len(before) < 7 and all(r["outcome"] == "ok" for r in before)
-    done = subprocess.run(
-        [str(script), "run", str(suite_file), "--out", str(out), "--resume"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    dmlbench_cli("run", str(suite_file), "--out", str(out), "--resume", timeout=300)
     after = read_results(results)
     assert [r["case_id"] for r in after[: len(before)]] == [r["case_id"] for r in before]
     assert sorted(r["case_id"] for r in after) == sorted(
@@ -238,32 +231,24 @@ def test_expand_accepts_parsed_documents():
 
 
 @pytest.mark.slow
-def test_quick_smoke_on_every_installed_backend(tmp_path):
+def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
     """`dmlbench run quick --profile smoke`: every algorithm, every installed backend."""
     from backends import available_backends
 
-    script = Path(sys.executable).with_name("dmlbench")
     out = tmp_path / "quick"
-    proc = subprocess.run(
-        [
-            str(script),
-            "run",
-            "quick",
-            "--profile",
-            "smoke",
-            "--backends",
-            ",".join(available_backends()),
-            "--n-workers",
-            "1,2",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    dmlbench_cli(
+        "run",
+        "quick",
+        "--profile",
+        "smoke",
+        "--backends",
+        ",".join(available_backends()),
+        "--n-workers",
+        "1,2",
+        "--out",
+        str(out),
         timeout=900,
-        check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     records = read_results(out / "results.jsonl")
     by_outcome = {}
     for r in records:
