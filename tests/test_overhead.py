@@ -10,24 +10,27 @@ from suites.cli import main
 
 def run_cli(tmp_path, backends):
     out = tmp_path / "overhead.json"
-    code = main(
-        [
-            "overhead",
-            "--backends",
-            backends,
-            "--xtx-rows",
-            "80000",
-            "--rounds",
-            "5",
-            "--warmup",
-            "2",
-            "--xtx-rounds",
-            "2",
-            "--json",
-            str(out),
-        ]
-    )
+    code = main(small_overhead_args(backends, out))
     return code, json.loads(out.read_text())
+
+
+def small_overhead_args(backends: str, out) -> list[str]:
+    """`dmlbench overhead` at test size: few rounds, 80k XᵀX rows."""
+    return [
+        "overhead",
+        "--backends",
+        backends,
+        "--xtx-rows",
+        "80000",
+        "--rounds",
+        "5",
+        "--warmup",
+        "2",
+        "--xtx-rounds",
+        "2",
+        "--json",
+        str(out),
+    ]
 
 
 def test_overhead_on_local(tmp_path, capsys):
@@ -54,21 +57,7 @@ def test_overhead_on_every_engine(tmp_path, dmlbench_cli):
     if not engines:
         pytest.skip("no engine installed: enabled by pip install 'dmlbench[all]'")
     out = tmp_path / "overhead.json"
-    proc = dmlbench_cli(
-        "overhead",
-        "--backends",
-        ",".join(engines),
-        "--xtx-rows",
-        "80000",
-        "--rounds",
-        "5",
-        "--warmup",
-        "2",
-        "--xtx-rounds",
-        "2",
-        "--json",
-        str(out),
-    )
+    proc = dmlbench_cli(*small_overhead_args(",".join(engines), out))
     report = json.loads(out.read_text())
     assert [r["backend"] for r in report["results"]] == engines
     for rec in report["results"]:
