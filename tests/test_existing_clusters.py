@@ -18,7 +18,11 @@ def test_dask_existing_scheduler_is_used_and_left_clean():
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=3, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        n_workers=3,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # no fixed port 8787
     ) as cluster:
         with get_backend("dask", address=cluster.scheduler_address) as be:
             assert be.info()["n_workers"] == 3  # the cluster's size, not the default 2
