@@ -24,26 +24,34 @@ NATIVE_LIBRARY = {
     "spark": "Spark MLlib",
     "ray": None,
 }
-NO_NATIVE_REASON = {"ray": "Ray has no native classical ML library (no LR, k-means or ALS)"}
+NO_NATIVE_REASON = {
+    "ray": "Ray ships no ML algorithms of its own (Ray Train runs other libraries' models)",
+    ("mlp", "dask"): "dask-ml has no neural networks (it wraps scikit-learn/Keras models instead)",
+    ("cnn", "dask"): "dask-ml has no neural networks (it wraps scikit-learn/Keras models instead)",
+    ("cnn", "spark"): "Spark MLlib has no convolutional network (only a dense MLP)",
+    ("cnn", "local"): "scikit-learn has no convolutional network",
+}
+
+
+class NativeUnsupported(Exception):
+    """The native library cannot solve this case (for example, more classes than it takes)."""
+
+
+def no_native_reason(algorithm: str, backend: str) -> str:
+    """Why ``backend`` has no native comparator for ``algorithm``."""
+    specific = NO_NATIVE_REASON.get((algorithm, backend)) or NO_NATIVE_REASON.get(backend)
+    return specific or (
+        f"no {algorithm} comparator from {NATIVE_LIBRARY.get(backend)} wired in for {backend}"
+    )
 
 
 def dask_ml_kmeans(
     be, make_block: Callable[[int], Block], n_blocks: int, *, init: np.ndarray, max_iter: int
 ) -> dict[str, Any]:
     """dask-ml ``KMeans`` from explicit centres, ``max_iter`` Lloyd steps (tol=0)."""
-    import dask
-    import dask.array as da
     from dask_ml.cluster import KMeans
 
-    first = make_block(0).X
-    parts = [
-        da.from_delayed(
-            dask.delayed(_block_X)(make_block, i), shape=(np.nan, first.shape[1]), dtype=first.dtype
-        )
-        for i in range(n_blocks)
-    ]
-    X = be._client.persist(da.concatenate(parts, axis=0, allow_unknown_chunksizes=True))
-    X.compute_chunk_sizes()
+    X, _ = _dask_arrays(be, make_block, n_blocks)
     t0 = time.perf_counter()
     model = KMeans(n_clusters=init.shape[0], init=init, max_iter=max_iter, tol=0.0).fit(X)
     seconds = time.perf_counter() - t0
@@ -96,15 +104,9 @@ def mllib_linear_regression(
     n_blocks: int,
 ) -> dict[str, Any]:
     """Spark ML ``LinearRegression(solver="normal")``, no penalty, no standardisation."""
-    from pyspark.ml.linalg import Vectors
     from pyspark.ml.regression import LinearRegression
 
-    spark = be._spark
-    rows = be._sc.parallelize(range(n_blocks), n_blocks).flatMap(
-        lambda i: _labelled_rows(make_block, i, Vectors)
-    )
-    df = spark.createDataFrame(rows, ["features", "label"]).cache()
-    df.count()
+    df = _spark_frame(be, make_block, n_blocks)
     t0 = time.perf_counter()
     model = LinearRegression(
         solver="normal", regParam=0.0, standardization=False, fitIntercept=True
@@ -118,6 +120,189 @@ def mllib_linear_regression(
         "intercept": float(model.intercept),
         "settings": {"solver": "normal", "regParam": 0.0, "standardization": False},
     }
+
+
+def dask_ml_linear_regression(
+    be, make_block: Callable[[int], Block], n_blocks: int
+) -> dict[str, Any]:
+    """dask-ml ``LinearRegression(solver="newton")``: unpenalised least squares.
+
+    dask-ml's default is ADMM with an L2 penalty of 1 on every coefficient, the intercept
+    included; ``newton`` drops the penalty, and on a quadratic loss one Newton step is the
+    normal-equations solution, so this solves the same problem as ours.
+    """
+    from dask_ml.linear_model import LinearRegression
+
+    X, y = _dask_arrays(be, make_block, n_blocks)
+    t0 = time.perf_counter()
+    model = LinearRegression(solver="newton", fit_intercept=True).fit(X, y)
+    seconds = time.perf_counter() - t0
+    return {
+        "impl": "dask-ml LinearRegression(newton)",
+        "seconds": seconds,
+        "coef": np.asarray(model.coef_),
+        "intercept": float(model.intercept_),
+        "settings": {"solver": "newton", "penalty": None, "fit_intercept": True},
+    }
+
+
+def dask_ml_logistic_regression(
+    be, make_block: Callable[[int], Block], n_blocks: int, *, C: float, max_iter: int, tol: float
+) -> dict[str, Any]:
+    """dask-ml ``LogisticRegression(solver="lbfgs", C=C)``, binary labels only.
+
+    dask-ml's objective is ``sum(log-loss) + ||[w, b]||^2 / (2 C)``: unlike scikit-learn
+    and ours it also penalises the intercept ``b``; recorded in the settings.
+    """
+    from dask_ml.linear_model import LogisticRegression
+
+    X, y = _dask_arrays(be, make_block, n_blocks)
+    classes = np.unique(y.compute())
+    if len(classes) != 2:
+        raise NativeUnsupported(
+            f"dask-ml LogisticRegression is binary only; this dataset has {len(classes)} classes"
+        )
+    y01 = (y == classes[1]).astype(np.float64)
+    t0 = time.perf_counter()
+    model = LogisticRegression(
+        solver="lbfgs", C=C, max_iter=max_iter, tol=tol, fit_intercept=True
+    ).fit(X, y01)
+    seconds = time.perf_counter() - t0
+    return {
+        "impl": "dask-ml LogisticRegression(lbfgs)",
+        "seconds": seconds,
+        "coef": np.asarray(model.coef_).reshape(1, -1),
+        "intercept": np.atleast_1d(float(model.intercept_)),
+        "classes": classes,
+        "settings": {
+            "solver": "lbfgs",
+            "C": C,
+            "max_iter": max_iter,
+            "tol": tol,
+            "intercept_penalised": True,
+        },
+    }
+
+
+def mllib_logistic_regression(
+    be, make_block: Callable[[int], Block], n_blocks: int, *, C: float, max_iter: int, tol: float
+) -> dict[str, Any]:
+    """Spark ML ``LogisticRegression`` (L-BFGS), the same objective as scikit-learn's.
+
+    MLlib minimises ``mean(log-loss) + regParam/2 ||w||^2`` (intercept not penalised), so
+    ``regParam = 1 / (C n)`` matches scikit-learn's ``C sum(log-loss) + ||w||^2 / 2``.
+    Standardisation is off so the penalty applies to the same coefficients.
+    """
+    from pyspark.ml.classification import LogisticRegression
+
+    df = _spark_frame(be, make_block, n_blocks)
+    n = df.count()
+    t0 = time.perf_counter()
+    model = LogisticRegression(
+        regParam=1.0 / (C * n),
+        elasticNetParam=0.0,
+        standardization=False,
+        maxIter=max_iter,
+        tol=tol,
+        fitIntercept=True,
+    ).fit(df)
+    seconds = time.perf_counter() - t0
+    binary = model.numClasses == 2
+    coef = model.coefficients.toArray().reshape(1, -1) if binary else model.coefficientMatrix
+    intercept = np.atleast_1d(model.intercept) if binary else model.interceptVector.toArray()
+    df.unpersist()
+    return {
+        "impl": "MLlib LogisticRegression",
+        "seconds": seconds,
+        "coef": np.asarray(coef.toArray() if hasattr(coef, "toArray") else coef),
+        "intercept": np.asarray(intercept, dtype=np.float64),
+        "classes": np.arange(model.numClasses, dtype=np.float64),
+        "n_iter": int(model.summary.totalIterations),
+        "settings": {
+            "regParam": 1.0 / (C * n),
+            "standardization": False,
+            "maxIter": max_iter,
+            "tol": tol,
+        },
+    }
+
+
+def mllib_mlp(
+    be,
+    make_block: Callable[[int], Block],
+    n_blocks: int,
+    *,
+    hidden_layer_sizes: tuple[int, ...],
+    max_iter: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Spark ML ``MultilayerPerceptronClassifier`` (L-BFGS; sigmoid hidden layers).
+
+    Its architecture differs from ours (sigmoid, not ReLU, hidden units), so the two are
+    compared on accuracy, not parameters. Accuracy is computed by Spark on the same rows.
+    """
+    from pyspark.ml.classification import MultilayerPerceptronClassifier
+    from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+
+    df = _spark_frame(be, make_block, n_blocks)
+    first = make_block(0)
+    n_classes = int(df.agg({"label": "max"}).collect()[0][0]) + 1
+    layers = [first.X.shape[1], *hidden_layer_sizes, n_classes]
+    t0 = time.perf_counter()
+    model = MultilayerPerceptronClassifier(
+        layers=layers, maxIter=max_iter, solver="l-bfgs", seed=seed
+    ).fit(df)
+    seconds = time.perf_counter() - t0
+    accuracy = MulticlassClassificationEvaluator(metricName="accuracy").evaluate(
+        model.transform(df)
+    )
+    df.unpersist()
+    return {
+        "impl": "MLlib MultilayerPerceptronClassifier",
+        "seconds": seconds,
+        "accuracy": float(accuracy),
+        "settings": {"layers": layers, "maxIter": max_iter, "solver": "l-bfgs", "seed": seed},
+    }
+
+
+def _dask_arrays(be, make_block, n_blocks: int):
+    """(X, y) as dask arrays of the same blocks, persisted on the workers; y may be None."""
+    import dask
+    import dask.array as da
+
+    first = make_block(0)
+    blocks = [dask.delayed(make_block)(i) for i in range(n_blocks)]
+    X = da.concatenate(
+        [
+            da.from_delayed(b.X, shape=(np.nan, first.X.shape[1]), dtype=first.X.dtype)
+            for b in blocks
+        ],
+        axis=0,
+        allow_unknown_chunksizes=True,
+    )
+    y = None
+    if first.y is not None:
+        y = da.concatenate(
+            [da.from_delayed(b.y, shape=(np.nan,), dtype=first.y.dtype) for b in blocks],
+            allow_unknown_chunksizes=True,
+        )
+    X, y = be._client.persist([X, y]) if y is not None else (be._client.persist(X), None)
+    X.compute_chunk_sizes()
+    if y is not None:
+        y.compute_chunk_sizes()
+    return X, y
+
+
+def _spark_frame(be, make_block, n_blocks: int):
+    """A cached Spark DataFrame (features: dense vector, label: double) of the same blocks."""
+    from pyspark.ml.linalg import Vectors
+
+    rows = be._sc.parallelize(range(n_blocks), n_blocks).flatMap(
+        lambda i: _labelled_rows(make_block, i, Vectors)
+    )
+    df = be._spark.createDataFrame(rows, ["features", "label"]).cache()
+    df.count()
+    return df
 
 
 def _block_X(make_block, i: int) -> np.ndarray:

@@ -97,6 +97,56 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     exp.set_defaults(handler=_export)
 
+    rep = sub.add_parser(
+        "report",
+        help="HTML and Markdown report (scaling, comparison, quality) from stored results",
+        description="Build a report from results files only (no engine is started): "
+        "OUT/report.html (one self-contained file), OUT/report.md with OUT/figures/*.png, and "
+        "OUT/summary.csv. RESULTS are results.jsonl files or their directories, and JSON "
+        "files written by `dmlbench overhead --json`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              dmlbench report results/quick
+              dmlbench report results/scaling/results.jsonl overhead.json -o reports/scaling
+        """),
+    )
+    rep.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
+    rep.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write (default: report/ beside the first results file)",
+    )
+    rep.set_defaults(handler=_report)
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare two runs case by case; exit 1 on a regression",
+        description="Per case: B's median fit time over A's, with the measured noise (the "
+        "spread of each side's timed fits). A change counts beyond max(threshold, noise); a "
+        "case that was ok in A and not in B is a regression. Exit status 1 if any case "
+        "regressed, 0 otherwise (for CI).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              dmlbench compare results/before results/after
+              dmlbench compare base.jsonl new.jsonl --threshold 0.2 --format markdown
+        """),
+    )
+    cmp_.add_argument("a", type=Path, metavar="A", help="the baseline run")
+    cmp_.add_argument("b", type=Path, metavar="B", help="the run to judge")
+    cmp_.add_argument(
+        "--threshold",
+        type=_fraction,
+        default=0.10,
+        help="smallest relative change that counts (default 0.10 = 10%%)",
+    )
+    cmp_.add_argument("--format", choices=("plain", "markdown"), default="plain")
+    cmp_.set_defaults(handler=_compare)
+
     lst = sub.add_parser(
         "list",
         help="algorithms, datasets, backends (installed?), suites",
@@ -262,6 +312,45 @@ def _export(args: argparse.Namespace) -> int:
     args.output.write_text(json.dumps(doc, indent=2))
     print(f"wrote {len(doc['benchmarks'])} benchmarks to {args.output}", file=sys.stderr)
     return 0
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _report(args: argparse.Namespace) -> int:
+    from reports.render import report
+    from reports.results import ReportError
+
+    first = args.results[0]
+    out = args.out or (first if first.is_dir() else first.parent) / "report"
+    try:
+        paths = report(args.results, out, log=sys.stderr)
+    except ReportError as exc:
+        print(f"dmlbench report: {exc}", file=sys.stderr)
+        return 2
+    for path in paths.values():
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from reports.compare import compare, format_changes
+    from reports.results import ReportError
+
+    try:
+        changes = compare([args.a], [args.b], args.threshold)
+    except ReportError as exc:
+        print(f"dmlbench compare: {exc}", file=sys.stderr)
+        return 2
+    print(format_changes(changes, args.format), end="")
+    return 1 if any(c.verdict == "regression" for c in changes) else 0
 
 
 def _list(args: argparse.Namespace) -> int:

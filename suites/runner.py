@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -32,6 +33,7 @@ import numpy as np
 
 from backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from backends._registry import missing_modules
+from backends.natives import NativeUnsupported
 from suites.spec import Case, Suite
 from suites.workloads import (
     ALGORITHMS,
@@ -154,6 +156,10 @@ class PeakMemory:
 
 
 # -- progress ---------------------------------------------------------------------------
+#: Outcomes a user must see: the terminal keeps their lines instead of overwriting them.
+PROBLEMS = ("failed", "timeout", "wrong-answer")
+
+
 class Progress:
     """A one-line progress bar on a terminal; plain lines otherwise."""
 
@@ -168,18 +174,18 @@ class Progress:
             f"w={case.n_workers} n={case.n_samples}"
         )
 
-    def finish(self, case: Case, outcome: str, seconds: float) -> None:
+    def finish(self, case: Case, outcome: str, seconds: float, reason: str | None = None) -> None:
         self.done += 1
         self.last = outcome
         label = f"{case.algorithm} {case.backend} w={case.n_workers} n={case.n_samples}"
-        if self.tty:
+        line = f"[{self.done}/{self.total}] {label}: {outcome} ({seconds:.1f} s)"
+        if not self.tty:
+            print(line, file=self.stream, flush=True)
+        elif outcome in PROBLEMS:  # a problem stays on screen above the bar
+            self.stream.write(f"\r\033[K{line}: {(reason or '')[:200]}\n")
             self._show(label)
         else:
-            print(
-                f"[{self.done}/{self.total}] {label}: {outcome} ({seconds:.1f} s)",
-                file=self.stream,
-                flush=True,
-            )
+            self._show(label)
 
     def _show(self, label: str) -> None:
         if not self.tty:
@@ -215,12 +221,9 @@ def skip_reason(case: Case) -> str | None:
     if limit is not None and case.n_workers > limit:
         return f"the {case.backend} backend has at most {limit} worker(s)"
     if case.impl == "native" and (case.algorithm, case.backend) not in NATIVES:
-        from backends.natives import NATIVE_LIBRARY, NO_NATIVE_REASON
+        from backends.natives import no_native_reason
 
-        library = NATIVE_LIBRARY.get(case.backend)
-        return NO_NATIVE_REASON.get(case.backend) or (
-            f"no {case.algorithm} comparator from {library} wired in for {case.backend} yet"
-        )
+        return no_native_reason(case.algorithm, case.backend)
     return None
 
 
@@ -264,7 +267,9 @@ def run_suite(
                         finished_at=time.time(),
                     )
                     append_record(path, record)
-                    progress.finish(case, record["outcome"], time.perf_counter() - t0)
+                    progress.finish(
+                        case, record["outcome"], time.perf_counter() - t0, record.get("reason")
+                    )
             finally:
                 engine.close()
     finally:
@@ -316,6 +321,8 @@ def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
         return record
     except Cancelled:
         return {"outcome": "timeout", "reason": f"over the {timeout:g} s timeout; cancelled"}
+    except NativeUnsupported as exc:
+        return {"outcome": "skipped", "reason": str(exc)}
     except BackendError as exc:  # the engine itself failed: the next case gets a new one
         engine.close()
         return {
@@ -373,17 +380,19 @@ def _measure(case: Case, be) -> dict[str, Any]:
     phases["generate_s"] = time.perf_counter() - t0
     try:
         fit = NATIVES[(case.algorithm, case.backend)] if case.impl == "native" else _fit_ours
-        fits, model = [], None
+        fits, traces, model = [], [], None
         for _ in range(1 + case.repeats):  # the first (cold) fit is kept apart
             seconds, model = fit(case, algo, data, be, ds)
             fits.append(seconds)
+            traces.append(model.trace or [])
         phases["fit_cold_s"], timed = fits[0], fits[1:]
         phases["fit_s"] = timed
         t0 = time.perf_counter()
         value = model.metric(ds)
         phases["predict_s"] = time.perf_counter() - t0
         reference, ref_source = reference_metric(case, algo, data, be, ds)
-        ok = quality_ok(algo, value, reference)
+        native = case.impl == "native"
+        ok = quality_ok(algo, value, reference, native=native)
         trace = getattr(model, "trace", None) or []
         per_iter = (
             statistics.median(np.diff([0.0] + [r["seconds"] for r in trace])) if trace else None
@@ -398,14 +407,16 @@ def _measure(case: Case, be) -> dict[str, Any]:
             "n_iter": getattr(model, "n_iter", None),
             "per_iteration_s": per_iter,
             "trace": trace,
+            "timed_traces": traces[1:],  # one per timed fit: convergence bands
             "quality": {
                 "metric": algo.metric,
                 "value": value,
                 "reference": reference,
                 "reference_source": ref_source,
-                "tolerance": algo.tolerance,
+                "tolerance": algo.native_tolerance if native else algo.tolerance,
                 "ok": ok,
             },
+            **({"native": model.native} if model.native else {}),
         }
     finally:
         with suppress(Exception):
@@ -415,8 +426,9 @@ def _measure(case: Case, be) -> dict[str, Any]:
 class _Fitted:
     """What the runner needs of any fitted implementation, ours or native."""
 
-    def __init__(self, metric: Callable[[Any], float], n_iter=None, trace=None):
+    def __init__(self, metric: Callable[[Any], float], n_iter=None, trace=None, native=None):
         self.metric, self.n_iter, self.trace = metric, n_iter, trace
+        self.native = native  # a native library's name and settings, for the record
 
 
 def _fit_ours(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
@@ -467,9 +479,29 @@ def _native_sklearn(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
     t0 = time.perf_counter()
     ref.fit(X) if algo.metric == "inertia" else ref.fit(X, y)
     seconds = time.perf_counter() - t0
+    native = {"impl": f"scikit-learn {type(ref).__name__}", "settings": ref.get_params()}
+    n_iter = getattr(ref, "n_iter_", None)
     if algo.metric == "inertia":
-        return seconds, _Fitted(lambda d: float(-ref.score(X)), getattr(ref, "n_iter_", None))
-    return seconds, _Fitted(lambda d: float(ref.score(X, y)), getattr(ref, "n_iter_", None))
+        return seconds, _Fitted(lambda d: float(-ref.score(X)), n_iter, native=native)
+    return seconds, _Fitted(lambda d: float(ref.score(X, y)), n_iter, native=native)
+
+
+def _block_source(case: Case, data) -> tuple[Callable[[int], Any], int]:
+    """(make_block, n_blocks) giving the case's rows, for a native library to load.
+
+    Generated data is rebuilt on the engine from the same recipe; real data that ships
+    with scikit-learn is split into the same blocks as the resident dataset.
+    """
+    if data.loader:
+        from algorithms._common import split_blocks
+
+        blocks = split_blocks(*data.load())
+        return blocks.__getitem__, len(blocks)
+    return data.blocks_maker(case.n_samples, case.n_features, case.seed), N_BLOCKS
+
+
+def _described(out: dict[str, Any]) -> dict[str, Any]:
+    return {"impl": out["impl"], "settings": out["settings"]}
 
 
 def _native_kmeans(native: Callable) -> Callable:
@@ -477,40 +509,99 @@ def _native_kmeans(native: Callable) -> Callable:
         from algorithms._kernels import add, cost
         from algorithms.kmeans import kmeans_plusplus
 
-        make = data.blocks_maker(case.n_samples, case.n_features, case.seed)
+        make, n_blocks = _block_source(case, data)
         k = case.params.get("n_clusters", 8)
         init = kmeans_plusplus(make(0).X[:20_000], k, np.random.default_rng(case.seed))
-        out = native(be, make, N_BLOCKS, init=init, max_iter=case.params.get("max_iter", 300))
+        out = native(be, make, n_blocks, init=init, max_iter=case.params.get("max_iter", 300))
         centers = be.broadcast(out["centers"])
         return out["seconds"], _Fitted(
-            lambda d: float(be.aggregate(d, cost, add, centers)), out.get("n_iter")
+            lambda d: float(be.aggregate(d, cost, add, centers)),
+            out.get("n_iter"),
+            native=_described(out),
         )
 
     return fit
 
 
-def _native_mllib_lr(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    from backends.natives import mllib_linear_regression
+def _native_linear(native: Callable, estimator: str, **params: Callable[[Case], Any]) -> Callable:
+    """A native fit that returns coefficients, scored by our estimator holding them.
 
-    make = data.blocks_maker(case.n_samples, case.n_features, case.seed)
-    out = mllib_linear_regression(be, make, N_BLOCKS)
+    Scoring the native coefficients with our own ``score`` on the resident dataset keeps
+    the metric identical for both implementations (and avoids dask-ml's ``score``, which
+    breaks against scikit-learn 1.9).
+    """
 
-    def r2(d) -> float:
-        from algorithms import LinearRegression
+    def fit(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
+        import algorithms
 
-        model = LinearRegression(backend=be)
-        model.coef_, model.intercept_, model.n_features_in_ = (
-            out["coef"],
-            out["intercept"],
-            len(out["coef"]),
+        make, n_blocks = _block_source(case, data)
+        out = native(be, make, n_blocks, **{k: get(case) for k, get in params.items()})
+        model = getattr(algorithms, estimator)(backend=be)
+        model.coef_, model.intercept_ = out["coef"], out["intercept"]
+        model.n_features_in_ = np.shape(out["coef"])[-1]
+        if "classes" in out:
+            model.classes_ = out["classes"]
+        return out["seconds"], _Fitted(
+            lambda d: float(model.score(d)), out.get("n_iter"), native=_described(out)
         )
-        return float(model.score(d))
 
-    return out["seconds"], _Fitted(r2)
+    return fit
+
+
+def _native_mllib_mlp(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
+    from backends.natives import mllib_mlp
+
+    make, n_blocks = _block_source(case, data)
+    out = mllib_mlp(
+        be,
+        make,
+        n_blocks,
+        hidden_layer_sizes=tuple(case.params.get("hidden_layer_sizes", (100,))),
+        max_iter=NATIVE_MLP_MAX_ITER,
+        seed=case.seed,
+    )
+    return out["seconds"], _Fitted(lambda d: out["accuracy"], native=_described(out))
+
+
+def _native_sklearn_mlp(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
+    """scikit-learn's ``MLPClassifier`` (ReLU, like ours) on the collected rows, one core."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    blocks = be.collect(ds)
+    X, y = np.vstack([b.X for b in blocks]), np.concatenate([b.y for b in blocks])
+    solver = "lbfgs" if case.params.get("solver") == "lbfgs" else "adam"
+    ref = MLPClassifier(
+        hidden_layer_sizes=tuple(case.params.get("hidden_layer_sizes", (100,))),
+        solver=solver,
+        max_iter=NATIVE_MLP_MAX_ITER,
+        random_state=case.seed,
+    )
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():  # not converging in max_iter is a result, not an error
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y)
+    seconds = time.perf_counter() - t0
+    native = {"impl": "scikit-learn MLPClassifier", "settings": ref.get_params()}
+    return seconds, _Fitted(lambda d: float(ref.score(X, y)), ref.n_iter_, native=native)
+
+
+#: The native MLPs train their own way (MLlib: full-batch L-BFGS); this many iterations,
+#: MLlib's default, is what their users would run.
+NATIVE_MLP_MAX_ITER = 100
 
 
 def _natives() -> dict[tuple[str, str], Callable]:
     from backends import natives
+
+    def logistic(native):
+        return _native_linear(
+            native,
+            "LogisticRegression",
+            C=lambda c: float(c.params.get("C", 1.0)),
+            max_iter=lambda c: int(c.params.get("max_iter", 500)),
+            tol=lambda c: 1e-8,
+        )
 
     table: dict[tuple[str, str], Callable] = {
         (name, "local"): _native_sklearn
@@ -519,7 +610,16 @@ def _natives() -> dict[tuple[str, str], Callable]:
     }
     table[("kmeans", "dask")] = _native_kmeans(natives.dask_ml_kmeans)
     table[("kmeans", "spark")] = _native_kmeans(natives.mllib_kmeans)
-    table[("linear_regression", "spark")] = _native_mllib_lr
+    table[("linear_regression", "dask")] = _native_linear(
+        natives.dask_ml_linear_regression, "LinearRegression"
+    )
+    table[("linear_regression", "spark")] = _native_linear(
+        natives.mllib_linear_regression, "LinearRegression"
+    )
+    table[("logistic_regression", "dask")] = logistic(natives.dask_ml_logistic_regression)
+    table[("logistic_regression", "spark")] = logistic(natives.mllib_logistic_regression)
+    table[("mlp", "local")] = _native_sklearn_mlp
+    table[("mlp", "spark")] = _native_mllib_mlp
     return table
 
 

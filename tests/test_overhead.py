@@ -84,7 +84,8 @@ def test_bad_arguments_are_explained(argv, message, capsys):
 
 
 @pytest.mark.parametrize(
-    "command", ["run", "list", "doctor", "overhead", "natives", "export-benchmark"]
+    "command",
+    ["run", "list", "doctor", "overhead", "natives", "export-benchmark", "report", "compare"],
 )
 def test_help_has_examples(capsys, command):
     with pytest.raises(SystemExit):

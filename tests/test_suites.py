@@ -262,6 +262,12 @@ def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
         r["reason"] == "the local backend has at most 1 worker(s)"
         for r in by_outcome.get("skipped", [])
     )
+    # the report of this real run: every verified answer in its quality table
+    report = out / "report"
+    dmlbench_cli("report", str(out), "-o", str(report))
+    md = (report / "report.md").read_text()
+    assert md.count("| pass |") == len(by_outcome["ok"]) and "| FAIL |" not in md
+    assert (report / "report.html").stat().st_size > 10_000
 
 
 @pytest.mark.slow
@@ -328,3 +334,143 @@ def test_cli_run_list_doctor(tmp_path, capsys):
     main(["doctor"])
     out = capsys.readouterr().out
     assert "cores" in out and "BLAS" in out and "local  ok" in out
+
+
+def test_progress_bar_on_a_real_terminal(tmp_path):
+    """On a tty (a real pseudo-terminal) the bar redraws in place and problems stay on screen."""
+    import pty
+
+    text = GOOD.replace(
+        "params = { n_clusters = 3, random_state = 0 }",
+        'params = { n_clusters = 3, init = "best" }',
+    )
+    script = Path(sys.executable).with_name("dmlbench")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(script), "run", str(write(tmp_path, text)), "--out", str(tmp_path / "out")],
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 1  # a case failed: the exit code says so
+    screen = screen.decode()
+    assert "\r[" in screen and "ETA" in screen and "last: ok" in screen  # redrawn in place
+    assert "[1/3] linear_regression" not in screen  # no plain lines for cases that went well
+    assert "kmeans local w=1 n=600: failed" in screen  # a problem is kept, with its reason
+    assert "'init' parameter of KMeans must be one of" in screen
+
+
+NATIVE_SUITE = """
+[suite]
+name = "natives"
+repeats = 1
+timeout = 300
+
+[grid]
+n_workers = [1]
+impl = ["native"]
+n_samples = [2000]
+n_features = [10]
+
+[[workload]]
+algorithm = "linear_regression"
+dataset = "regression"
+
+[[workload]]
+algorithm = "logistic_regression"
+dataset = "classification"
+
+[[workload]]
+algorithm = "logistic_regression"
+dataset = "breast_cancer"
+
+[[workload]]
+algorithm = "kmeans"
+dataset = "blobs"
+params = { n_clusters = 8, max_iter = 20, random_state = 0 }
+
+[[workload]]
+algorithm = "mlp"
+dataset = "images"
+n_features = [64]
+params = { hidden_layer_sizes = [16], solver = "adam", max_iter = 5, random_state = 0 }
+
+[[workload]]
+algorithm = "cnn"
+dataset = "images"
+n_features = [64]
+params = { max_iter = 1, n_filters = 4, random_state = 0 }
+"""
+
+#: (algorithm, dataset, backend) -> the native library's implementation, or why it has none.
+NATIVE_EXPECTED = {
+    ("linear_regression", "regression", "local"): "scikit-learn LinearRegression",
+    ("linear_regression", "regression", "dask"): "dask-ml LinearRegression(newton)",
+    ("linear_regression", "regression", "spark"): "MLlib LinearRegression(normal)",
+    ("logistic_regression", "classification", "local"): "scikit-learn LogisticRegression",
+    (
+        "logistic_regression",
+        "classification",
+        "dask",
+    ): "skipped: dask-ml LogisticRegression is binary only",
+    ("logistic_regression", "classification", "spark"): "MLlib LogisticRegression",
+    ("logistic_regression", "breast_cancer", "local"): "scikit-learn LogisticRegression",
+    ("logistic_regression", "breast_cancer", "dask"): "dask-ml LogisticRegression(lbfgs)",
+    ("logistic_regression", "breast_cancer", "spark"): "MLlib LogisticRegression",
+    ("kmeans", "blobs", "local"): "scikit-learn KMeans",
+    ("kmeans", "blobs", "dask"): "dask-ml KMeans",
+    ("kmeans", "blobs", "spark"): "MLlib KMeans (RDD)",
+    ("mlp", "images", "local"): "scikit-learn MLPClassifier",
+    ("mlp", "images", "dask"): "skipped: dask-ml has no neural networks",
+    ("mlp", "images", "spark"): "MLlib MultilayerPerceptronClassifier",
+    ("cnn", "images", "local"): "skipped: scikit-learn has no convolutional network",
+    ("cnn", "images", "dask"): "skipped: dask-ml has no neural networks",
+    ("cnn", "images", "spark"): "skipped: Spark MLlib has no convolutional network",
+}
+
+
+@pytest.mark.slow
+def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
+    """Every engine's own library on the same rows, verified like ours, or skipped with why."""
+    from backends import available_backends
+
+    backends = [b for b in available_backends() if b != "ray"]
+    out = tmp_path / "out"
+    suite = write(tmp_path, NATIVE_SUITE)
+    dmlbench_cli("run", str(suite), "--backends", ",".join(backends), "--out", str(out))
+    records = read_results(out / "results.jsonl")
+    assert len(records) == 6 * len(backends)
+    for r in records:
+        c = r["case"]
+        expected = NATIVE_EXPECTED[(c["algorithm"], c["dataset"], c["backend"])]
+        if expected.startswith("skipped: "):
+            assert r["outcome"] == "skipped" and r["reason"].startswith(expected[9:]), r
+            continue
+        assert r["outcome"] == "ok", (r["case_id"], r.get("reason"))
+        assert r["native"]["impl"] == expected and r["native"]["settings"]
+        q = r["quality"]
+        if c["algorithm"] in ("linear_regression", "kmeans"):  # the same optimum as ours
+            assert q["value"] == pytest.approx(q["reference"], rel=1e-6)
+
+
+def test_ray_explains_it_has_no_native_library(tmp_path):
+    suite = load_suite(
+        str(write(tmp_path, NATIVE_SUITE.replace("[grid]", '[grid]\nbackends = ["ray"]')))
+    )
+    from suites.runner import skip_reason
+
+    assert {skip_reason(c) for c in suite.cases} <= {
+        "Ray ships no ML algorithms of its own (Ray Train runs other libraries' models)",
+        "ray is not installed: pip install 'dmlbench[ray]'",
+    }

@@ -1,0 +1,332 @@
+"""The report's figures (matplotlib, imported only when a report is drawn; Agg backend).
+
+Every figure is titled, has labelled axes with units and a legend, and draws a backend in
+the same colour everywhere. Cases that failed (timeout, failed, wrong-answer) are drawn as
+red crosses on the curves they belong to, labelled with their outcome, never left out.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from reports import metrics
+from reports.results import FAILURES, Results, series_label, workload_key, workload_label
+
+#: One colour per backend, everywhere (colour-blind-safe Okabe–Ito palette).
+BACKEND_COLORS = {
+    "local": "#000000",
+    "dask": "#0072B2",
+    "spark": "#E69F00",
+    "ray": "#009E73",
+}
+OTHER_COLOR = "#CC79A7"
+IMPL_STYLE = {"dmlbench": "-", "native": "--"}
+FAILURE_COLOR = "#D55E00"
+SIZE_MARKERS = ("o", "s", "^", "D", "v", "P")  # one per data size within a figure
+
+
+@dataclass
+class Figure:
+    """A drawn figure: file stem, title (also the alt text) and the matplotlib figure."""
+
+    name: str
+    title: str
+    figure: Any
+
+
+def pyplot():
+    """matplotlib's pyplot on the non-interactive Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def color(backend: str) -> str:
+    return BACKEND_COLORS.get(backend, OTHER_COLOR)
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:80]
+
+
+def _c(r: dict[str, Any], name: str) -> Any:
+    return r["case"][name]
+
+
+def _failed(results: Results, wkey) -> list[dict[str, Any]]:
+    return [r for r in results.cases if r["outcome"] in FAILURES and workload_key(r) == wkey]
+
+
+def _mark_failures(ax, failed, x_of) -> None:
+    """Red crosses at the failed cases' x positions, at the top of the axes, labelled."""
+    for r in failed:
+        ax.plot(
+            x_of(r),
+            0.96,
+            "x",
+            color=FAILURE_COLOR,
+            markersize=10,
+            mew=2,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+        )
+        ax.annotate(
+            f"{_c(r, 'backend')}: {r['outcome']}",
+            (x_of(r), 0.96),
+            xycoords=ax.get_xaxis_transform(),
+            textcoords="offset points",
+            xytext=(4, -12),
+            fontsize=7,
+            color=FAILURE_COLOR,
+        )
+    if failed:
+        ax.plot([], [], "x", color=FAILURE_COLOR, mew=2, label="failed / timeout / wrong")
+
+
+def _by_workload(records) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """Records grouped by workload key, in a stable order."""
+    groups: dict[Any, list] = defaultdict(list)
+    for r in records:
+        groups[workload_key(r)].append(r)
+    return sorted(groups.items())
+
+
+def _finish(fig, ax, kind: str, title: str, wkey, grid: str = "both") -> Figure:
+    """Title, grid, legend and layout; the Figure named ``kind-<workload>``."""
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis=grid)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return Figure(f"{kind}-{_slug(workload_label(wkey))}" if wkey else kind, title, fig)
+
+
+def _log_if_wide(ax) -> None:
+    """A log y axis when the times span more than 10x; linear reads better otherwise."""
+    lo, hi = ax.get_ylim()
+    if lo > 0 and hi / lo > 10:
+        ax.set_yscale("log")
+
+
+def strong_scaling(results: Results) -> list[Figure]:
+    """Per workload: fit time vs workers, and speedup vs workers with the ideal line."""
+    plt = pyplot()
+    out = []
+    for wkey, records in _by_workload(results.ok):
+        series: dict[tuple, list] = defaultdict(list)
+        for r in records:
+            series[(_c(r, "backend"), _c(r, "impl"), _c(r, "n_samples"))].append(r)
+        series = {k: v for k, v in series.items() if len({_c(r, "n_workers") for r in v}) > 1}
+        if not series:
+            continue
+        fig, (ax_t, ax_s) = plt.subplots(1, 2, figsize=(11, 4.2))
+        sizes = sorted({n for _, _, n in series})
+        max_p = 1
+        for (backend, impl, n), rs in sorted(series.items()):
+            rs = sorted(rs, key=lambda r: _c(r, "n_workers"))
+            ps = [_c(r, "n_workers") for r in rs]
+            ts = [r["fit_median_s"] for r in rs]
+            lo = [r["fit_median_s"] - r["fit_spread_s"][0] for r in rs]
+            hi = [r["fit_spread_s"][1] - r["fit_median_s"] for r in rs]
+            label = f"{backend}{' native' if impl == 'native' else ''}, n={n:,}"
+            style = dict(
+                color=color(backend),
+                linestyle=IMPL_STYLE.get(impl, ":"),
+                marker=SIZE_MARKERS[sizes.index(n) % len(SIZE_MARKERS)],
+            )
+            ax_t.errorbar(ps, ts, yerr=[lo, hi], capsize=3, label=label, **style)
+            ax_s.plot(ps, [metrics.speedup(ts[0], t) * ps[0] for t in ts], label=label, **style)
+            max_p = max(max_p, *ps)
+        ax_s.plot([1, max_p], [1, max_p], color="grey", linewidth=1, label="ideal")
+        _mark_failures(ax_t, _failed(results, wkey), lambda r: _c(r, "n_workers"))
+        ax_t.set(xlabel="workers", ylabel="fit time, median (s)", title="Fit time")
+        _log_if_wide(ax_t)
+        ax_s.set(xlabel="workers", ylabel="speedup (x)", title="Speedup over the fewest workers")
+        for ax in (ax_t, ax_s):
+            ax.set_xticks(range(1, max_p + 1))
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        title = f"Strong scaling: {workload_label(wkey)}"
+        fig.suptitle(title)
+        fig.tight_layout()
+        out.append(Figure(f"strong-{_slug(workload_label(wkey))}", title, fig))
+    return out
+
+
+def size_scaling(results: Results) -> list[Figure]:
+    """Per workload: log-log fit time vs n_samples per series, slope in the legend."""
+    plt = pyplot()
+    out = []
+    for wkey, records in _by_workload(results.ok):
+        curves: dict[tuple, list] = defaultdict(list)
+        several = len({_c(r, "n_features") for r in records}) > 1
+        for r in records:
+            curves[
+                (_c(r, "backend"), _c(r, "impl"), _c(r, "n_workers"), _c(r, "n_features"))
+            ].append(r)
+        if not any(len({_c(r, "n_samples") for r in rs}) > 1 for rs in curves.values()):
+            continue
+        fig, ax = plt.subplots(figsize=(7.5, 4.5))
+        for (backend, impl, p, d), rs in sorted(curves.items()):
+            rs = sorted(rs, key=lambda r: _c(r, "n_samples"))
+            ns = [_c(r, "n_samples") for r in rs]
+            ts = [r["fit_median_s"] for r in rs]
+            slope = metrics.loglog_slope(ns, ts)
+            label = f"{series_label(rs[0])}, {p} worker{'s' if p > 1 else ''}"
+            label += f", d={d}" if several else ""
+            if slope is not None:
+                label += f" (slope {slope:.2f})"
+            ax.plot(
+                ns,
+                ts,
+                marker="o" if p > 1 else "s",
+                color=color(backend),
+                linestyle=IMPL_STYLE.get(impl, ":"),
+                alpha=1.0 if p > 1 else 0.6,
+                label=label,
+            )
+        _mark_failures(ax, _failed(results, wkey), lambda r: _c(r, "n_samples"))
+        ax.set_xscale("log")
+        _log_if_wide(ax)
+        ax.set(xlabel="n_samples (rows)", ylabel="fit time, median (s)")
+        out.append(_finish(fig, ax, "size", f"Size scaling: {workload_label(wkey)}", wkey))
+    return out
+
+
+def comparison(results: Results) -> list[Figure]:
+    """Per workload at its largest size: fit time relative to scikit-learn on one core."""
+    plt = pyplot()
+    out = []
+    for wkey, records in _by_workload(results.ok):
+        n = max(_c(r, "n_samples") for r in records)
+        at_n = [r for r in records if _c(r, "n_samples") == n]
+        base = [r for r in at_n if _c(r, "backend") == "local" and _c(r, "impl") == "native"]
+        others = sorted(
+            (r for r in at_n if r not in base),
+            key=lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_workers")),
+        )
+        if not base or not others:
+            continue
+        t0 = base[0]["fit_median_s"]
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(others) + 1.6))
+        labels = [f"{series_label(r)}, {_c(r, 'n_workers')}w" for r in others]
+        ratios = [r["fit_median_s"] / t0 for r in others]
+        bars = ax.barh(labels, ratios, color=[color(_c(r, "backend")) for r in others])
+        for bar, r in zip(bars, others, strict=True):
+            if _c(r, "impl") == "native":
+                bar.set_hatch("//")
+        ax.axvline(1.0, color="grey", linewidth=1, label="scikit-learn, 1 core")
+        ax.set_xscale("log")
+        ax.set(xlabel="fit time / scikit-learn's on 1 core (log; < 1 is faster)")
+        title = f"Against scikit-learn: {workload_label(wkey)}, n={n:,}"
+        out.append(_finish(fig, ax, "compare", title, wkey, grid="x"))
+    return out
+
+
+PHASE_KEYS = (
+    ("engine start", "engine_start_s", "#999999"),
+    ("data generation", "generate_s", "#56B4E9"),
+    ("fit (median)", None, "#0072B2"),
+    ("predict/score", "predict_s", "#F0E442"),
+)
+
+
+def phases(results: Results) -> list[Figure]:
+    """Per workload at its largest size: stacked phases per backend and workers."""
+    plt = pyplot()
+    out = []
+    for wkey, records in _by_workload(results.ok):
+        n = max(_c(r, "n_samples") for r in records)
+        rs = sorted(
+            (r for r in records if _c(r, "n_samples") == n),
+            key=lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_workers")),
+        )
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rs) + 1.8))
+        labels = [f"{series_label(r)}, {_c(r, 'n_workers')}w" for r in rs]
+        left = [0.0] * len(rs)
+        for name, key, shade in PHASE_KEYS:
+            widths = [
+                (r["fit_median_s"] if key is None else r["phases"].get(key)) or 0.0 for r in rs
+            ]
+            ax.barh(labels, widths, left=left, color=shade, label=name, edgecolor="white")
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        for tick, r in zip(ax.get_yticklabels(), rs, strict=True):
+            tick.set_color(color(_c(r, "backend")))
+        ax.set(xlabel="seconds")
+        title = f"Phases: {workload_label(wkey)}, n={n:,}"
+        out.append(_finish(fig, ax, "phases", title, wkey, grid="x"))
+    return out
+
+
+def convergence(results: Results) -> list[Figure]:
+    """Objective vs seconds for iterative fits: median over repeats, min–max band."""
+    plt = pyplot()
+    out = []
+    iterative = [r for r in results.ok if len(r.get("trace") or []) >= 3]
+    for wkey, records in _by_workload(iterative):
+        n = max(_c(r, "n_samples") for r in records)
+        p = max(_c(r, "n_workers") for r in records if _c(r, "n_samples") == n)
+        rs = [r for r in records if _c(r, "n_samples") == n and _c(r, "n_workers") == p]
+        fig, ax = plt.subplots(figsize=(7.5, 4.5))
+        for r in sorted(rs, key=lambda r: (_c(r, "backend"), _c(r, "impl"))):
+            traces = [t for t in (r.get("timed_traces") or [r["trace"]]) if t]
+            length = min(len(t) for t in traces)
+            objective = [traces[0][i]["objective"] for i in range(length)]
+            seconds = [[t[i]["seconds"] for t in traces] for i in range(length)]
+            style = dict(color=color(_c(r, "backend")), linestyle=IMPL_STYLE.get(_c(r, "impl")))
+            ax.plot(
+                [statistics.median(s) for s in seconds],
+                objective,
+                label=f"{series_label(r)} ({len(traces)} run{'s' if len(traces) > 1 else ''})",
+                **style,
+            )
+            if len(traces) > 1:
+                ax.fill_betweenx(
+                    objective,
+                    [min(s) for s in seconds],
+                    [max(s) for s in seconds],
+                    color=style["color"],
+                    alpha=0.2,
+                )
+        ax.set(xlabel="seconds since the fit started", ylabel="objective (per the algorithm)")
+        if min(min(t["objective"] for t in r["trace"]) for r in rs) > 0:
+            ax.set_yscale("log")
+        title = f"Convergence: {workload_label(wkey)}, n={n:,}, {p} worker(s)"
+        out.append(_finish(fig, ax, "convergence", title, wkey))
+    return out
+
+
+def overhead(results: Results) -> list[Figure]:
+    """Round overhead per backend: median with the p10–p90 range."""
+    rows = [r for r in results.overhead if "round" in r]
+    if not rows:
+        return []
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(rows) + 1.6))
+    labels = [f"{r['backend']}, {r.get('n_workers')}w" for r in rows]
+    med = [r["round"]["median_s"] * 1e3 for r in rows]
+    lo = [m - r["round"]["p10_s"] * 1e3 for m, r in zip(med, rows, strict=True)]
+    hi = [r["round"]["p90_s"] * 1e3 - m for m, r in zip(med, rows, strict=True)]
+    ax.barh(
+        labels,
+        med,
+        xerr=[lo, hi],
+        capsize=3,
+        color=[color(r["backend"]) for r in rows],
+        label="median (p10-p90 bar)",
+    )
+    ax.set_xscale("log")
+    ax.set(xlabel="milliseconds per round (log)")
+    return [
+        _finish(
+            fig, ax, "overhead", "Round overhead: one aggregate over resident blocks", None, "x"
+        )
+    ]
+
+
+ALL = (strong_scaling, size_scaling, comparison, phases, convergence, overhead)

@@ -1,0 +1,118 @@
+"""Read stored results: suite records (``results.jsonl``) and overhead runs (JSON).
+
+A report may be built from several files (runs on different days, the overhead command's
+output). A case recorded twice keeps its later record; the count is reported, not hidden.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Schema versions of ``results.jsonl`` records this reader understands.
+KNOWN_SCHEMAS = (1,)
+FAILURES = ("failed", "timeout", "wrong-answer")
+
+
+class ReportError(Exception):
+    """A results file that cannot be read; the message names the file and line."""
+
+
+@dataclass
+class Results:
+    """Everything a report is built from."""
+
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    overhead: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    replaced: int = 0  # cases recorded more than once (the later record kept)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[dict[str, Any]]:
+        return [r for r in self.cases if r["outcome"] == "ok"]
+
+
+def load(paths: list[Path]) -> Results:
+    """Read ``results.jsonl`` files, result directories and overhead JSON files."""
+    out = Results()
+    by_id: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            path = path / "results.jsonl"
+        if not path.exists():
+            raise ReportError(f"{path}: no such results file")
+        out.sources.append(str(path))
+        if path.suffix == ".jsonl":
+            for record in _jsonl(path, out):
+                if record["case_id"] in by_id:
+                    out.replaced += 1
+                by_id[record["case_id"]] = record
+        else:
+            out.overhead.extend(_overhead(path))
+    out.cases = list(by_id.values())
+    if not out.cases and not out.overhead:
+        raise ReportError(f"no results in {', '.join(out.sources)}")
+    return out
+
+
+def _jsonl(path: Path, out: Results) -> list[dict[str, Any]]:
+    lines = path.read_text().splitlines()
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == len(lines):  # a run killed mid-write leaves at most a partial last line
+                out.notes.append(f"{path}:{number}: incomplete last line ignored")
+                continue
+            raise ReportError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if record.get("schema_version") not in KNOWN_SCHEMAS or "case" not in record:
+            raise ReportError(
+                f"{path}:{number}: not a dmlbench case record of a known schema "
+                f"(schema_version {record.get('schema_version')!r}; known {KNOWN_SCHEMAS})"
+            )
+        records.append(record)
+    return records
+
+
+def _overhead(path: Path) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path}: not JSON ({exc.msg})") from None
+    rows = doc.get("results") if isinstance(doc, dict) else None
+    if not isinstance(rows, list) or not all("backend" in r for r in rows):
+        raise ReportError(
+            f"{path}: neither results.jsonl nor the JSON of `dmlbench overhead --json`"
+        )
+    return rows
+
+
+def workload_key(record: dict[str, Any]) -> tuple[str, str, str]:
+    """(algorithm, dataset, params as sorted JSON): what was solved, whatever the engine."""
+    c = record["case"]
+    return c["algorithm"], c["dataset"], json.dumps(c["params"], sort_keys=True)
+
+
+def workload_label(key: tuple[str, str, str]) -> str:
+    """A short human title for a workload key."""
+    algorithm, dataset, params = key
+    shown = json.loads(params)
+    extra = ", ".join(f"{k}={v}" for k, v in shown.items() if k in SHOWN_PARAMS)
+    return f"{algorithm} on {dataset}" + (f" ({extra})" if extra else "")
+
+
+#: Parameters worth showing in a title; the rest are in the results file.
+SHOWN_PARAMS = ("n_clusters", "solver", "max_iter", "alpha", "C", "rank")
+
+
+def series_label(record: dict[str, Any]) -> str:
+    """How a curve is named in legends: backend, and the implementation when native."""
+    c = record["case"]
+    return c["backend"] if c["impl"] == "dmlbench" else f"{c['backend']} native"

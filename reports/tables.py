@@ -1,0 +1,473 @@
+"""The report's tables, computed from case records (medians of the timed fits).
+
+Each function returns :class:`Table` objects: a title, column names and rows of plain
+values (numbers stay numbers; formatting is the renderer's job), so the tests can check
+the numbers and both renderers show the same thing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from reports import metrics
+from reports.results import FAILURES, Results, series_label, workload_key, workload_label
+
+
+@dataclass
+class Table:
+    """A titled table: ``rows`` are lists aligned with ``columns``."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    note: str = ""
+
+
+def _group(records, key) -> dict[Any, list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[key(r)].append(r)
+    return dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
+
+
+def _c(r: dict[str, Any], name: str) -> Any:
+    return r["case"][name]
+
+
+# -- environment and quality ------------------------------------------------------------
+def environment(results: Results) -> list[Table]:
+    """Machine and versions, and each backend's settings, as recorded."""
+    envs = {json_key(r["environment"]): r["environment"] for r in results.cases}
+    tables = []
+    for i, env in enumerate(envs.values(), 1):
+        rows = [
+            ["python", env.get("python")],
+            ["platform", env.get("platform")],
+            ["cores", env.get("cores")],
+            ["memory (GB)", env.get("memory_gb")],
+            ["BLAS", ", ".join(env.get("blas") or [])],
+            ["git commit", env.get("git_commit")],
+            *[[name, version] for name, version in sorted((env.get("versions") or {}).items())],
+        ]
+        title = "Environment" if len(envs) == 1 else f"Environment {i} of {len(envs)}"
+        tables.append(Table(title, ["item", "value"], rows))
+    settings = Table("Backend settings", ["backend", "workers", "engine", "version", "settings"])
+    seen = set()
+    for r in results.cases:
+        info = r.get("backend_info")
+        if not info:
+            continue
+        key = (info["backend"], info.get("n_workers"), json_key(info.get("settings")))
+        if key in seen:
+            continue
+        seen.add(key)
+        settings.rows.append(
+            [
+                info["backend"],
+                info.get("n_workers"),
+                info.get("engine", ""),
+                info.get("version", ""),
+                ", ".join(f"{k}={v}" for k, v in sorted((info.get("settings") or {}).items())),
+            ]
+        )
+    settings.rows.sort(key=lambda row: (row[0], row[1] or 0))
+    return [*tables, settings]
+
+
+def json_key(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def quality(results: Results) -> Table:
+    """Every case that produced an answer: its metric, the reference, pass or fail."""
+    table = Table(
+        "Quality: every answer checked",
+        [
+            "workload",
+            "impl",
+            "backend",
+            "workers",
+            "n_samples",
+            "metric",
+            "value",
+            "reference",
+            "reference source",
+            "check",
+        ],
+    )
+    for r in sorted(results.cases, key=_case_order):
+        q = r.get("quality")
+        if not q:
+            continue
+        table.rows.append(
+            [
+                workload_label(workload_key(r)),
+                _c(r, "impl"),
+                _c(r, "backend"),
+                _c(r, "n_workers"),
+                r.get("n_samples", _c(r, "n_samples")),
+                q["metric"],
+                q["value"],
+                q["reference"],
+                q["reference_source"],
+                "pass" if q["ok"] else "FAIL",
+            ]
+        )
+    return table
+
+
+def _case_order(r: dict[str, Any]) -> tuple:
+    c = r["case"]
+    return (workload_key(r), c["impl"], c["backend"], c["n_workers"], c["n_samples"])
+
+
+# -- strong scaling ---------------------------------------------------------------------
+def strong_scaling(results: Results) -> list[Table]:
+    """Time vs workers at a fixed size: speedup, efficiency and Karp–Flatt serial fraction.
+
+    The base is the fewest workers measured for that series; Karp–Flatt needs a 1-worker
+    base and is left empty otherwise.
+    """
+    tables = []
+    by_workload = _group(results.ok, workload_key)
+    for wkey, records in by_workload.items():
+        table = Table(
+            f"Strong scaling: {workload_label(wkey)}",
+            [
+                "backend",
+                "impl",
+                "n_samples",
+                "workers",
+                "fit median (s)",
+                "speedup",
+                "efficiency",
+                "Karp-Flatt e",
+            ],
+            note="speedup and efficiency against the fewest workers measured; "
+            "Karp-Flatt e = (1/S - 1/p) / (1 - 1/p), against 1 worker.",
+        )
+        series = _group(
+            records,
+            lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_samples"), _c(r, "n_features")),
+        )
+        for (backend, impl, n, _), rs in series.items():
+            rs = sorted(rs, key=lambda r: _c(r, "n_workers"))
+            if len({_c(r, "n_workers") for r in rs}) < 2:
+                continue
+            base = rs[0]
+            p0, t0 = _c(base, "n_workers"), base["fit_median_s"]
+            for r in rs:
+                p, t = _c(r, "n_workers"), r["fit_median_s"]
+                s = metrics.speedup(t0, t)
+                e = metrics.efficiency(t0, t, p, base_workers=p0)
+                kf = metrics.karp_flatt(s, p) if p0 == 1 else None
+                table.rows.append([backend, impl, n, p, t, s, e, kf])
+        if table.rows:
+            tables.append(table)
+    return tables
+
+
+# -- size scaling -----------------------------------------------------------------------
+def size_scaling(results: Results) -> list[Table]:
+    """Time vs n_samples per series: the log-log slope, and where two series cross."""
+    tables = []
+    for wkey, records in _group(results.ok, workload_key).items():
+        slopes = Table(
+            f"Size scaling: {workload_label(wkey)}",
+            [
+                "series",
+                "workers",
+                "sizes",
+                "fit at smallest (s)",
+                "fit at largest (s)",
+                "log-log slope",
+            ],
+            note="time ~ n_samples^slope, least squares in log-log; 1 = linear in the data.",
+        )
+        curves = _size_curves(records)
+        for (label, p), points in curves.items():
+            sizes = [n for n, _ in points]
+            times = [t for _, t in points]
+            slopes.rows.append(
+                [label, p, len(sizes), times[0], times[-1], metrics.loglog_slope(sizes, times)]
+            )
+        if not any(row[2] >= 2 for row in slopes.rows):
+            continue
+        tables.append(slopes)
+        cross = Table(
+            f"Crossovers: {workload_label(wkey)}",
+            [
+                "workers",
+                "series A",
+                "series B",
+                "crossover n_samples",
+                "faster below",
+                "faster above",
+            ],
+        )
+        for (la, pa), (lb, pb) in itertools.combinations(curves, 2):
+            if pa != pb:
+                continue
+            a, b = dict(curves[(la, pa)]), dict(curves[(lb, pb)])
+            common = sorted(set(a) & set(b))
+            if len(common) < 2:
+                continue
+            ta, tb = [a[n] for n in common], [b[n] for n in common]
+            for n in metrics.crossovers(common, ta, tb):
+                below = la if a[common[0]] < b[common[0]] else lb
+                above = la if a[common[-1]] < b[common[-1]] else lb
+                cross.rows.append([pa, la, lb, n, below, above])
+        if cross.rows:
+            tables.append(cross)
+    return tables
+
+
+def _size_curves(records) -> dict[tuple[str, int], list[tuple[int, float]]]:
+    """(series label, workers) -> [(n_samples, fit median)] ascending.
+
+    A workload swept over several n_features gets one curve per n_features (``d=`` in
+    the label): a size curve must hold everything but the row count fixed.
+    """
+    curves: dict[tuple[str, int], list[tuple[int, float]]] = defaultdict(list)
+    several = len({_c(r, "n_features") for r in records}) > 1
+    for r in records:
+        label = series_label(r) + (f", d={_c(r, 'n_features')}" if several else "")
+        curves[(label, _c(r, "n_workers"))].append((_c(r, "n_samples"), r["fit_median_s"]))
+    return {k: sorted(v) for k, v in sorted(curves.items())}
+
+
+# -- engine comparison ------------------------------------------------------------------
+def comparison(results: Results) -> list[Table]:
+    """Written-once vs native vs single-process scikit-learn, as ratios; and COST."""
+    tables = []
+    for wkey, records in _group(results.ok, workload_key).items():
+        table = Table(
+            f"Engine comparison: {workload_label(wkey)}",
+            [
+                "n_samples",
+                "backend",
+                "impl",
+                "workers",
+                "fit median (s)",
+                "x scikit-learn 1 core",
+                "written-once / native",
+            ],
+            note="x scikit-learn: this time over scikit-learn's on one core (below 1 is faster); "
+            "written-once / native: dmlbench's time over the engine's own library's, same "
+            "backend and workers (below 1: dmlbench is faster).",
+        )
+        costs = Table(
+            f"COST: {workload_label(wkey)}",
+            ["n_samples", "backend", "impl", "workers measured", "COST"],
+            note="the fewest workers that beat scikit-learn on one core (McSherry et al.).",
+        )
+        for n, rs in _group(records, lambda r: _c(r, "n_samples")).items():
+            baseline = _sklearn_time(rs)
+            native = {
+                (_c(r, "backend"), _c(r, "n_workers")): r["fit_median_s"]
+                for r in rs
+                if _c(r, "impl") == "native"
+            }
+            for r in sorted(rs, key=_case_order):
+                backend, impl, p = _c(r, "backend"), _c(r, "impl"), _c(r, "n_workers")
+                t = r["fit_median_s"]
+                vs_native = native.get((backend, p)) if impl == "dmlbench" else None
+                table.rows.append(
+                    [
+                        n,
+                        backend,
+                        impl,
+                        p,
+                        t,
+                        None if baseline is None else t / baseline,
+                        None if vs_native is None else t / vs_native,
+                    ]
+                )
+            if baseline is None:
+                continue
+            for (backend, impl), srs in _group(
+                rs, lambda r: (_c(r, "backend"), _c(r, "impl"))
+            ).items():
+                if backend == "local" and impl == "native":
+                    continue
+                times = {_c(r, "n_workers"): r["fit_median_s"] for r in srs}
+                c = metrics.cost(times, baseline)
+                costs.rows.append(
+                    [
+                        n,
+                        backend,
+                        impl,
+                        ", ".join(map(str, sorted(times))),
+                        str(c) if c is not None else f"> {max(times)}",
+                    ]
+                )
+        tables.append(table)
+        if costs.rows:
+            tables.append(costs)
+    return tables
+
+
+def _sklearn_time(records) -> float | None:
+    """scikit-learn's fit on one core: the native implementation on the local backend."""
+    for r in records:
+        if _c(r, "backend") == "local" and _c(r, "impl") == "native":
+            return r["fit_median_s"]
+    return None
+
+
+# -- phases, overhead, failures ---------------------------------------------------------
+PHASES = (
+    ("engine start", "engine_start_s"),
+    ("data generation", "generate_s"),
+    ("first (cold) fit", "fit_cold_s"),
+    ("fit (median)", None),
+    ("predict/score", "predict_s"),
+)
+
+
+def phases(results: Results) -> Table:
+    """Where each case's wall time went."""
+    table = Table(
+        "Phases (seconds)",
+        ["workload", "backend", "impl", "workers", "n_samples", *[name for name, _ in PHASES]],
+        note="engine start is paid once per (backend, workers) group of cases.",
+    )
+    for r in sorted(results.ok, key=_case_order):
+        ph = r["phases"]
+        values = [r["fit_median_s"] if key is None else ph.get(key) for _, key in PHASES]
+        table.rows.append(
+            [
+                workload_label(workload_key(r)),
+                _c(r, "backend"),
+                _c(r, "impl"),
+                _c(r, "n_workers"),
+                _c(r, "n_samples"),
+                *values,
+            ]
+        )
+    return table
+
+
+def overhead(results: Results) -> Table:
+    """Round overhead per backend from ``dmlbench overhead --json`` files."""
+    table = Table(
+        "Round overhead (one aggregate over resident blocks)",
+        ["backend", "workers", "start-up (s)", "round median (ms)", "p10 (ms)", "p90 (ms)"],
+    )
+    for r in results.overhead:
+        if "round" not in r:
+            table.rows.append([r["backend"], None, None, None, None, r.get("error", "no data")])
+            continue
+        rd = r["round"]
+        table.rows.append(
+            [
+                r["backend"],
+                r.get("n_workers"),
+                r.get("startup_s"),
+                rd["median_s"] * 1e3,
+                rd["p10_s"] * 1e3,
+                rd["p90_s"] * 1e3,
+            ]
+        )
+    return table
+
+
+def failures(results: Results) -> Table:
+    """Every case that did not give a verified answer, with its reason; never dropped."""
+    table = Table(
+        "Failures and skipped cases",
+        ["outcome", "workload", "backend", "impl", "workers", "n_samples", "reason"],
+    )
+    order = {name: i for i, name in enumerate((*FAILURES, "skipped"))}
+    bad = [r for r in results.cases if r["outcome"] != "ok"]
+    for r in sorted(bad, key=lambda r: (order.get(r["outcome"], 9), _case_order(r))):
+        table.rows.append(
+            [
+                r["outcome"],
+                workload_label(workload_key(r)),
+                _c(r, "backend"),
+                _c(r, "impl"),
+                _c(r, "n_workers"),
+                _c(r, "n_samples"),
+                (r.get("reason") or "")[:300],
+            ]
+        )
+    return table
+
+
+# -- summary.csv ------------------------------------------------------------------------
+SUMMARY_COLUMNS = [
+    "case_id",
+    "algorithm",
+    "dataset",
+    "params",
+    "impl",
+    "backend",
+    "n_workers",
+    "n_samples",
+    "n_features",
+    "outcome",
+    "reason",
+    "fit_median_s",
+    "fit_min_s",
+    "fit_max_s",
+    "n_iter",
+    "per_iteration_s",
+    "metric",
+    "value",
+    "reference",
+    "quality_ok",
+    "speedup",
+    "efficiency",
+    "peak_memory_mb",
+]
+
+
+def summary_rows(results: Results) -> list[dict[str, Any]]:
+    """One row per case, with speedup/efficiency against the series' fewest workers."""
+    base: dict[tuple, tuple[int, float]] = {}
+    for r in results.ok:
+        key = (
+            workload_key(r),
+            _c(r, "backend"),
+            _c(r, "impl"),
+            _c(r, "n_samples"),
+            _c(r, "n_features"),
+        )
+        p = _c(r, "n_workers")
+        if key not in base or p < base[key][0]:
+            base[key] = (p, r["fit_median_s"])
+    rows = []
+    for r in sorted(results.cases, key=_case_order):
+        c, q = r["case"], r.get("quality") or {}
+        row = {k: c.get(k) for k in SUMMARY_COLUMNS if k in c}
+        row.update(
+            case_id=r["case_id"],
+            params=json_key(c["params"]),
+            outcome=r["outcome"],
+            reason=r.get("reason") or "",
+            fit_median_s=r.get("fit_median_s"),
+            fit_min_s=(r.get("fit_spread_s") or [None, None])[0],
+            fit_max_s=(r.get("fit_spread_s") or [None, None])[1],
+            n_iter=r.get("n_iter"),
+            per_iteration_s=r.get("per_iteration_s"),
+            metric=q.get("metric"),
+            value=q.get("value"),
+            reference=q.get("reference"),
+            quality_ok=q.get("ok"),
+            peak_memory_mb=r.get("peak_memory_mb"),
+        )
+        key = (workload_key(r), c["backend"], c["impl"], c["n_samples"], c["n_features"])
+        if r["outcome"] == "ok" and key in base and base[key][0] != c["n_workers"]:
+            p0, t0 = base[key]
+            row["speedup"] = metrics.speedup(t0, r["fit_median_s"])
+            row["efficiency"] = metrics.efficiency(
+                t0, r["fit_median_s"], c["n_workers"], base_workers=p0
+            )
+        rows.append(row)
+    return rows

@@ -1,0 +1,429 @@
+"""Reports and compare, from recorded results files: the numbers against hand-computed values.
+
+The records are written with the runner's schema (as `dmlbench run` writes them); the
+times are chosen so every speedup, efficiency, slope, crossover and COST below can be
+checked by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reports import metrics, tables
+from reports.compare import compare, format_changes
+from reports.render import report
+from reports.results import ReportError, load
+from suites.cli import main
+
+ENV = {
+    "python": "3.11.7",
+    "platform": "Linux-x86_64",
+    "cpu": "x86_64",
+    "cores": 2,
+    "memory_gb": 23.5,
+    "blas": ["openblas 0.3.31 (2 threads)"],
+    "versions": {"numpy": "2.4.6", "dask": "2026.8.0"},
+    "git_commit": "abc123",
+}
+
+
+def record(
+    algorithm="kmeans",
+    backend="dask",
+    workers=1,
+    n=100_000,
+    seconds=1.0,
+    *,
+    impl="dmlbench",
+    dataset="blobs",
+    params=None,
+    outcome="ok",
+    reason=None,
+    spread=None,
+    trace=None,
+    suite="t",
+):
+    """One case record as the runner writes it."""
+    params = {"n_clusters": 8} if params is None and algorithm == "kmeans" else params or {}
+    case = {
+        "suite": suite,
+        "algorithm": algorithm,
+        "dataset": dataset,
+        "params": params,
+        "backend": backend,
+        "n_workers": workers,
+        "impl": impl,
+        "n_samples": n,
+        "n_features": 20,
+        "repeats": 3,
+        "timeout": 300.0,
+        "seed": 0,
+    }
+    case_id = f"{algorithm}/{dataset}/{impl}/{backend}/w{workers}/n{n}/d20/" + json.dumps(
+        params, sort_keys=True
+    )
+    r = {
+        "outcome": outcome,
+        "reason": reason,
+        "case_id": case_id,
+        "case": case,
+        "environment": ENV,
+        "schema_version": 1,
+        "finished_at": 0.0,
+    }
+    if outcome != "ok":
+        return r
+    spread = spread or [seconds, seconds]
+    trace = trace or [
+        {"iteration": i + 1, "seconds": seconds * (i + 1) / 4, "objective": 10.0 / (i + 1)}
+        for i in range(4)
+    ]
+    r.update(
+        n_samples=n,
+        phases={
+            "generate_s": 0.5,
+            "fit_cold_s": seconds * 1.5,
+            "fit_s": [seconds],
+            "predict_s": 0.1,
+            "engine_start_s": 2.0,
+        },
+        fit_median_s=seconds,
+        fit_spread_s=spread,
+        n_iter=len(trace),
+        per_iteration_s=seconds / len(trace),
+        trace=trace,
+        timed_traces=[trace],
+        quality={
+            "metric": "inertia",
+            "value": 100.0,
+            "reference": 100.0,
+            "reference_source": "scikit-learn KMeans",
+            "tolerance": 0.02,
+            "ok": True,
+        },
+        peak_memory_mb=500.0,
+        backend_info={
+            "backend": backend,
+            "n_workers": workers,
+            "engine": backend,
+            "version": "1.0",
+            "settings": {"threads_per_worker": 1},
+        },
+    )
+    return r
+
+
+def write_results(path: Path, records) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+# -- the metrics, by hand ---------------------------------------------------------------
+def test_metrics_by_hand():
+    # 10 s on 1 worker, 6 s on 2: S = 10/6, E = S/2, e = (0.6 - 0.5) / 0.5 = 0.2
+    s = metrics.speedup(10.0, 6.0)
+    assert s == pytest.approx(1.6666667)
+    assert metrics.efficiency(10.0, 6.0, 2) == pytest.approx(0.8333333)
+    assert metrics.karp_flatt(s, 2) == pytest.approx(0.2)
+    # 4 s on 4 workers: S = 2.5, E = 0.625, e = (0.4 - 0.25) / 0.75 = 0.2
+    assert metrics.karp_flatt(metrics.speedup(10.0, 4.0), 4) == pytest.approx(0.2)
+    assert metrics.efficiency(10.0, 4.0, 4) == pytest.approx(0.625)
+    assert metrics.karp_flatt(1.0, 1) is None
+    # against a 2-worker base: 6 s on 2, 4 s on 4 -> S = 1.5, E = 1.5 * 2 / 4 = 0.75
+    assert metrics.efficiency(6.0, 4.0, 4, base_workers=2) == pytest.approx(0.75)
+    # time doubles per decade of rows: slope log10(2) = 0.30103
+    assert metrics.loglog_slope([1e5, 1e6, 1e7], [2.0, 4.0, 8.0]) == pytest.approx(
+        0.30103, abs=1e-5
+    )
+    assert metrics.loglog_slope([1e5, 1e6], [1.0, 10.0]) == pytest.approx(1.0)
+    assert metrics.loglog_slope([1e5], [1.0]) is None
+    # straight lines in log-log, 1 -> 10 and 10 -> 1 over 1e4 -> 1e6, cross at 1e5
+    assert metrics.crossovers([1e4, 1e6], [1.0, 10.0], [10.0, 1.0]) == [pytest.approx(1e5)]
+    assert metrics.crossovers([1e4, 1e6], [1.0, 2.0], [3.0, 4.0]) == []
+    # COST: scikit-learn 3 s; 5 s on 1 worker, 2.9 s on 2 -> 2; never beaten -> None
+    assert metrics.cost({1: 5.0, 2: 2.9}, 3.0) == 2
+    assert metrics.cost({1: 8.0, 2: 6.0}, 3.0) is None
+    assert metrics.relative_spread(2.0, [1.8, 2.2]) == pytest.approx(0.2)
+
+
+# -- tables from a recorded file --------------------------------------------------------
+def scaling_run():
+    """Two backends, 1 and 2 workers, 3 sizes, natives and scikit-learn, and failures."""
+    recs = [
+        # dask: strong scaling 10 -> 6 s at n=1e6; size curve 1, 10 (2 workers: 0.7, 6)
+        record(backend="dask", workers=1, n=100_000, seconds=1.0),
+        record(backend="dask", workers=1, n=1_000_000, seconds=10.0),
+        record(backend="dask", workers=2, n=100_000, seconds=0.7, spread=[0.6, 0.9]),
+        record(backend="dask", workers=2, n=1_000_000, seconds=6.0, spread=[5.5, 6.5]),
+        # spark: slower small, faster large: crosses dask on 2 workers
+        record(backend="spark", workers=1, n=100_000, seconds=5.0),
+        record(backend="spark", workers=1, n=1_000_000, seconds=8.0),
+        record(backend="spark", workers=2, n=100_000, seconds=4.0),
+        record(backend="spark", workers=2, n=1_000_000, seconds=4.0),
+        # the engines' own libraries and scikit-learn on one core
+        record(backend="dask", workers=2, n=1_000_000, seconds=12.0, impl="native"),
+        record(backend="local", workers=1, n=1_000_000, seconds=7.0, impl="native"),
+        # failures: never silently missing
+        record(
+            backend="ray",
+            workers=2,
+            n=1_000_000,
+            outcome="timeout",
+            reason="over the 300 s timeout; cancelled",
+        ),
+        record(
+            backend="ray",
+            workers=1,
+            n=1_000_000,
+            outcome="wrong-answer",
+            reason="inertia 130 vs reference 100",
+        ),
+        record(
+            backend="ray",
+            workers=1,
+            n=100_000,
+            impl="native",
+            outcome="skipped",
+            reason="Ray ships no ML algorithms of its own",
+        ),
+    ]
+    return recs
+
+
+def rows_of(table):
+    return [dict(zip(table.columns, row, strict=True)) for row in table.rows]
+
+
+def test_tables_match_hand_computed_numbers(tmp_path):
+    results = load([write_results(tmp_path / "run" / "results.jsonl", scaling_run())])
+    (strong,) = tables.strong_scaling(results)
+    got = {(r["backend"], r["impl"], r["n_samples"], r["workers"]): r for r in rows_of(strong)}
+    dask2 = got[("dask", "dmlbench", 1_000_000, 2)]
+    assert dask2["speedup"] == pytest.approx(10 / 6)
+    assert dask2["efficiency"] == pytest.approx(10 / 6 / 2)
+    assert dask2["Karp-Flatt e"] == pytest.approx(0.2)
+    assert got[("spark", "dmlbench", 1_000_000, 2)]["speedup"] == pytest.approx(2.0)
+    assert got[("spark", "dmlbench", 1_000_000, 2)]["Karp-Flatt e"] == pytest.approx(0.0)
+    assert got[("dask", "dmlbench", 1_000_000, 1)]["Karp-Flatt e"] is None
+
+    sizes, cross = tables.size_scaling(results)
+    slopes = {(r["series"], r["workers"]): r["log-log slope"] for r in rows_of(sizes)}
+    assert slopes[("dask", 1)] == pytest.approx(1.0)  # 1 -> 10 s over one decade
+    assert slopes[("spark", 1)] == pytest.approx(0.20412, abs=1e-5)  # log10(8/5)
+    assert slopes[("spark", 2)] == pytest.approx(0.0)
+    (crossing,) = [r for r in rows_of(cross) if r["workers"] == 2]
+    # dask 0.7 -> 6, spark 4 -> 4: log-ratio goes from log(0.175) to log(1.5)
+    d0, d1 = __import__("math").log(0.7 / 4), __import__("math").log(6 / 4)
+    expected = 10 ** (5 + d0 / (d0 - d1))
+    assert crossing["crossover n_samples"] == pytest.approx(expected)
+    assert (crossing["faster below"], crossing["faster above"]) == ("dask", "spark")
+
+    comparison, cost = tables.comparison(results)
+    cmp_rows = {
+        (r["n_samples"], r["backend"], r["impl"], r["workers"]): r for r in rows_of(comparison)
+    }
+    dask2 = cmp_rows[(1_000_000, "dask", "dmlbench", 2)]
+    assert dask2["x scikit-learn 1 core"] == pytest.approx(6 / 7)
+    assert dask2["written-once / native"] == pytest.approx(0.5)
+    assert cmp_rows[(100_000, "dask", "dmlbench", 1)]["x scikit-learn 1 core"] is None
+    costs = {(r["backend"], r["impl"]): r["COST"] for r in rows_of(cost)}
+    assert costs == {
+        ("dask", "dmlbench"): "2",
+        ("dask", "native"): "> 2",
+        ("spark", "dmlbench"): "2",
+    }
+
+    fails = rows_of(tables.failures(results))
+    assert [r["outcome"] for r in fails] == ["timeout", "wrong-answer", "skipped"]
+    assert fails[0]["reason"] == "over the 300 s timeout; cancelled"
+    quality = rows_of(tables.quality(results))
+    assert len(quality) == 10 and all(r["check"] == "pass" for r in quality)
+
+
+def test_report_files_from_a_run_with_failures(tmp_path):
+    path = write_results(tmp_path / "run" / "results.jsonl", scaling_run())
+    overhead = tmp_path / "overhead.json"
+    overhead.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "backend": "dask",
+                        "n_workers": 2,
+                        "startup_s": 0.9,
+                        "round": {"median_s": 0.002, "p10_s": 0.0015, "p90_s": 0.003},
+                    },
+                    {"backend": "spark", "error": "BackendUnavailable: no Java"},
+                ]
+            }
+        )
+    )
+    out = tmp_path / "report"
+    assert main(["report", str(path.parent), str(overhead), "-o", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    for section in (
+        "## Quality",
+        "## Strong scaling",
+        "## Size scaling",
+        "## Engine comparison",
+        "## Phases",
+        "## Convergence",
+        "## Round overhead",
+        "## Failures",
+        "## Environment",
+    ):
+        assert section in md, section
+    assert "**2 case(s) did not give a verified answer**" in md
+    assert "| timeout | kmeans on blobs (n_clusters=8) | ray |" in md
+    assert "| dask | 2 | 0.9 | 2 | 1.5 | 3 |" in md  # overhead in ms
+    assert "BackendUnavailable: no Java" in md
+    pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert {p.removesuffix(".png").split("-")[0] for p in pngs} == {
+        "strong",
+        "size",
+        "compare",
+        "phases",
+        "convergence",
+        "overhead",
+    }
+    for png in pngs:
+        assert f"(figures/{png})" in md
+    html = (out / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == len(pngs)
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    with (out / "summary.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 13
+    dask2 = next(
+        r for r in rows if r["case_id"].startswith("kmeans/blobs/dmlbench/dask/w2/n1000000")
+    )
+    assert float(dask2["speedup"]) == pytest.approx(10 / 6)
+    assert float(dask2["efficiency"]) == pytest.approx(10 / 12)
+
+
+def test_report_of_one_backend_one_worker_count_one_repeat(tmp_path):
+    """No strong scaling to show (one worker count): the section is left out, the rest stays."""
+    recs = [record(backend="ray", workers=2, n=n, seconds=s) for n, s in ((1000, 0.5), (4000, 1.0))]
+    path = write_results(tmp_path / "results.jsonl", recs)
+    out = tmp_path / "rep"
+    report([path], out)
+    md = (out / "report.md").read_text()
+    assert "## Strong scaling" not in md and "## Size scaling" in md
+    assert "| ray | 2 | 2 | 0.5 | 1 | 0.5 |" in md  # slope log(2)/log(4) = 0.5
+    assert "## Failures" not in md  # none to list
+
+
+def test_report_errors_are_explained(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"schema_version": 1, "case": {}}\nnot json\n{"x": 1}\n')
+    with pytest.raises(ReportError, match=r"bad.jsonl:2: not JSON"):
+        load([bad])
+    assert main(["report", str(tmp_path / "missing.jsonl")]) == 2
+    assert "missing.jsonl: no such results file" in capsys.readouterr().err
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"schema_version": 99, "case": {}}\n')
+    with pytest.raises(ReportError, match=r"other.jsonl:1: not a dmlbench case record"):
+        load([other])
+    # a run killed mid-write leaves a partial last line: noted, not fatal
+    killed = write_results(tmp_path / "k.jsonl", [record()])
+    killed.write_text(killed.read_text() + '{"outcome": "o')
+    assert "incomplete last line ignored" in load([killed]).notes[0]
+
+
+# -- compare ----------------------------------------------------------------------------
+def test_compare_flags_regressions_beyond_the_noise(tmp_path, capsys):
+    a = write_results(
+        tmp_path / "a.jsonl",
+        [
+            record(n=1, seconds=1.0),  # 1.5x slower: regression
+            record(n=2, seconds=1.0, spread=[0.8, 1.4]),  # 1.3x but noise is 60 %: same
+            record(n=3, seconds=2.0),  # 2x faster: improvement
+            record(n=4, seconds=1.0),  # ok -> failed: regression
+            record(n=5, seconds=1.0),  # only in A
+        ],
+    )
+    b = write_results(
+        tmp_path / "b.jsonl",
+        [
+            record(n=1, seconds=1.5),
+            record(n=2, seconds=1.3),
+            record(n=3, seconds=1.0),
+            record(n=4, outcome="failed", reason="engine failure: worker died"),
+            record(n=6, seconds=1.0),  # only in B
+        ],
+    )
+    verdicts = {c.case_id.split("/")[5]: c for c in compare([a], [b], threshold=0.1)}
+    assert {k: v.verdict for k, v in verdicts.items()} == {
+        "n1": "regression",
+        "n2": "same",
+        "n3": "improvement",
+        "n4": "regression",
+        "n5": "only in A",
+        "n6": "only in B",
+    }
+    assert verdicts["n1"].ratio == pytest.approx(1.5)
+    assert verdicts["n2"].noise == pytest.approx(0.6)
+    assert "ok -> failed: engine failure" in verdicts["n4"].detail
+    assert main(["compare", str(a), str(b)]) == 1
+    plain = capsys.readouterr().out
+    assert "regression" in plain and "2 regression, 1 improvement" in plain
+    assert main(["compare", str(a), str(a), "--format", "markdown"]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("| case | A median (s) |") and "5 same" in md
+    # a higher threshold absorbs the 1.5x change
+    loose = compare([a], [b], threshold=0.6)
+    assert [
+        c.verdict for c in loose if c.case_id.endswith("n1/d20/" + json.dumps({"n_clusters": 8}))
+    ] == ["same"]
+    assert "B/A" in format_changes(loose)
+
+
+# -- a real browser ---------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+def test_html_report_renders_in_headless_chromium(tmp_path):
+    """Open report.html in headless Chromium, offline, and look at the screenshot's pixels."""
+    import numpy as np
+    from matplotlib.image import imread
+
+    out = tmp_path / "report"
+    report([write_results(tmp_path / "results.jsonl", scaling_run())], out)
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=1200,2400",
+            f"--screenshot={shot}",
+            (out / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2400, 1200)
+    # the embedded figures rendered: dask's blue (#0072B2) is on screen, from a figure only
+    dask_blue = np.array([0x00, 0x72, 0xB2]) / 255
+    assert (np.abs(pixels - dask_blue).max(axis=2) < 0.02).sum() > 200
+    assert (pixels.std(axis=(0, 1)) > 0.05).all()  # not a blank page
