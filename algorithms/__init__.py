@@ -13,6 +13,7 @@ The estimators are loaded on first use: the workers import only ``algorithms._ke
 import importlib
 
 _ESTIMATORS = {
+    "ALS": "algorithms.als",
     "CNNClassifier": "algorithms.neural",
     "KMeans": "algorithms.kmeans",
     "LinearRegression": "algorithms.linear",

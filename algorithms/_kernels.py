@@ -113,6 +113,11 @@ def add(a, b):
     return a + b
 
 
+def head_rows(block: Block, n: int) -> np.ndarray:
+    """The block's first ``n`` rows of X (a sample that costs no shuffle)."""
+    return block.X[:n]
+
+
 def vstack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.vstack([a, b])
 

@@ -9,6 +9,8 @@ and are returned with the result.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +32,8 @@ NO_NATIVE_REASON = {
     ("cnn", "dask"): "dask-ml has no neural networks (it wraps scikit-learn/Keras models instead)",
     ("cnn", "spark"): "Spark MLlib has no convolutional network (only a dense MLP)",
     ("cnn", "local"): "scikit-learn has no convolutional network",
+    ("als", "local"): "scikit-learn has no ALS (no matrix factorisation for ratings)",
+    ("als", "dask"): "dask-ml has no ALS or other recommender",
 }
 
 
@@ -46,14 +50,22 @@ def no_native_reason(algorithm: str, backend: str) -> str:
 
 
 def dask_ml_kmeans(
-    be, make_block: Callable[[int], Block], n_blocks: int, *, init: np.ndarray, max_iter: int
+    be,
+    make_block: Callable[[int], Block],
+    n_blocks: int,
+    *,
+    init: np.ndarray,
+    max_iter: int,
+    tol: float = 0.0,
 ) -> dict[str, Any]:
-    """dask-ml ``KMeans`` from explicit centres, ``max_iter`` Lloyd steps (tol=0)."""
+    """dask-ml ``KMeans`` from explicit centres: at most ``max_iter`` Lloyd steps, until the
+    squared centre shift is below ``tol`` (absolute; scikit-learn's ``tol`` is relative to
+    the mean feature variance, so the two agree on standardised data; 0: every step)."""
     from dask_ml.cluster import KMeans
 
     X, _ = _dask_arrays(be, make_block, n_blocks)
     t0 = time.perf_counter()
-    model = KMeans(n_clusters=init.shape[0], init=init, max_iter=max_iter, tol=0.0).fit(X)
+    model = KMeans(n_clusters=init.shape[0], init=init, max_iter=max_iter, tol=tol).fit(X)
     seconds = time.perf_counter() - t0
     return {
         "impl": "dask-ml KMeans",
@@ -61,14 +73,24 @@ def dask_ml_kmeans(
         "inertia": float(model.inertia_),
         "centers": np.asarray(model.cluster_centers_),
         "n_iter": int(model.n_iter_),
-        "settings": {"init": "explicit", "tol": 0.0, "max_iter": max_iter},
+        "settings": {"init": "explicit", "tol": tol, "max_iter": max_iter},
     }
 
 
 def mllib_kmeans(
-    be, make_block: Callable[[int], Block], n_blocks: int, *, init: np.ndarray, max_iter: int
+    be,
+    make_block: Callable[[int], Block],
+    n_blocks: int,
+    *,
+    init: np.ndarray,
+    max_iter: int,
+    tol: float = 0.0,
 ) -> dict[str, Any]:
-    """Spark MLlib ``KMeans.train`` (RDD API: the one that takes initial centres)."""
+    """Spark MLlib ``KMeans.train`` (RDD API: the one that takes initial centres).
+
+    It stops when every centre moves less than ``epsilon``; ``epsilon = sqrt(tol)`` bounds
+    each centre's shift by what scikit-learn's ``tol`` allows all of them together on
+    standardised data (0: every step)."""
     from pyspark.mllib.clustering import KMeans, KMeansModel
 
     rdd = (
@@ -82,7 +104,7 @@ def mllib_kmeans(
         rdd,
         init.shape[0],
         maxIterations=max_iter,
-        epsilon=0.0,
+        epsilon=float(np.sqrt(tol)),
         initialModel=KMeansModel([c for c in init]),
     )
     seconds = time.perf_counter() - t0
@@ -94,7 +116,7 @@ def mllib_kmeans(
         "inertia": inertia,
         "centers": np.array(model.clusterCenters),
         "n_iter": None,  # the RDD API does not report it
-        "settings": {"init": "explicit", "epsilon": 0.0, "maxIterations": max_iter},
+        "settings": {"init": "explicit", "epsilon": float(np.sqrt(tol)), "maxIterations": max_iter},
     }
 
 
@@ -263,6 +285,78 @@ def mllib_mlp(
         "accuracy": float(accuracy),
         "settings": {"layers": layers, "maxIter": max_iter, "solver": "l-bfgs", "seed": seed},
     }
+
+
+def mllib_als(
+    be,
+    make_block: Callable[[int], Block],
+    n_blocks: int,
+    *,
+    rank: int,
+    reg_param: float,
+    max_iter: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Spark ML ``ALS`` (explicit ratings) on the same training ratings; held-out RMSE.
+
+    ``n_blocks`` counts both partitionings of a ratings dataset; MLlib gets the
+    user-partitioned copy only (it partitions by itself). Its regularisation is ALS-WR
+    like ours; its random initial factors are its own, so it may end in another optimum.
+    """
+    from pyspark.ml.evaluation import RegressionEvaluator
+    from pyspark.ml.recommendation import ALS
+
+    half = n_blocks // 2
+    rows = be._sc.parallelize(range(half), half).flatMap(lambda i: _rating_rows(make_block, i))
+    df = be._spark.createDataFrame(rows, ["user", "item", "rating", "held_out"]).cache()
+    train, test = df.filter("held_out = 0").cache(), df.filter("held_out = 1").cache()
+    train.count(), test.count()
+    # MLlib's ALS lineage grows with every iteration; without a checkpoint directory its
+    # checkpointInterval is ignored and ~20 iterations overflow the JVM stack.
+    checkpoints = tempfile.mkdtemp(prefix="dmlbench-als-")
+    be._sc.setCheckpointDir(checkpoints)
+    t0 = time.perf_counter()
+    model = ALS(
+        rank=rank,
+        regParam=reg_param,
+        maxIter=max_iter,
+        seed=seed,
+        userCol="user",
+        itemCol="item",
+        ratingCol="rating",
+        implicitPrefs=False,
+        coldStartStrategy="drop",
+        checkpointInterval=10,
+    ).fit(train)
+    seconds = time.perf_counter() - t0
+    rmse = RegressionEvaluator(
+        metricName="rmse", labelCol="rating", predictionCol="prediction"
+    ).evaluate(model.transform(test))
+    for frame in (train, test, df):
+        frame.unpersist()
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return {
+        "impl": "MLlib ALS",
+        "seconds": seconds,
+        "rmse": float(rmse),
+        "settings": {
+            "rank": rank,
+            "regParam": reg_param,
+            "maxIter": max_iter,
+            "seed": seed,
+            "implicitPrefs": False,
+            "coldStartStrategy": "drop",
+        },
+    }
+
+
+def _rating_rows(make_block, i: int) -> list:
+    block = make_block(i)
+    X = block.X
+    return [
+        (int(u), int(it), float(r), int(t))
+        for (u, it, t), r in zip(X[:, :3].tolist(), block.y.tolist(), strict=True)
+    ]
 
 
 def _dask_arrays(be, make_block, n_blocks: int):

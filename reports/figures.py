@@ -231,6 +231,7 @@ def comparison(results: Results) -> list[Figure]:
 PHASE_KEYS = (
     ("engine start", "engine_start_s", "#999999"),
     ("data generation", "generate_s", "#56B4E9"),
+    ("preprocessing", "preprocess_s", "#CC79A7"),
     ("fit (median)", None, "#0072B2"),
     ("predict/score", "predict_s", "#F0E442"),
 )

@@ -12,6 +12,11 @@ import numpy as np
 from backends import Block
 
 
+def shifted_block(i: int, *, make, offset: int) -> Block:
+    """Block ``i + offset`` of ``make``: fresh rows of the same generator (held-out data)."""
+    return make(i + offset)
+
+
 def blob_centers(n_clusters: int, n_features: int, seed: int) -> np.ndarray:
     """The true centres of :func:`blobs_block`, shape (n_clusters, n_features)."""
     return np.random.default_rng([seed, 2**31]).uniform(-10, 10, size=(n_clusters, n_features))
@@ -70,19 +75,240 @@ def image_templates(n_classes: int, side: int, seed: int) -> np.ndarray:
 def images_block(
     i: int, *, rows: int, n_features: int = 64, n_classes: int = 10, seed: int = 0
 ) -> Block:
-    """Block ``i`` of image-like data: a class template, shifted by up to one pixel,
-    scaled, plus noise; images of ``sqrt(n_features)`` squared pixels, flattened."""
+    """Block ``i`` of image-like data: a class template, shifted by up to ``side // 10``
+    pixels (at least one), its intensity scaled by 0.7–1.3, plus noise; images of
+    ``side = sqrt(n_features)`` squared pixels (8x8 like digits, 28x28 like MNIST),
+    flattened."""
     side = int(round(np.sqrt(n_features)))
     if side * side != n_features:
         raise ValueError(f"images need a square number of features; got {n_features}")
     rng = np.random.default_rng([seed, i])
     labels = rng.integers(0, n_classes, size=rows)
     images = image_templates(n_classes, side, seed)[labels]
-    shifts = rng.integers(-1, 2, size=(rows, 2))
+    reach = max(1, side // 10)  # shifts of up to 1 pixel at 8x8, 2 at 28x28
+    shifts = rng.integers(-reach, reach + 1, size=(rows, 2))
     for axis in (0, 1):
-        for s in (-1, 1):
+        for s in range(-reach, reach + 1):
             rows_s = shifts[:, axis] == s
-            images[rows_s] = np.roll(images[rows_s], s, axis=axis + 1)
+            if s:
+                images[rows_s] = np.roll(images[rows_s], s, axis=axis + 1)
     images = images * rng.uniform(0.7, 1.3, size=(rows, 1, 1))
     images += 0.3 * rng.standard_normal(images.shape)
     return Block(images.reshape(rows, n_features), labels.astype(float))
+
+
+# -- ratings (e-commerce): user-item interactions from latent factors --------------------
+RATINGS_PER_USER = 40  # mean ratings per user; n_users = n_ratings // RATINGS_PER_USER
+
+
+def _hash_uniform(seed: int, stream: int, u: np.ndarray, i: np.ndarray, n_items: int):
+    """Uniform [0, 1) from (seed, stream, user, item) by SplitMix64: the same value on any
+    block that asks, so user- and item-partitioned blocks agree on every rating."""
+    with np.errstate(over="ignore"):
+        x = (u.astype(np.uint64) * np.uint64(n_items) + i.astype(np.uint64)) ^ np.uint64(
+            (seed * 0x9E3779B97F4A7C15 + stream * 0xD1B54A32D192ED03) % 2**64
+        )
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def ratings_model(n_users: int, n_items: int, rank: int, seed: int):
+    """(user factors, item factors, user activity, item popularity) of the generator."""
+    rng = np.random.default_rng([seed, 2**31])
+    P = rng.standard_normal((n_users, rank)) / rank**0.25
+    Q = rng.standard_normal((n_items, rank)) / rank**0.25
+    activity = rng.lognormal(0.0, 0.5, n_users)
+    activity /= activity.mean()
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.9  # power law: item 0 the most popular
+    return P, Q, activity, popularity / popularity.sum()
+
+
+def ratings_block(
+    i: int,
+    *,
+    rows: int,
+    n_features: int = 1000,
+    rank: int = 8,
+    n_blocks: int = 8,
+    held_out: float = 0.2,
+    seed: int = 0,
+) -> Block:
+    """Block ``i`` of explicit 1–5 ratings (layout of :mod:`algorithms._als_kernels`).
+
+    ``n_features`` items; ``rows * n_blocks / RATINGS_PER_USER`` users. User ``u`` rates
+    item ``j`` with probability ``min(1, RATINGS_PER_USER * activity_u * popularity_j)``
+    (power-law popularity); the rating is ``3.2 + P_u . Q_j`` plus noise, rounded and
+    clipped to 1..5; a ``held_out`` share is marked for testing. Blocks ``0..n_blocks-1``
+    hold users in contiguous ranges, blocks ``n_blocks..2*n_blocks-1`` the same ratings
+    by item range. Every rating is decided by a hash of (seed, user, item), so the two
+    partitionings agree without ever meeting.
+    """
+    n_items = n_features
+    n_users = max(1, rows * n_blocks // RATINGS_PER_USER)
+    P, Q, activity, popularity = ratings_model(n_users, n_items, rank, seed)
+    by_item = i >= n_blocks
+    side_n = n_items if by_item else n_users
+    j = i - n_blocks if by_item else i
+    lo, hi = side_n * j // n_blocks, side_n * (j + 1) // n_blocks
+    if by_item:
+        u, it = np.meshgrid(np.arange(n_users), np.arange(lo, hi), indexing="xy")
+    else:
+        it, u = np.meshgrid(np.arange(n_items), np.arange(lo, hi), indexing="xy")
+    u, it = u.ravel(), it.ravel()
+    p = np.minimum(1.0, RATINGS_PER_USER * activity[u] * popularity[it])
+    keep = _hash_uniform(seed, 1, u, it, n_items) < p
+    u, it = u[keep], it[keep]
+    a, b = _hash_uniform(seed, 2, u, it, n_items), _hash_uniform(seed, 3, u, it, n_items)
+    noise = np.sqrt(-2.0 * np.log1p(-a)) * np.cos(2 * np.pi * b)  # Box–Muller
+    score = 3.2 + np.einsum("nk,nk->n", P[u], Q[it]) + 0.5 * noise
+    rating = np.clip(np.round(score), 1.0, 5.0)
+    test = (_hash_uniform(seed, 4, u, it, n_items) < held_out).astype(np.float64)
+    X = np.column_stack([u, it, test, np.full(u.size, float(by_item))]).astype(np.float64)
+    return Block(X, rating)
+
+
+#: Columns of :func:`customers_block`: one row per user of the ratings generator.
+CUSTOMER_COLUMNS = (
+    "log_ratings",  # log(1 + number of ratings)
+    "mean_rating",
+    "rating_std",
+    "mainstream_share",  # share of ratings on the top 1 % most popular items
+    "niche_index",  # mean log popularity rank of the items rated
+    "enthusiasm",  # share of ratings >= 4
+)
+
+
+def customers_block(
+    i: int, *, rows: int, n_features: int = 1000, rank: int = 8, n_blocks: int = 8, seed: int = 0
+) -> Block:
+    """Block ``i`` of per-user features (:data:`CUSTOMER_COLUMNS`) for segmentation.
+
+    ``rows`` users per block, summarised from their ratings in :func:`ratings_block`
+    (same seed and layout: the same users and ratings); ``n_features`` is the number of
+    items there. A user with no rating has NaN features (left to the preprocessing).
+    """
+    block = ratings_block(
+        i,
+        rows=rows * RATINGS_PER_USER,
+        n_features=n_features,
+        rank=rank,
+        n_blocks=n_blocks,
+        held_out=0.0,
+        seed=seed,
+    )
+    lo, size = rows * i, rows
+    users = block.X[:, 0].astype(np.int64) - lo
+    items, r = block.X[:, 1], block.y
+
+    def per_user(values: np.ndarray) -> np.ndarray:
+        return np.bincount(users, weights=values, minlength=size)
+
+    count = per_user(np.ones_like(r))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = per_user(r) / count
+        std = np.sqrt(np.maximum(per_user(r * r) / count - mean**2, 0.0))
+        top = per_user((items < max(1, n_features // 100)).astype(np.float64)) / count
+        niche = per_user(np.log1p(items)) / count
+        fans = per_user((r >= 4).astype(np.float64)) / count
+    X = np.column_stack([np.log1p(count), mean, std, top, niche, fans])
+    return Block(X, None)
+
+
+# -- credit risk: a credit-card-default table ---------------------------------------------
+#: Columns of :func:`credit_block`, as in the UCI "default of credit card clients" data.
+CREDIT_COLUMNS = (
+    "LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE",
+    "PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6",
+    "BILL_AMT1", "BILL_AMT2", "BILL_AMT3", "BILL_AMT4", "BILL_AMT5", "BILL_AMT6",
+    "PAY_AMT1", "PAY_AMT2", "PAY_AMT3", "PAY_AMT4", "PAY_AMT5", "PAY_AMT6",
+)  # fmt: skip
+CREDIT_CATEGORICAL = (1, 2, 3)  # SEX, EDUCATION, MARRIAGE
+CREDIT_NUMERIC = tuple(c for c in range(len(CREDIT_COLUMNS)) if c not in CREDIT_CATEGORICAL)
+CREDIT_MISSING = {"AGE": 0.03, "EDUCATION": 0.02, "LIMIT_BAL": 0.01, "BILL_AMT1": 0.02}
+CREDIT_OUTLIERS = 0.005  # share of bill and payment amounts multiplied by 10 to 50
+
+
+def credit_table(rng: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X raw with NaN and outliers, default next month 0/1, next month's bill in NT$ 1000).
+
+    One latent risk factor drives education, limit, repayment status, utilisation and
+    payments, so the columns correlate as in the real data (about 22 % default; limits
+    of NT$ 10k to 1M; status -2 = no use, -1 = paid duly, 0 = revolving, k = k months late).
+    """
+    risk = rng.standard_normal(rows)
+    sex = np.where(rng.random(rows) < 0.6, 2.0, 1.0)  # 1 male, 2 female
+    edu_score = -0.5 * risk + rng.standard_normal(rows)
+    education = np.select(
+        [edu_score > 0.4, edu_score > -0.9, edu_score > -2.0], [1.0, 2.0, 3.0], 4.0
+    )  # 1 graduate school, 2 university, 3 high school, 4 others
+    age = np.clip(np.round(21 + rng.gamma(3.0, 4.8, rows)), 21, 79)
+    marriage = np.where(
+        rng.random(rows) < 0.013,
+        3.0,
+        np.where(rng.random(rows) < 0.2 + 0.015 * (age - 21), 1.0, 2.0),
+    )  # 1 married, 2 single, 3 others
+    log_limit = (
+        11.7
+        - 0.45 * risk
+        - 0.25 * (education - 2)
+        + 0.012 * (age - 35)
+        + 0.5 * rng.standard_normal(rows)
+    )
+    limit = np.clip(np.round(np.exp(log_limit), -4), 10_000, 1_000_000)
+    # repayment status over 6 months, most recent first (PAY_0), an AR(1) of the risk
+    state = 0.8 * risk + 0.6 * rng.standard_normal(rows)
+    latent = np.empty((rows, 6))
+    for t in range(5, -1, -1):
+        state = 0.7 * state + 0.35 * risk + 0.5 * rng.standard_normal(rows)
+        latent[:, t] = state
+    status = np.select(
+        [latent < -1.3, latent < -0.4, latent < 0.8],
+        [-2.0, -1.0, 0.0],
+        np.minimum(np.floor(latent - 0.8) + 1.0, 8.0),
+    )
+    utilisation = 1 / (
+        1 + np.exp(-(0.6 * risk[:, None] - 0.3 + 0.8 * rng.standard_normal((rows, 1))))
+    )
+    bill = utilisation * limit[:, None] * rng.uniform(0.85, 1.15, (rows, 6))
+    bill = np.where(status == -2.0, 0.0, np.round(bill))
+    share = 1 / (1 + np.exp(-(-1.0 * risk[:, None] - 1.0 + 0.7 * rng.standard_normal((rows, 6)))))
+    share = np.where(status >= 1.0, 0.2 * share, share)
+    payment = np.round(share * np.roll(bill, -1, axis=1))  # PAY_AMT_t pays BILL_AMT_{t+1}
+    payment[:, 5] = np.round(share[:, 5] * bill[:, 5])
+    logit = -1.75 + 1.0 * risk + 0.45 * np.maximum(status[:, 0], 0) + 0.15 * (education == 3)
+    default = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.float64)
+    next_bill = (
+        np.maximum(
+            0.0,
+            0.9 * bill[:, 0]
+            + 0.3 * (bill[:, 0] - bill[:, 1])
+            - 0.8 * payment[:, 0]
+            + 0.05 * limit * rng.standard_normal(rows),
+        )
+        / 1000.0
+    )
+    X = np.column_stack([limit, sex, education, marriage, age, status, bill, payment])
+    for name, share_missing in CREDIT_MISSING.items():
+        col = CREDIT_COLUMNS.index(name)
+        X[rng.random(rows) < share_missing, col] = np.nan
+    amounts = X[:, 11:23]  # a view: outliers land in X
+    outlier = rng.random(amounts.shape) < CREDIT_OUTLIERS
+    amounts[outlier] *= rng.uniform(10, 50, outlier.sum())
+    return X, default, next_bill
+
+
+def credit_block(
+    i: int, *, rows: int, n_features: int = 23, target: str = "default", seed: int = 0
+) -> Block:
+    """Block ``i`` of the raw credit table (:data:`CREDIT_COLUMNS`, NaN = missing).
+
+    ``target="default"``: y = default next month (0/1); ``"bill"``: y = next month's bill
+    in NT$ 1000. ``n_features`` must be 23 (the table's columns).
+    """
+    if n_features != len(CREDIT_COLUMNS):
+        raise ValueError(f"the credit table has {len(CREDIT_COLUMNS)} columns; got {n_features}")
+    X, default, next_bill = credit_table(np.random.default_rng([seed, i]), rows)
+    return Block(X, default if target == "default" else next_bill)

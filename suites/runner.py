@@ -26,6 +26,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -34,13 +35,16 @@ import numpy as np
 from backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from backends._registry import missing_modules
 from backends.natives import NativeUnsupported
+from suites.datasets import shifted_block
 from suites.spec import Case, Suite
 from suites.workloads import (
     ALGORITHMS,
     DATASETS,
-    N_BLOCKS,
+    HELD_OUT_BLOCKS,
+    extra_metrics,
     metric_of,
     quality_ok,
+    sample_rows,
     sklearn_reference,
 )
 
@@ -366,18 +370,41 @@ class _Watchdog:
             raise Cancelled("finished only after the timeout")
 
 
-def _measure(case: Case, be) -> dict[str, Any]:
-    algo, data = ALGORITHMS[case.algorithm], DATASETS[case.dataset]
-    phases: dict[str, Any] = {}
+def resident_data(case: Case, be, phases: dict[str, Any]):
+    """(training Dataset, held-out Dataset or None, DatasetSpec) of ``case`` on ``be``.
+
+    Generated data is made on the workers (real data shipped); raw tables are preprocessed
+    there; ``phases`` gets the generation and preprocessing times. The returned spec makes
+    exactly the resident (prepared) blocks, for native libraries and the reference.
+    """
+    data = DATASETS[case.dataset]
     t0 = time.perf_counter()
     if data.loader:
-        X, y = data.load()
         from algorithms._common import split_blocks
 
+        (X, y), (X_test, y_test) = data.split()
         ds = be.from_blocks(split_blocks(X, y))
     else:
-        ds = be.generate(data.blocks_maker(case.n_samples, case.n_features, case.seed), N_BLOCKS)
+        ds = be.generate(
+            data.blocks_maker(case.n_samples, case.n_features, case.seed), data.n_blocks
+        )
     phases["generate_s"] = time.perf_counter() - t0
+    if data.preprocess:
+        ds, data = _prepared(be, ds, data, phases)
+    test = None
+    if data.loader:
+        test = be.from_blocks(split_blocks(X_test, y_test))
+    elif data.has_held_out:  # generated after preprocessing: transformed with its fit
+        maker = data.blocks_maker(case.n_samples, case.n_features, case.seed)
+        shifted = partial(shifted_block, make=maker, offset=data.n_blocks)
+        test = be.generate(shifted, HELD_OUT_BLOCKS)
+    return ds, test, data
+
+
+def _measure(case: Case, be) -> dict[str, Any]:
+    algo = ALGORITHMS[case.algorithm]
+    phases: dict[str, Any] = {}
+    ds, test, data = resident_data(case, be, phases)
     try:
         fit = NATIVES[(case.algorithm, case.backend)] if case.impl == "native" else _fit_ours
         fits, traces, model = [], [], None
@@ -390,7 +417,8 @@ def _measure(case: Case, be) -> dict[str, Any]:
         t0 = time.perf_counter()
         value = model.metric(ds)
         phases["predict_s"] = time.perf_counter() - t0
-        reference, ref_source = reference_metric(case, algo, data, be, ds)
+        extras = model.extras(ds, test) if model.extras else {}
+        reference, ref_source, ref_extras = reference_metric(case, algo, data, be, ds, test)
         native = case.impl == "native"
         ok = quality_ok(algo, value, reference, native=native)
         trace = getattr(model, "trace", None) or []
@@ -415,20 +443,51 @@ def _measure(case: Case, be) -> dict[str, Any]:
                 "reference_source": ref_source,
                 "tolerance": algo.native_tolerance if native else algo.tolerance,
                 "ok": ok,
+                "extras": {
+                    name: {"value": v, "reference": ref_extras.get(name)}
+                    for name, v in extras.items()
+                },
             },
             **({"native": model.native} if model.native else {}),
         }
     finally:
+        for resident in (ds, test):
+            if resident is not None:
+                with suppress(Exception):
+                    be.free(resident)
+
+
+def _prepared(be, raw, data, phases: dict[str, Any]):
+    """Preprocess the raw resident Dataset on the workers (timed as its own phase).
+
+    Returns the prepared Dataset, and a DatasetSpec whose blocks are the prepared ones
+    (rebuilt from the raw recipe and the fitted parameters), so native libraries and the
+    reference see exactly the rows ours trains on.
+    """
+    from dataclasses import replace
+
+    from algorithms._table_kernels import prepared_block
+
+    t0 = time.perf_counter()
+    try:
+        ds, params = data.preprocess(be, raw)
+    finally:
         with suppress(Exception):
-            be.free(ds)
+            be.free(raw)
+    phases["preprocess_s"] = time.perf_counter() - t0
+    maker = partial(prepared_block, raw=data.make_block, params=params)
+    return ds, replace(data, make_block=maker, preprocess=None)
 
 
 class _Fitted:
     """What the runner needs of any fitted implementation, ours or native."""
 
-    def __init__(self, metric: Callable[[Any], float], n_iter=None, trace=None, native=None):
+    def __init__(
+        self, metric: Callable[[Any], float], n_iter=None, trace=None, native=None, extras=None
+    ):
         self.metric, self.n_iter, self.trace = metric, n_iter, trace
         self.native = native  # a native library's name and settings, for the record
+        self.extras = extras  # dataset -> {name: value}: secondary quality numbers
 
 
 def _fit_ours(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
@@ -440,30 +499,64 @@ def _fit_ours(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
         lambda d: metric_of(algo, est, d, None),
         getattr(est, "n_iter_", None),
         getattr(est, "trace_", None),
+        extras=lambda d, test: _extras_on(algo, est, be, d, test),
     )
 
 
-def reference_metric(case: Case, algo, data, be, ds) -> tuple[float, str]:
-    """The metric of the reference implementation on the same data."""
-    if ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS:
+def _extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
+    """:func:`extra_metrics` of a model fitted on the resident Dataset ``ds``, and its
+    metric on the held-out Dataset ``test`` (``held_out_<metric>``) when there is one."""
+    from algorithms._common import targets
+    from algorithms._kernels import head_rows, vstack
+
+    y = targets(be, ds) if algo.name == "logistic_regression" else None
+    per = sample_rows(ds.n_blocks)
+    sample = be.aggregate(ds, head_rows, vstack, per) if algo.name == "kmeans" else None
+    out = extra_metrics(algo, model, ds, y, sample)
+    if test is not None:
+        out[f"held_out_{algo.metric}"] = float(metric_of(algo, model, test, None))
+    return out
+
+
+def reference_metric(
+    case: Case, algo, data, be, ds, test=None
+) -> tuple[float, str, dict[str, float]]:
+    """(metric, source, extra metrics) of the reference implementation on the same rows.
+
+    scikit-learn where it has the algorithm and the rows fit in memory; else dmlbench on
+    the local backend, from the same blocks (or regenerated from the same recipe). The
+    extras include the metric on the held-out Dataset ``test`` when there is one.
+    """
+    small = ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS
+    ref = sklearn_reference(algo, case.params)
+    if small and ref is not None:
         blocks = be.collect(ds)
         X = np.vstack([b.X for b in blocks])
         y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
-        ref = sklearn_reference(algo, case.params)
-        if ref is not None:
-            ref.fit(X, y) if y is not None and algo.metric != "inertia" else ref.fit(X)
-            if algo.metric == "inertia":
-                return float(-ref.score(X)), f"scikit-learn {type(ref).__name__}"
-            return float(ref.score(X, y)), f"scikit-learn {type(ref).__name__}"
-        est = algo.make(case.params, "local", data)
-        est.fit(X, y)
-        return float(metric_of(algo, est, X, y)), "dmlbench on the local backend"
+        ref.fit(X) if algo.metric == "inertia" else ref.fit(X, y)
+        value = float(-ref.score(X)) if algo.metric == "inertia" else float(ref.score(X, y))
+        sample = np.vstack([b.X[: sample_rows(len(blocks))] for b in blocks])
+        extras = extra_metrics(algo, ref, X, y, sample)
+        if test is not None:
+            held = be.collect(test)
+            X_test, y_test = np.vstack([b.X for b in held]), np.concatenate([b.y for b in held])
+            extras[f"held_out_{algo.metric}"] = float(ref.score(X_test, y_test))
+        return value, f"scikit-learn {type(ref).__name__}", extras
     with get_backend("local") as local:
-        local_ds = local.generate(
-            data.blocks_maker(case.n_samples, case.n_features, case.seed), N_BLOCKS
-        )
+        local_test = None
+        if small:
+            local_ds = local.from_blocks(be.collect(ds))
+            local_test = None if test is None else local.from_blocks(be.collect(test))
+        else:
+            maker = data.blocks_maker(case.n_samples, case.n_features, case.seed)
+            local_ds = local.generate(maker, data.n_blocks)
+            if test is not None:
+                shifted = partial(shifted_block, make=maker, offset=data.n_blocks)
+                local_test = local.generate(shifted, HELD_OUT_BLOCKS)
         est = algo.make(case.params, local, data).fit(local_ds)
-        return float(metric_of(algo, est, local_ds, None)), "dmlbench on the local backend"
+        value = float(metric_of(algo, est, local_ds, None))
+        extras = _extras_on(algo, est, local, local_ds, local_test)
+        return value, "dmlbench on the local backend", extras
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:
@@ -495,9 +588,9 @@ def _block_source(case: Case, data) -> tuple[Callable[[int], Any], int]:
     if data.loader:
         from algorithms._common import split_blocks
 
-        blocks = split_blocks(*data.load())
+        blocks = split_blocks(*data.split()[0])
         return blocks.__getitem__, len(blocks)
-    return data.blocks_maker(case.n_samples, case.n_features, case.seed), N_BLOCKS
+    return data.blocks_maker(case.n_samples, case.n_features, case.seed), data.n_blocks
 
 
 def _described(out: dict[str, Any]) -> dict[str, Any]:
@@ -512,7 +605,10 @@ def _native_kmeans(native: Callable) -> Callable:
         make, n_blocks = _block_source(case, data)
         k = case.params.get("n_clusters", 8)
         init = kmeans_plusplus(make(0).X[:20_000], k, np.random.default_rng(case.seed))
-        out = native(be, make, n_blocks, init=init, max_iter=case.params.get("max_iter", 300))
+        p = case.params
+        out = native(
+            be, make, n_blocks, init=init, max_iter=p.get("max_iter", 300), tol=p.get("tol", 1e-4)
+        )
         centers = be.broadcast(out["centers"])
         return out["seconds"], _Fitted(
             lambda d: float(be.aggregate(d, cost, add, centers)),
@@ -586,6 +682,23 @@ def _native_sklearn_mlp(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]
     return seconds, _Fitted(lambda d: float(ref.score(X, y)), ref.n_iter_, native=native)
 
 
+def _native_mllib_als(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
+    from backends.natives import mllib_als
+
+    make, n_blocks = _block_source(case, data)
+    p = case.params
+    out = mllib_als(
+        be,
+        make,
+        n_blocks,
+        rank=int(p.get("rank", 10)),
+        reg_param=float(p.get("reg_param", 0.1)),
+        max_iter=int(p.get("max_iter", 10)),
+        seed=case.seed,
+    )
+    return out["seconds"], _Fitted(lambda d: out["rmse"], native=_described(out))
+
+
 #: The native MLPs train their own way (MLlib: full-batch L-BFGS); this many iterations,
 #: MLlib's default, is what their users would run.
 NATIVE_MLP_MAX_ITER = 100
@@ -620,6 +733,7 @@ def _natives() -> dict[tuple[str, str], Callable]:
     table[("logistic_regression", "spark")] = logistic(natives.mllib_logistic_regression)
     table[("mlp", "local")] = _native_sklearn_mlp
     table[("mlp", "spark")] = _native_mllib_mlp
+    table[("als", "spark")] = _native_mllib_als
     return table
 
 

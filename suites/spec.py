@@ -24,8 +24,9 @@ Example::
     dataset = "blobs"
     params = { n_clusters = 8, max_iter = 20 }
 
-    [profiles.smoke]
+    [profiles.smoke]         # overrides grid axes (and repeats)
     n_samples = [2000]
+    repeats = 1
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ AXES = ("backends", "n_workers", "impl", "n_samples", "n_features")
 IMPLS = ("dmlbench", "native")
 SUITE_KEYS = ("name", "description", "repeats", "timeout", "seed")
 WORKLOAD_KEYS = ("algorithm", "dataset", "params", *AXES)
+PROFILE_KEYS = (*AXES, "repeats")
 TOP_KEYS = ("suite", "grid", "workload", "profiles")
 
 
@@ -147,8 +149,10 @@ def expand(
         if profile not in profiles:
             raise SuiteError(f"{source}: no profile {profile!r}; this suite has {sorted(profiles)}")
         err.table(profiles[profile], f"profiles.{profile}")
-        err.keys(profiles[profile], AXES, f"profiles.{profile}")
+        err.keys(profiles[profile], PROFILE_KEYS, f"profiles.{profile}")
         overrides = dict(profiles[profile])
+        if "repeats" in overrides:
+            repeats = err.count(overrides.pop("repeats"), f"profiles.{profile}.repeats", low=1)
     workloads = doc.get("workload", [])
     if not isinstance(workloads, list) or not workloads:
         raise SuiteError(f"{source}: needs at least one [[workload]] table (algorithm, dataset)")

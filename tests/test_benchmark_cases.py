@@ -13,9 +13,9 @@ import os
 import pytest
 
 from backends import get_backend
-from suites.runner import reference_metric
+from suites.runner import reference_metric, resident_data
 from suites.spec import load_suite
-from suites.workloads import ALGORITHMS, DATASETS, N_BLOCKS, metric_of, quality_ok
+from suites.workloads import ALGORITHMS, metric_of, quality_ok
 
 SUITE = os.environ.get("DMLBENCH_BENCH_SUITE", "quick")
 PROFILE = os.environ.get("DMLBENCH_BENCH_PROFILE", "smoke")
@@ -49,8 +49,8 @@ def engines():
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id.rsplit("/", 1)[0])
 def test_case(benchmark, engines, case):
     be = engines(case.backend, case.n_workers)
-    algo, data = ALGORITHMS[case.algorithm], DATASETS[case.dataset]
-    ds = be.generate(data.blocks_maker(case.n_samples, case.n_features, case.seed), N_BLOCKS)
+    algo = ALGORITHMS[case.algorithm]
+    ds, test, data = resident_data(case, be, {})
     fitted = {}
 
     def fit():
@@ -58,7 +58,7 @@ def test_case(benchmark, engines, case):
 
     benchmark.pedantic(fit, rounds=ROUNDS, warmup_rounds=1, iterations=1)
     value = metric_of(algo, fitted["model"], ds, None)
-    reference, source = reference_metric(case, algo, data, be, ds)
+    reference, source, _ = reference_metric(case, algo, data, be, ds)
     benchmark.extra_info.update(
         backend=case.backend,
         n_workers=case.n_workers,
@@ -66,5 +66,7 @@ def test_case(benchmark, engines, case):
         impl=case.impl,
         quality={"metric": algo.metric, "value": value, "reference": reference, "source": source},
     )
-    be.free(ds)
+    for resident in (ds, test):
+        if resident is not None:
+            be.free(resident)
     assert quality_ok(algo, value, reference), (value, reference, source)

@@ -88,7 +88,7 @@ BAD = [
     ),
     (
         "[grid]\nn_samples = [100]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'regression'\n",
-        r"algorithm 'kmeans' solves clustering, but dataset 'regression' is for regression; choose one of \['blobs'\]",
+        r"algorithm 'kmeans' solves clustering, but dataset 'regression' is for regression; choose one of \['blobs', 'customers'\]",
     ),
     (
         "[grid]\nn_samples = [100]\nbackends = ['dsk']\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blobs'\n",
@@ -128,7 +128,7 @@ def test_unknown_profile_and_unknown_suite():
         load_suite("quick", profile="huge")
     with pytest.raises(
         SuiteError,
-        match=r"no suite 'quik': not a built-in suite \(\['quick', 'scaling'\]\) and not a file",
+        match=r"no suite 'quik': not a built-in suite \(\['credit', 'ecommerce', 'images', 'quick', 'scaling'\]\) and not a file",
     ):
         load_suite("quik")
 
@@ -411,6 +411,13 @@ algorithm = "cnn"
 dataset = "images"
 n_features = [64]
 params = { max_iter = 1, n_filters = 4, random_state = 0 }
+
+[[workload]]
+algorithm = "als"
+dataset = "ratings"
+n_features = [200]
+n_samples = [40000]
+params = { rank = 4, max_iter = 10 }
 """
 
 #: (algorithm, dataset, backend) -> the native library's implementation, or why it has none.
@@ -437,6 +444,9 @@ NATIVE_EXPECTED = {
     ("cnn", "images", "local"): "skipped: scikit-learn has no convolutional network",
     ("cnn", "images", "dask"): "skipped: dask-ml has no neural networks",
     ("cnn", "images", "spark"): "skipped: Spark MLlib has no convolutional network",
+    ("als", "ratings", "local"): "skipped: scikit-learn has no ALS",
+    ("als", "ratings", "dask"): "skipped: dask-ml has no ALS",
+    ("als", "ratings", "spark"): "MLlib ALS",
 }
 
 
@@ -450,7 +460,7 @@ def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
     suite = write(tmp_path, NATIVE_SUITE)
     dmlbench_cli("run", str(suite), "--backends", ",".join(backends), "--out", str(out))
     records = read_results(out / "results.jsonl")
-    assert len(records) == 6 * len(backends)
+    assert len(records) == 7 * len(backends)
     for r in records:
         c = r["case"]
         expected = NATIVE_EXPECTED[(c["algorithm"], c["dataset"], c["backend"])]

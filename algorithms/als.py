@@ -1,0 +1,255 @@
+"""ALS for explicit ratings, written once: each half-iteration solves per-entity normal
+equations on the workers, where that entity's ratings already are.
+
+A ratings dataset keeps every rating twice (see :mod:`algorithms._als_kernels`): in
+user-partitioned blocks and in item-partitioned blocks. One iteration is two rounds:
+
+1. broadcast the item factors ``V``; every user-side block solves its users, returns them;
+2. broadcast the user factors ``U``; every item-side block solves its items, returns them.
+
+Nothing but factors crosses the network, once per half-iteration; no shuffle (Spark
+MLlib's ALS ships factors between its in- and out-blocks the same way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from algorithms._als_kernels import (
+    BY_ITEM,
+    BY_USER,
+    ITEM,
+    SIDE,
+    TEST,
+    USER,
+    add_pairs,
+    concat_solutions,
+    merge_extent,
+    precision_at_k,
+    ratings_extent,
+    solve_side,
+    squared_error,
+)
+from algorithms._common import (
+    N_BLOCKS,
+    Trace,
+    check_number,
+    check_positive_ints,
+    resolve_backend,
+)
+from backends import Block, Dataset
+
+
+def ratings_blocks(
+    users: np.ndarray,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    held_out: np.ndarray | None = None,
+    n_blocks: int = N_BLOCKS,
+) -> list[Block]:
+    """A ratings dataset's blocks from triples: ``n_blocks`` by user, then ``n_blocks`` by item.
+
+    Parameters
+    ----------
+    users, items : ndarray of shape (n_ratings,), non-negative integer ids
+    ratings : ndarray of shape (n_ratings,)
+    held_out : ndarray of bool, shape (n_ratings,), optional
+        Ratings kept out of training (scored by ``rmse`` and ``precision_at_k``).
+
+    Returns
+    -------
+    list of Block, length 2 * n_blocks
+        Each block holds whole entities (a user's ratings are never split between blocks).
+    """
+    held = np.zeros(users.shape[0]) if held_out is None else held_out.astype(np.float64)
+    blocks = []
+    for side, key in ((BY_USER, users), (BY_ITEM, items)):
+        order = np.argsort(key, kind="stable")
+        X = np.column_stack(
+            [users[order], items[order], held[order], np.full(order.size, side)]
+        ).astype(np.float64)
+        y = np.asarray(ratings, dtype=np.float64)[order]
+        bounds = _entity_bounds(key[order], n_blocks)
+        blocks += [Block(X[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return blocks
+
+
+def _entity_bounds(sorted_ids: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Row bounds of ``n_blocks`` near-equal blocks that never split an entity's rows."""
+    n = sorted_ids.size
+    cuts = np.linspace(0, n, n_blocks + 1).astype(int)
+    inner = [
+        int(np.searchsorted(sorted_ids, sorted_ids[c], side="left")) if c < n else n
+        for c in cuts[1:-1]
+    ]
+    return np.array([0, *inner, n])
+
+
+class ALS(BaseEstimator):
+    """Alternating least squares matrix factorisation of explicit ratings.
+
+    Minimises ``sum over rated (u, i) of (r_ui - U_u . V_i)^2 + reg_param * (sum_u n_u
+    |U_u|^2 + sum_i n_i |V_i|^2)`` (ALS-WR weighting: ``n_u`` ratings of user ``u``),
+    Spark MLlib's objective for ``implicitPrefs=False``.
+
+    Parameters
+    ----------
+    rank : int, default=10
+        Number of latent factors.
+    reg_param : float, default=0.1
+    max_iter : int, default=10
+        Iterations (each: a user half-step and an item half-step).
+    random_state : int, default=0
+        Seeds the initial item factors.
+    backend : str or started backend, default="local"
+
+    Attributes
+    ----------
+    user_factors_ : ndarray of shape (n_users, rank)
+        Zero for a user without training ratings (ids run from 0 to the largest seen).
+    item_factors_ : ndarray of shape (n_items, rank)
+    user_known_, item_known_ : ndarray of bool, shapes (n_users,) and (n_items,)
+        Which users and items had training ratings. Held-out ratings of the others are
+        left out of ``rmse`` and ``precision_at_k`` (cold start; MLlib's
+        ``coldStartStrategy="drop"``).
+    n_iter_ : int
+    trace_ : list of dict
+        Per iteration: training RMSE after the user half-step (``objective``), seconds.
+    """
+
+    def __init__(self, *, rank=10, reg_param=0.1, max_iter=10, random_state=0, backend="local"):
+        self.rank = rank
+        self.reg_param = reg_param
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.backend = backend
+
+    def fit(self, X, y=None):
+        """Fit on ``X`` (n_ratings, 2) of (user id, item id) with ``y`` the ratings, or on a
+        ratings Dataset (blocks from :func:`ratings_blocks` or a generator of that layout)."""
+        check_positive_ints(self, "rank", "max_iter")
+        check_number(self, "reg_param", 0.0, strict=False)
+        be = resolve_backend(self.backend, "ALS")
+        ds, owned = self._dataset(be, X, y)
+        try:
+            max_user, max_item, n_train, _, finite = be.aggregate(ds, ratings_extent, merge_extent)
+            if not finite:
+                raise ValueError("ratings contain NaN or infinity")
+            if n_train == 0:
+                raise ValueError("ALS needs at least one training rating; got none")
+            n_users, n_items = max_user + 1, max_item + 1
+            rng = np.random.default_rng(self.random_state)
+            V = np.abs(rng.standard_normal((n_items, self.rank))) / np.sqrt(self.rank)
+            U = np.zeros((n_users, self.rank))
+            trace = Trace()
+            for _ in range(self.max_iter):
+                U, users_known, sse, count = self._half_step(be, ds, V, BY_USER, n_users)
+                V, items_known, _, _ = self._half_step(be, ds, U, BY_ITEM, n_items)
+                trace.add(np.sqrt(sse / count))
+            self.user_factors_, self.item_factors_ = U, V
+            self.user_known_, self.item_known_ = users_known, items_known
+            self.n_iter_ = self.max_iter
+            self.trace_ = trace.rows
+        finally:
+            if owned:
+                be.free(ds)
+        return self
+
+    def _half_step(self, be, ds, other: np.ndarray, side: float, n: int):
+        """(factors of ``side``, which have training ratings, training SSE, ratings)."""
+        ids, rows, sse, count = be.aggregate(
+            ds, solve_side, concat_solutions, be.broadcast(other), side, float(self.reg_param)
+        )
+        out = np.zeros((n, self.rank))  # entities without training ratings stay at zero
+        out[ids] = rows
+        known = np.zeros(n, dtype=bool)
+        known[ids] = True
+        return out, known, sse, count
+
+    def _dataset(self, be, X, y) -> tuple[Dataset, bool]:
+        if isinstance(X, Dataset):
+            if y is not None:
+                raise ValueError("ALS.fit takes ratings from the blocks of a Dataset; got y too.")
+            return X, False
+        users, items, ratings = _triples(X, y)
+        return be.from_blocks(ratings_blocks(users, items, ratings)), True
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted ratings of (user, item) pairs ``X`` (n, 2), shape (n,)."""
+        check_is_fitted(self)
+        users, items, _ = _triples(X, None)
+        if (
+            users.max(initial=-1) >= self.user_factors_.shape[0]
+            or items.max(initial=-1) >= self.item_factors_.shape[0]
+        ):
+            raise ValueError(
+                f"ALS was fitted on {self.user_factors_.shape[0]} users and "
+                f"{self.item_factors_.shape[0]} items; X has ids beyond them"
+            )
+        return np.einsum("nk,nk->n", self.user_factors_[users], self.item_factors_[items])
+
+    def rmse(self, X, y=None, *, held_out: bool = True) -> float:
+        """RMSE on pairs ``X`` with ratings ``y``, or on a ratings Dataset's held-out
+        (``held_out=True``) or training ratings."""
+        check_is_fitted(self)
+        if isinstance(X, Dataset):
+            be = resolve_backend(self.backend, "ALS")
+            sse, count = be.aggregate(
+                X,
+                squared_error,
+                add_pairs,
+                be.broadcast(self.user_factors_),
+                be.broadcast(self.item_factors_),
+                held_out,
+                be.broadcast((self.user_known_, self.item_known_)),
+            )
+            if count == 0:
+                raise ValueError("the Dataset has no such ratings to score")
+            return float(np.sqrt(sse / count))
+        _, _, ratings = _triples(X, y)
+        err = self.predict(X) - ratings
+        return float(np.sqrt(err @ err / err.size))
+
+    def score(self, X, y=None) -> float:
+        """Negative RMSE (greater is better), on the held-out ratings of a Dataset."""
+        return -self.rmse(X, y)
+
+    def precision_at_k(self, ds: Dataset, k: int = 10, relevant: float = 4.0) -> float:
+        """Mean precision@k over users with a held-out rating >= ``relevant`` (Dataset only)."""
+        check_is_fitted(self)
+        be = resolve_backend(self.backend, "ALS")
+        hits, users = be.aggregate(
+            ds,
+            precision_at_k,
+            add_pairs,
+            be.broadcast(self.user_factors_),
+            be.broadcast(self.item_factors_),
+            int(k),
+            float(relevant),
+            be.broadcast((self.user_known_, self.item_known_)),
+        )
+        if users == 0:
+            raise ValueError(f"no user has a held-out rating >= {relevant}")
+        return hits / (k * users)
+
+
+def _triples(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validated (users, items, ratings) from X (n, 2) of non-negative integer ids."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be (n_ratings, 2) of (user id, item id); got shape {X.shape}")
+    if not np.isfinite(X).all() or (X < 0).any() or (X != np.round(X)).any():
+        raise ValueError("user and item ids must be non-negative integers")
+    ratings = None
+    if y is not None:
+        ratings = np.asarray(y, dtype=np.float64)
+        if ratings.shape != (X.shape[0],) or not np.isfinite(ratings).all():
+            raise ValueError(f"y must be {X.shape[0]} finite ratings; got shape {ratings.shape}")
+    return X[:, 0].astype(np.int64), X[:, 1].astype(np.int64), ratings
+
+
+__all__ = ["ALS", "ratings_blocks", "USER", "ITEM", "TEST", "SIDE"]

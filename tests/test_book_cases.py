@@ -1,0 +1,256 @@
+"""The book's three cases: ALS and the table preprocessing written once (checked against
+independent references on every backend), the generators' shapes, and the three built-in
+suites end to end on every installed backend."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+
+from algorithms import ALS
+from algorithms.als import ratings_blocks
+from algorithms.preprocessing import TablePreprocessor
+from suites.datasets import (
+    CREDIT_CATEGORICAL,
+    CREDIT_COLUMNS,
+    CREDIT_NUMERIC,
+    credit_block,
+    customers_block,
+    images_block,
+    ratings_block,
+)
+from suites.runner import read_results
+
+
+def dense_als(users, items, ratings, n_users, n_items, rank, reg, iters, seed):
+    """ALS-WR by the book, one entity at a time on the driver (the reference)."""
+    V = np.abs(np.random.default_rng(seed).standard_normal((n_items, rank))) / np.sqrt(rank)
+    U = np.zeros((n_users, rank))
+    for _ in range(iters):
+        for factors, other, own, their, n in (
+            (U, V, users, items, n_users),
+            (V, U, items, users, n_items),
+        ):
+            for e in range(n):
+                mine = own == e
+                if mine.any():
+                    F = other[their[mine]]
+                    A = F.T @ F + reg * mine.sum() * np.eye(rank)
+                    factors[e] = np.linalg.solve(A, F.T @ ratings[mine])
+    return U, V
+
+
+def small_ratings(seed=1, n_users=70, n_items=45, density=0.3):
+    rng = np.random.default_rng(seed)
+    users, items = np.nonzero(rng.random((n_users, n_items)) < density)
+    return users, items, rng.integers(1, 6, size=users.size).astype(float)
+
+
+def test_als_equals_the_dense_reference_on_every_backend(backend):
+    users, items, ratings = small_ratings()
+    U, V = dense_als(users, items, ratings, 70, 45, rank=4, reg=0.1, iters=6, seed=0)
+    model = ALS(rank=4, reg_param=0.1, max_iter=6, backend=backend).fit(
+        np.column_stack([users, items]), ratings
+    )
+    assert np.abs(model.user_factors_ - U).max() < 1e-9
+    assert np.abs(model.item_factors_ - V).max() < 1e-9
+    objective = [row["objective"] for row in model.trace_]
+    assert objective[-1] < objective[0] and model.n_iter_ == 6
+    pairs = np.column_stack([users, items])
+    expected = np.sqrt(np.mean((np.einsum("nk,nk->n", U[users], V[items]) - ratings) ** 2))
+    assert model.rmse(pairs, ratings) == pytest.approx(expected)
+
+
+def test_als_on_generated_ratings_matches_local(backend):
+    """Both partitionings are generated on the workers; fitted factors equal the oracle's."""
+    make = partial(ratings_block, rows=1500, n_features=300, seed=3)
+    ds = backend.generate(make, 16)
+    try:
+        ours = ALS(rank=5, reg_param=0.05, max_iter=4, backend=backend).fit(ds)
+        from backends import get_backend
+
+        with get_backend("local") as local:
+            local_ds = local.generate(make, 16)
+            ref = ALS(rank=5, reg_param=0.05, max_iter=4, backend=local).fit(local_ds)
+            assert np.abs(ours.user_factors_ - ref.user_factors_).max() < 1e-9
+            assert ours.rmse(ds) == pytest.approx(ref.rmse(local_ds), rel=1e-12)
+            assert ours.precision_at_k(ds, 10) == pytest.approx(ref.precision_at_k(local_ds, 10))
+        assert 0.5 < ours.rmse(ds) < 1.5  # held-out; the noise floor is about 0.6
+    finally:
+        backend.free(ds)
+
+
+def test_ratings_partitions_agree_and_popularity_is_a_power_law():
+    blocks = [ratings_block(i, rows=4000, n_features=400, seed=5) for i in range(16)]
+    by_user = {(u, i): (t, r) for b in blocks[:8] for (u, i, t, _), r in zip(b.X, b.y, strict=True)}
+    by_item = {(u, i): (t, r) for b in blocks[8:] for (u, i, t, _), r in zip(b.X, b.y, strict=True)}
+    assert by_user == by_item and 25_000 < len(by_user) <= 32_000
+    ratings = np.array([r for _, r in by_user.values()])
+    assert set(np.unique(ratings)) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    held = np.mean([t for t, _ in by_user.values()])
+    assert 0.17 < held < 0.23
+    counts = np.bincount([int(i) for _, i in by_user], minlength=400)
+    assert counts[:10].mean() > 10 * counts[-100:].mean()  # popular head, long tail
+    # every block holds whole users / whole items
+    for side, col in ((blocks[:8], 0), (blocks[8:], 1)):
+        owners = [set(b.X[:, col].tolist()) for b in side]
+        assert all(not (a & b) for k, a in enumerate(owners) for b in owners[k + 1 :])
+
+
+def test_als_refuses_bad_input():
+    with pytest.raises(ValueError, match=r"X must be \(n_ratings, 2\)"):
+        ALS().fit(np.zeros((5, 3)), np.ones(5))
+    with pytest.raises(ValueError, match="non-negative integers"):
+        ALS().fit(np.array([[0, 1], [-1, 2]]), np.ones(2))
+    with pytest.raises(ValueError, match="finite ratings"):
+        ALS().fit(np.array([[0, 1], [1, 2]]), np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="'rank' parameter of ALS must be an int >= 1"):
+        ALS(rank=0).fit(np.array([[0, 1]]), np.ones(1))
+    model = ALS(rank=2, max_iter=2).fit(np.array([[0, 0], [1, 1], [0, 1]]), np.ones(3))
+    with pytest.raises(ValueError, match="fitted on 2 users and 2 items"):
+        model.predict(np.array([[5, 0]]))
+    blocks = ratings_blocks(np.array([0, 0, 1]), np.array([0, 1, 1]), np.ones(3), n_blocks=2)
+    assert len(blocks) == 4 and sum(b.X.shape[0] for b in blocks) == 6
+
+
+def test_credit_table_has_the_shape_of_the_real_data():
+    block = credit_block(0, rows=30_000, seed=0)
+    X, default = block.X, block.y
+    assert X.shape == (30_000, len(CREDIT_COLUMNS)) == (30_000, 23)
+    assert 0.18 < default.mean() < 0.27  # about 22 % in the real data
+    missing = np.isnan(X).mean(axis=0)
+    assert missing[CREDIT_COLUMNS.index("AGE")] == pytest.approx(0.03, abs=0.006)
+    assert missing[CREDIT_COLUMNS.index("SEX")] == 0
+    pay0 = X[:, CREDIT_COLUMNS.index("PAY_0")]
+    assert set(np.unique(pay0)) <= set(range(-2, 9))
+    assert np.corrcoef(pay0, default)[0, 1] > 0.25  # late payers default more
+    limit = X[:, CREDIT_COLUMNS.index("LIMIT_BAL")]
+    ok = ~np.isnan(limit)
+    assert np.corrcoef(limit[ok], default[ok])[0, 1] < -0.1  # higher limits, fewer defaults
+    assert 10_000 <= np.nanmin(limit) and np.nanmax(limit) <= 1_000_000
+    bills = X[:, 11:17]
+    assert np.nanmax(bills) > 10 * np.nanpercentile(bills, 99)  # outliers are there
+    with pytest.raises(ValueError, match="the credit table has 23 columns; got 20"):
+        credit_block(0, rows=10, n_features=20)
+
+
+def sklearn_pipeline(X):
+    """The same preprocessing with scikit-learn on all rows at once."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    num = X[:, CREDIT_NUMERIC]
+    mean, std = np.nanmean(num, axis=0), np.nanstd(num, axis=0)
+    clip = FunctionTransformer(np.clip, kw_args={"a_min": mean - 4 * std, "a_max": mean + 4 * std})
+    return ColumnTransformer(
+        [
+            (
+                "num",
+                make_pipeline(SimpleImputer(strategy="mean"), clip, StandardScaler()),
+                list(CREDIT_NUMERIC),
+            ),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(sparse_output=False)
+                ),
+                list(CREDIT_CATEGORICAL),
+            ),
+        ]
+    ).fit_transform(X)
+
+
+def test_table_preprocessing_equals_scikit_learn_on_every_backend(backend):
+    make = partial(credit_block, rows=2500, seed=4)
+    raw = backend.generate(make, 8)
+    try:
+        prep = TablePreprocessor(
+            numeric=CREDIT_NUMERIC, categorical=CREDIT_CATEGORICAL, backend=backend
+        ).fit(raw)
+        prepared = prep.transform(raw)
+        ours = np.vstack([b.X for b in backend.collect(prepared)])
+        backend.free(prepared)
+    finally:
+        backend.free(raw)
+    X = np.vstack([make(i).X for i in range(8)])
+    expected = sklearn_pipeline(X)
+    assert ours.shape == expected.shape == (20_000, 20 + 2 + 4 + 3)
+    assert np.abs(ours - expected).max() < 1e-9
+    assert not np.isnan(ours).any()
+    # numpy in, numpy out, the same numbers
+    assert (
+        np.abs(
+            TablePreprocessor(numeric=CREDIT_NUMERIC, categorical=CREDIT_CATEGORICAL)
+            .fit(X)
+            .transform(X)
+            - expected
+        ).max()
+        < 1e-9
+    )
+
+
+def test_table_preprocessing_refuses_bad_columns():
+    X = np.array([[1.0, np.nan], [2.0, np.nan]])
+    with pytest.raises(ValueError, match=r"columns \[1\] have no values at all"):
+        TablePreprocessor(numeric=[0, 1]).fit(X)
+    with pytest.raises(ValueError, match="both numeric and categorical"):
+        TablePreprocessor(numeric=[0], categorical=[0]).fit(X)
+    with pytest.raises(ValueError, match="needs numeric or categorical columns"):
+        TablePreprocessor().fit(X)
+    # a category unseen in fitting encodes as all zeros
+    prep = TablePreprocessor(categorical=[0]).fit(np.array([[1.0], [2.0], [2.0]]))
+    assert prep.mode_ == [2.0]
+    assert prep.transform(np.array([[3.0], [np.nan]])).tolist() == [[0.0, 0.0], [0.0, 1.0]]
+
+
+def test_customers_and_images_generators():
+    block = customers_block(2, rows=1500, n_features=500, seed=0)
+    assert block.X.shape == (1500, 6) and block.y is None
+    assert np.nanmean(block.X[:, 1]) == pytest.approx(3.2, abs=0.3)  # mean rating
+    images = images_block(0, rows=300, n_features=784)
+    assert images.X.shape == (300, 784) and set(np.unique(images.y)) <= set(range(10))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suite", ["credit", "ecommerce", "images"])
+def test_book_suite_smoke_on_every_installed_backend(suite, tmp_path, dmlbench_cli):
+    """`dmlbench run <case> --profile smoke` end to end, then its report."""
+    from backends import available_backends
+
+    out = tmp_path / suite
+    dmlbench_cli(
+        "run",
+        suite,
+        "--profile",
+        "smoke",
+        "--backends",
+        ",".join(available_backends()),
+        "--out",
+        str(out),
+        timeout=1200,
+    )
+    records = read_results(out / "results.jsonl")
+    problems = [
+        (r["case_id"], r["reason"]) for r in records if r["outcome"] not in ("ok", "skipped")
+    ]
+    assert not problems
+    ok = [r for r in records if r["outcome"] == "ok"]
+    assert {r["case"]["backend"] for r in ok} == set(available_backends())
+    extras = {name for r in ok for name in r["quality"]["extras"]}
+    expected = {
+        "credit": {"roc_auc", "held_out_accuracy", "held_out_r2"},
+        "ecommerce": {"precision_at_10", "silhouette"},
+        "images": {"held_out_accuracy"},
+    }[suite]
+    assert extras == expected
+    for r in ok:  # secondary numbers equal the reference's too (same rows, same algorithm)
+        for name, e in r["quality"]["extras"].items():
+            if name != "silhouette":  # k-means may end in another optimum than scikit-learn's
+                assert e["value"] == pytest.approx(e["reference"], abs=0.02), (r["case_id"], name)
+    report = tmp_path / "report"
+    dmlbench_cli("report", str(out), "-o", str(report))
+    assert "| FAIL |" not in (report / "report.md").read_text()
