@@ -3,7 +3,8 @@
 A ratings block is ``Block(X, y)`` with ``X[:, 0]`` the user id, ``X[:, 1]`` the item id,
 ``X[:, 2]`` 1.0 for a held-out rating (0.0 for training) and ``X[:, 3]`` the side it is
 partitioned by (0.0: by user, 1.0: by item); ``y`` the rating. A ratings dataset holds every
-rating twice, once in a user-partitioned block and once in an item-partitioned one, so each
+rating twice, once in a user-partitioned block and once in an item-partitioned one (the
+two kinds alternate, so every worker holds both), so each
 half-iteration solves its entities' normal equations where their ratings already are: no
 shuffle, as in Spark MLlib's blocked ALS (its in-/out-blocks).
 """

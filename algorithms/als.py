@@ -51,7 +51,7 @@ def ratings_blocks(
     held_out: np.ndarray | None = None,
     n_blocks: int = N_BLOCKS,
 ) -> list[Block]:
-    """A ratings dataset's blocks from triples: ``n_blocks`` by user, then ``n_blocks`` by item.
+    """A ratings dataset's blocks from triples: ``n_blocks`` by user and ``n_blocks`` by item.
 
     Parameters
     ----------
@@ -63,10 +63,11 @@ def ratings_blocks(
     Returns
     -------
     list of Block, length 2 * n_blocks
-        Each block holds whole entities (a user's ratings are never split between blocks).
+        User and item blocks alternate; each holds whole entities (a user's ratings are
+        never split between blocks).
     """
     held = np.zeros(users.shape[0]) if held_out is None else held_out.astype(np.float64)
-    blocks = []
+    sides = []
     for side, key in ((BY_USER, users), (BY_ITEM, items)):
         order = np.argsort(key, kind="stable")
         X = np.column_stack(
@@ -74,8 +75,10 @@ def ratings_blocks(
         ).astype(np.float64)
         y = np.asarray(ratings, dtype=np.float64)[order]
         bounds = _entity_bounds(key[order], n_blocks)
-        blocks += [Block(X[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    return blocks
+        sides.append([Block(X[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    # interleaved, user block j then item block j: each worker's contiguous blocks hold
+    # both kinds, so both half-steps use every worker
+    return [block for pair in zip(*sides, strict=True) for block in pair]
 
 
 def _entity_bounds(sorted_ids: np.ndarray, n_blocks: int) -> np.ndarray:

@@ -300,14 +300,15 @@ def mllib_als(
     """Spark ML ``ALS`` (explicit ratings) on the same training ratings; held-out RMSE.
 
     ``n_blocks`` counts both partitionings of a ratings dataset; MLlib gets the
-    user-partitioned copy only (it partitions by itself). Its regularisation is ALS-WR
-    like ours; its random initial factors are its own, so it may end in another optimum.
+    user-partitioned copy only (the even blocks; it partitions by itself). Its
+    regularisation is ALS-WR like ours; its random initial factors are its own, so it may
+    end in another optimum.
     """
     from pyspark.ml.evaluation import RegressionEvaluator
     from pyspark.ml.recommendation import ALS
 
-    half = n_blocks // 2
-    rows = be._sc.parallelize(range(half), half).flatMap(lambda i: _rating_rows(make_block, i))
+    half = n_blocks // 2  # user-partitioned blocks are the even ones
+    rows = be._sc.parallelize(range(half), half).flatMap(lambda j: _rating_rows(make_block, 2 * j))
     df = be._spark.createDataFrame(rows, ["user", "item", "rating", "held_out"]).cache()
     train, test = df.filter("held_out = 0").cache(), df.filter("held_out = 1").cache()
     train.count(), test.count()

@@ -64,29 +64,24 @@ def _failed(results: Results, wkey) -> list[dict[str, Any]]:
 
 
 def _mark_failures(ax, failed, x_of) -> None:
-    """Red crosses at the failed cases' x positions, at the top of the axes, labelled."""
+    """Red crosses at the failed cases' x positions, at the top of the axes, labelled
+    (labels at the same x stacked, so none hides another)."""
+    seen: dict[Any, int] = defaultdict(int)
     for r in failed:
+        x = x_of(r)
         ax.plot(
-            x_of(r),
-            0.96,
-            "x",
-            color=FAILURE_COLOR,
-            markersize=10,
-            mew=2,
-            transform=ax.get_xaxis_transform(),
-            clip_on=False,
-        )
+            x, 0.96, "x", color=FAILURE_COLOR, markersize=10, mew=2,
+            transform=ax.get_xaxis_transform(), clip_on=False,
+        )  # fmt: skip
         ax.annotate(
-            f"{_c(r, 'backend')}: {r['outcome']}",
-            (x_of(r), 0.96),
-            xycoords=ax.get_xaxis_transform(),
-            textcoords="offset points",
-            xytext=(4, -12),
-            fontsize=7,
-            color=FAILURE_COLOR,
-        )
+            f"{series_label(r)}, {_c(r, 'n_workers')}w: {r['outcome']}", (x, 0.96),
+            xycoords=ax.get_xaxis_transform(), textcoords="offset points",
+            xytext=(0, -14 - 10 * seen[x]), ha="center", fontsize=7, color=FAILURE_COLOR,
+        )  # fmt: skip
+        seen[x] += 1
     if failed:
         ax.plot([], [], "x", color=FAILURE_COLOR, mew=2, label="failed / timeout / wrong")
+        ax.margins(x=0.15)  # room for labels at the edges
 
 
 def _by_workload(records) -> list[tuple[Any, list[dict[str, Any]]]]:
@@ -216,10 +211,20 @@ def comparison(results: Results) -> list[Figure]:
         fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(others) + 1.6))
         labels = [f"{series_label(r)}, {_c(r, 'n_workers')}w" for r in others]
         ratios = [r["fit_median_s"] / t0 for r in others]
-        bars = ax.barh(labels, ratios, color=[color(_c(r, "backend")) for r in others])
-        for bar, r in zip(bars, others, strict=True):
+        # bars grow from 1 (as fast as scikit-learn): left of it faster, right slower
+        bars = ax.barh(
+            labels, [q - 1 for q in ratios], left=1, color=[color(_c(r, "backend")) for r in others]
+        )
+        for bar, r, q in zip(bars, others, ratios, strict=True):
             if _c(r, "impl") == "native":
                 bar.set_hatch("//")
+            ax.annotate(
+                f"{q:.2g}x", (q, bar.get_y() + bar.get_height() / 2), fontsize=7,
+                xytext=(3 if q >= 1 else -3, 0), textcoords="offset points",
+                ha="left" if q >= 1 else "right", va="center",
+            )  # fmt: skip
+        lo, hi = min(ratios + [1.0]), max(ratios + [1.0])
+        ax.set_xlim(lo / 1.6, hi * 1.6)
         ax.axvline(1.0, color="grey", linewidth=1, label="scikit-learn, 1 core")
         ax.set_xscale("log")
         ax.set(xlabel="fit time / scikit-learn's on 1 core (log; < 1 is faster)")

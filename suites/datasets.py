@@ -141,18 +141,24 @@ def ratings_block(
     ``n_features`` items; ``rows * n_blocks / RATINGS_PER_USER`` users. User ``u`` rates
     item ``j`` with probability ``min(1, RATINGS_PER_USER * activity_u * popularity_j)``
     (power-law popularity); the rating is ``3.2 + P_u . Q_j`` plus noise, rounded and
-    clipped to 1..5; a ``held_out`` share is marked for testing. Blocks ``0..n_blocks-1``
-    hold users in contiguous ranges, blocks ``n_blocks..2*n_blocks-1`` the same ratings
-    by item range. Every rating is decided by a hash of (seed, user, item), so the two
-    partitionings agree without ever meeting.
+    clipped to 1..5; a ``held_out`` share is marked for testing. There are
+    ``2 * n_blocks`` blocks: even block ``2 j`` holds the ``j``-th range of users, odd
+    block ``2 j + 1`` the ``j``-th range of items (ranges of equal expected ratings, as
+    popular items have many), so a worker's contiguous blocks hold both kinds and both
+    half-steps of ALS use every worker. Every rating is decided by a hash of (seed, user,
+    item), so the two partitionings agree without ever meeting.
     """
     n_items = n_features
     n_users = max(1, rows * n_blocks // RATINGS_PER_USER)
     P, Q, activity, popularity = ratings_model(n_users, n_items, rank, seed)
-    by_item = i >= n_blocks
-    side_n = n_items if by_item else n_users
-    j = i - n_blocks if by_item else i
-    lo, hi = side_n * j // n_blocks, side_n * (j + 1) // n_blocks
+    by_item, j = i % 2 == 1, i // 2
+    if by_item:
+        expected = np.cumsum(np.minimum(1.0, RATINGS_PER_USER * popularity))
+        cuts = np.searchsorted(expected / expected[-1], np.arange(1, n_blocks) / n_blocks)
+        bounds = np.concatenate([[0], cuts, [n_items]])
+        lo, hi = int(bounds[j]), int(bounds[j + 1])
+    else:
+        lo, hi = n_users * j // n_blocks, n_users * (j + 1) // n_blocks
     if by_item:
         u, it = np.meshgrid(np.arange(n_users), np.arange(lo, hi), indexing="xy")
     else:
@@ -191,7 +197,7 @@ def customers_block(
     items there. A user with no rating has NaN features (left to the preprocessing).
     """
     block = ratings_block(
-        i,
+        2 * i,
         rows=rows * RATINGS_PER_USER,
         n_features=n_features,
         rank=rank,

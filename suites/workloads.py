@@ -92,6 +92,10 @@ def table_preprocess(be, ds, numeric=(), categorical=()) -> tuple[Any, dict]:
     return prep.transform(ds), prep.params()
 
 
+credit_preparation = partial(
+    table_preprocess, numeric=CREDIT_NUMERIC, categorical=CREDIT_CATEGORICAL
+)
+
 DATASETS: dict[str, DatasetSpec] = {
     "regression": DatasetSpec("regression", "regression", regression_block),
     "blobs": DatasetSpec("blobs", "clustering", blobs_block),
@@ -103,17 +107,13 @@ DATASETS: dict[str, DatasetSpec] = {
         "credit",
         "classification",
         partial(credit_block, target="default"),
-        preprocess=partial(
-            table_preprocess, numeric=CREDIT_NUMERIC, categorical=CREDIT_CATEGORICAL
-        ),
+        preprocess=credit_preparation,
     ),
     "credit_bill": DatasetSpec(
         "credit_bill",
         "regression",
         partial(credit_block, target="bill"),
-        preprocess=partial(
-            table_preprocess, numeric=CREDIT_NUMERIC, categorical=CREDIT_CATEGORICAL
-        ),
+        preprocess=credit_preparation,
     ),
     "customers": DatasetSpec(
         "customers",

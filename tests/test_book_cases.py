@@ -84,8 +84,12 @@ def test_als_on_generated_ratings_matches_local(backend):
 
 def test_ratings_partitions_agree_and_popularity_is_a_power_law():
     blocks = [ratings_block(i, rows=4000, n_features=400, seed=5) for i in range(16)]
-    by_user = {(u, i): (t, r) for b in blocks[:8] for (u, i, t, _), r in zip(b.X, b.y, strict=True)}
-    by_item = {(u, i): (t, r) for b in blocks[8:] for (u, i, t, _), r in zip(b.X, b.y, strict=True)}
+    by_user = {
+        (u, i): (t, r) for b in blocks[0::2] for (u, i, t, _), r in zip(b.X, b.y, strict=True)
+    }
+    by_item = {
+        (u, i): (t, r) for b in blocks[1::2] for (u, i, t, _), r in zip(b.X, b.y, strict=True)
+    }
     assert by_user == by_item and 25_000 < len(by_user) <= 32_000
     ratings = np.array([r for _, r in by_user.values()])
     assert set(np.unique(ratings)) <= {1.0, 2.0, 3.0, 4.0, 5.0}
@@ -94,9 +98,13 @@ def test_ratings_partitions_agree_and_popularity_is_a_power_law():
     counts = np.bincount([int(i) for _, i in by_user], minlength=400)
     assert counts[:10].mean() > 10 * counts[-100:].mean()  # popular head, long tail
     # every block holds whole users / whole items
-    for side, col in ((blocks[:8], 0), (blocks[8:], 1)):
+    for side, col in ((blocks[0::2], 0), (blocks[1::2], 1)):
         owners = [set(b.X[:, col].tolist()) for b in side]
         assert all(not (a & b) for k, a in enumerate(owners) for b in owners[k + 1 :])
+        assert all((b.X[:, 3] == col).all() for b in side)
+    # item ranges hold about equal numbers of ratings, popular items or not
+    item_rows = [b.X.shape[0] for b in blocks[1::2]]
+    assert max(item_rows) < 2 * min(item_rows)
 
 
 def test_als_refuses_bad_input():
@@ -111,8 +119,9 @@ def test_als_refuses_bad_input():
     model = ALS(rank=2, max_iter=2).fit(np.array([[0, 0], [1, 1], [0, 1]]), np.ones(3))
     with pytest.raises(ValueError, match="fitted on 2 users and 2 items"):
         model.predict(np.array([[5, 0]]))
-    blocks = ratings_blocks(np.array([0, 0, 1]), np.array([0, 1, 1]), np.ones(3), n_blocks=2)
-    assert len(blocks) == 4 and sum(b.X.shape[0] for b in blocks) == 6
+    blocks = ratings_blocks(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]), np.ones(4), n_blocks=2)
+    assert len(blocks) == 4 and sum(b.X.shape[0] for b in blocks) == 8
+    assert [b.X[0, 3] for b in blocks] == [0.0, 1.0, 0.0, 1.0]  # user and item blocks alternate
 
 
 def test_credit_table_has_the_shape_of_the_real_data():
