@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports import metrics
-from reports.results import FAILURES, Results, series_label, workload_key, workload_label
+from reports.results import (
+    FAILURES,
+    Results,
+    is_single_core_baseline,
+    series_label,
+    workload_key,
+    workload_label,
+)
 
 #: One colour per backend, everywhere (colour-blind-safe Okabe–Ito palette).
 BACKEND_COLORS = {
@@ -200,7 +207,7 @@ def comparison(results: Results) -> list[Figure]:
     for wkey, records in _by_workload(results.ok):
         n = max(_c(r, "n_samples") for r in records)
         at_n = [r for r in records if _c(r, "n_samples") == n]
-        base = [r for r in at_n if _c(r, "backend") == "local" and _c(r, "impl") == "native"]
+        base = [r for r in at_n if is_single_core_baseline(r)]
         others = sorted(
             (r for r in at_n if r not in base),
             key=lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_workers")),

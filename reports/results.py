@@ -112,6 +112,13 @@ def workload_label(key: tuple[str, str, str]) -> str:
 SHOWN_PARAMS = ("n_clusters", "solver", "max_iter", "alpha", "C", "rank")
 
 
+def is_single_core_baseline(record: dict[str, Any]) -> bool:
+    """Whether a record is scikit-learn on one core: the native run of the in-process
+    backend (its ``native`` field names the library)."""
+    native = record.get("native") or {}
+    return record["case"]["impl"] == "native" and native.get("impl", "").startswith("scikit-learn")
+
+
 def series_label(record: dict[str, Any]) -> str:
     """How a curve is named in legends: backend, and the implementation when native."""
     c = record["case"]

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reports import metrics
-from reports.results import FAILURES, Results, series_label, workload_key, workload_label
+from reports.results import (
+    FAILURES,
+    Results,
+    is_single_core_baseline,
+    series_label,
+    workload_key,
+    workload_label,
+)
 
 
 @dataclass
@@ -284,7 +291,7 @@ def comparison(results: Results) -> list[Table]:
             for (backend, impl), srs in _group(
                 rs, lambda r: (_c(r, "backend"), _c(r, "impl"))
             ).items():
-                if backend == "local" and impl == "native":
+                if any(is_single_core_baseline(r) for r in srs):
                     continue
                 times = {_c(r, "n_workers"): r["fit_median_s"] for r in srs}
                 c = metrics.cost(times, baseline)
@@ -306,7 +313,7 @@ def comparison(results: Results) -> list[Table]:
 def _sklearn_time(records) -> float | None:
     """scikit-learn's fit on one core: the native implementation on the local backend."""
     for r in records:
-        if _c(r, "backend") == "local" and _c(r, "impl") == "native":
+        if is_single_core_baseline(r):
             return r["fit_median_s"]
     return None
 

@@ -33,6 +33,13 @@ ENV = {
 }
 
 
+NATIVE_IMPL = {
+    "local": "scikit-learn KMeans",
+    "dask": "dask-ml KMeans",
+    "spark": "MLlib KMeans (RDD)",
+}
+
+
 def record(
     algorithm="kmeans",
     backend="dask",
@@ -108,6 +115,7 @@ def record(
             "ok": True,
         },
         peak_memory_mb=500.0,
+        **({"native": {"impl": NATIVE_IMPL[backend], "settings": {}}} if impl == "native" else {}),
         backend_info={
             "backend": backend,
             "n_workers": workers,
