@@ -441,7 +441,11 @@ def _measure(case: Case, be) -> dict[str, Any]:
                 "value": value,
                 "reference": reference,
                 "reference_source": ref_source,
-                "tolerance": algo.native_tolerance if native else algo.tolerance,
+                "tolerance": (
+                    algo.native_tolerance
+                    if native and algo.native_tolerance is not None
+                    else algo.tolerance
+                ),
                 "ok": ok,
                 "extras": {
                     name: {"value": v, "reference": ref_extras.get(name)}

@@ -470,6 +470,7 @@ def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
         assert r["outcome"] == "ok", (r["case_id"], r.get("reason"))
         assert r["native"]["impl"] == expected and r["native"]["settings"]
         q = r["quality"]
+        assert q["tolerance"] is not None and q["ok"]
         if c["algorithm"] in ("linear_regression", "kmeans"):  # the same optimum as ours
             assert q["value"] == pytest.approx(q["reference"], rel=1e-6)
 
