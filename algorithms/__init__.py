@@ -6,19 +6,19 @@
 Every estimator takes a ``backend`` (a started backend or a name; default "local") and
 numpy input or a Dataset resident on that backend. No engine is imported here.
 
-The estimators are loaded on first use: the workers import only ``algorithms._kernels``
+The estimators are loaded on first use: the workers import only ``dmlbench.algorithms._kernels``
 (numpy and scipy), never scikit-learn, whose import costs ~1 s per worker process.
 """
 
 import importlib
 
 _ESTIMATORS = {
-    "ALS": "algorithms.als",
-    "CNNClassifier": "algorithms.neural",
-    "KMeans": "algorithms.kmeans",
-    "LinearRegression": "algorithms.linear",
-    "LogisticRegression": "algorithms.linear",
-    "MLPClassifier": "algorithms.neural",
+    "ALS": "dmlbench.algorithms.als",
+    "CNNClassifier": "dmlbench.algorithms.neural",
+    "KMeans": "dmlbench.algorithms.kmeans",
+    "LinearRegression": "dmlbench.algorithms.linear",
+    "LogisticRegression": "dmlbench.algorithms.linear",
+    "MLPClassifier": "dmlbench.algorithms.neural",
 }
 
 __all__ = sorted(_ESTIMATORS)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends import Block
+from dmlbench.backends import Block
 
 USER, ITEM, TEST, SIDE = 0, 1, 2, 3
 BY_USER, BY_ITEM = 0.0, 1.0

@@ -18,15 +18,15 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from algorithms._kernels import (
+from dmlbench.algorithms._kernels import (
     apply_to_X,
     block_stats,
     block_y,
     concat,
     merge_stats,
 )
-from backends import Block, Dataset, backend_names, get_backend
-from backends._base import BaseBackend
+from dmlbench.backends import Block, Dataset, backend_names, get_backend
+from dmlbench.backends._base import BaseBackend
 
 #: Blocks numpy input is split into: fixed, so every backend and worker count combines
 #: the same partial sums in the same order.

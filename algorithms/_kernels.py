@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp
 
-from backends import Block, block_index
+from dmlbench.backends import Block, block_index
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's constants
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backends import Block
+from dmlbench.backends import Block
 
 
 @dataclass

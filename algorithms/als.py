@@ -1,7 +1,7 @@
 """ALS for explicit ratings, written once: each half-iteration solves per-entity normal
 equations on the workers, where that entity's ratings already are.
 
-A ratings dataset keeps every rating twice (see :mod:`algorithms._als_kernels`): in
+A ratings dataset keeps every rating twice (see :mod:`dmlbench.algorithms._als_kernels`): in
 user-partitioned blocks and in item-partitioned blocks. One iteration is two rounds:
 
 1. broadcast the item factors ``V``; every user-side block solves its users, returns them;
@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from algorithms._als_kernels import (
+from dmlbench.algorithms._als_kernels import (
     BY_ITEM,
     BY_USER,
     ITEM,
@@ -34,14 +34,14 @@ from algorithms._als_kernels import (
     solve_side,
     squared_error,
 )
-from algorithms._common import (
+from dmlbench.algorithms._common import (
     N_BLOCKS,
     Trace,
     check_number,
     check_positive_ints,
     resolve_backend,
 )
-from backends import Block, Dataset
+from dmlbench.backends import Block, Dataset
 
 
 def ratings_blocks(

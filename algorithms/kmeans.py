@@ -17,14 +17,14 @@ import numpy as np
 from sklearn.base import ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 
-from algorithms._common import (
+from dmlbench.algorithms._common import (
     DistributedEstimator,
     Trace,
     check_choice,
     check_positive_ints,
     free_if,
 )
-from algorithms._kernels import (
+from dmlbench.algorithms._kernels import (
     add,
     add_tuples,
     block_moments,
@@ -38,7 +38,7 @@ from algorithms._kernels import (
     take_rows,
     vstack,
 )
-from backends import Dataset
+from dmlbench.backends import Dataset
 
 
 def kmeans_plusplus(X: np.ndarray, k: int, rng, weights: np.ndarray | None = None) -> np.ndarray:

@@ -14,7 +14,7 @@ import scipy.optimize
 from scipy.special import expit, logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from algorithms._common import (
+from dmlbench.algorithms._common import (
     DistributedEstimator,
     Trace,
     check_choice,
@@ -24,7 +24,7 @@ from algorithms._common import (
     targets,
     targets_of,
 )
-from algorithms._kernels import (
+from dmlbench.algorithms._kernels import (
     add_tuples,
     block_moments,
     linear_predict,

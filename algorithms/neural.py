@@ -19,7 +19,7 @@ from scipy.special import softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_random_state
 
-from algorithms._common import (
+from dmlbench.algorithms._common import (
     DistributedEstimator,
     Trace,
     check_choice,
@@ -30,7 +30,7 @@ from algorithms._common import (
     targets,
     targets_of,
 )
-from algorithms._kernels import (
+from dmlbench.algorithms._kernels import (
     adam_state,
     adam_step,
     add_tuples,
@@ -39,7 +39,7 @@ from algorithms._kernels import (
     local_train,
     net_scores,
 )
-from algorithms._nets import CNN, MLP
+from dmlbench.algorithms._nets import CNN, MLP
 
 
 class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
@@ -219,7 +219,7 @@ class CNNClassifier(_NeuralClassifier):
 
     conv (``kernel`` x ``kernel``, ``n_filters``, valid) -> relu -> 2x2 max-pool ->
     dense (``hidden``, relu; none if 0) -> softmax. Kernels: numpy im2col (see
-    ``algorithms._nets``).
+    ``dmlbench.algorithms._nets``).
 
     Parameters
     ----------

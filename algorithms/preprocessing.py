@@ -10,15 +10,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from algorithms._common import check_number, resolve_backend, split_blocks
-from algorithms._table_kernels import (
+from dmlbench.algorithms._common import check_number, resolve_backend, split_blocks
+from dmlbench.algorithms._table_kernels import (
     cleaned_stats,
     merge_column_stats,
     merge_raw_stats,
     raw_stats,
     transform_table,
 )
-from backends import Dataset
+from dmlbench.backends import Dataset
 
 
 class TablePreprocessor(TransformerMixin, BaseEstimator):
@@ -117,7 +117,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         if isinstance(X, Dataset):
             be = resolve_backend(self.backend, type(self).__name__)
             return be.map_blocks(X, transform_table, be.broadcast(params))
-        from backends import Block
+        from dmlbench.backends import Block
 
         return transform_table(Block(np.asarray(X, dtype=np.float64)), params).X
 

@@ -8,8 +8,8 @@
 Engines are imported only inside their adapter, when a backend is started.
 """
 
-from backends._base import block_ranges
-from backends._protocol import (
+from dmlbench.backends._base import block_ranges
+from dmlbench.backends._protocol import (
     Backend,
     BackendError,
     BackendUnavailable,
@@ -18,8 +18,8 @@ from backends._protocol import (
     Dataset,
     RemoteError,
 )
-from backends._registry import available_backends, backend_names, get_backend, max_workers
-from backends._worker import block_index
+from dmlbench.backends._registry import available_backends, backend_names, get_backend, max_workers
+from dmlbench.backends._worker import block_index
 
 __all__ = [
     "Backend",

@@ -1,7 +1,7 @@
 """What every adapter shares: dataset handles, validation, block placement, ordered combine.
 
 An adapter subclasses :class:`BaseBackend` and supplies how to start and stop its engine
-and how to run one :class:`~backends._worker.Call` on each of its worker *slots*
+and how to run one :class:`~dmlbench.backends._worker.Call` on each of its worker *slots*
 (``_run``). Blocks are placed on slots in contiguous ranges, so pre-combining on a
 worker and then combining the workers' partials in slot order is combining in block
 order: the same parenthesisation every run, hence the same bits every run.
@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from backends._protocol import Block, Cancelled, Dataset
-from backends._worker import Call
+from dmlbench.backends._protocol import Block, Cancelled, Dataset
+from dmlbench.backends._worker import Call
 
 T = TypeVar("T")
 
@@ -252,6 +252,11 @@ class BaseBackend:
         }
         base.update(self._info())
         return base
+
+    def native(self) -> Any:
+        """The engine's own handle (a Dask ``Client``, a ``SparkSession``, the ``ray``
+        module), for engine-native libraries; adapters override it."""
+        raise NotImplementedError
 
     # -- shared plumbing ----------------------------------------------------------------
     def _materialise(self, call: Call, ds_id: str, recipe: tuple, n_blocks: int) -> Dataset:

@@ -1,7 +1,7 @@
 """The ``dask`` backend: dask.distributed, blocks resident in each worker process.
 
 Pattern: every verb is ONE ``Client.run`` broadcast. Each worker process keeps its blocks
-in a process-global dict (``backends._worker.STORE``) and works on its contiguous range
+in a process-global dict (``dmlbench.backends._worker.STORE``) and works on its contiguous range
 of blocks in a single thread of its own, so the worker's event loop stays free (heartbeats
 and ``cancel`` get through while a long round computes). Measured here, a round is a few
 milliseconds, against ~15 ms for ``client.map`` + ``gather`` over persisted futures and
@@ -22,10 +22,10 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from backends import _worker
-from backends._base import BaseBackend
-from backends._protocol import BackendError
-from backends._worker import Call, StoredHandle
+from dmlbench.backends import _worker
+from dmlbench.backends._base import BaseBackend
+from dmlbench.backends._protocol import BackendError
+from dmlbench.backends._worker import Call, StoredHandle
 
 # Broadcast values larger than this are stored on the workers once instead of travelling
 # inline with every call that uses them.
@@ -149,6 +149,11 @@ class DaskBackend(BaseBackend):
 
     def _cancel(self, generation: str) -> None:
         self._client.run(_on_worker, Call("cancel", generation=generation), self._workers, [])
+
+    def native(self) -> Any:
+        """The engine's own handle: the ``distributed.Client`` of this backend's cluster."""
+        self._require_started()
+        return self._client
 
     def _info(self) -> dict[str, Any]:
         import dask

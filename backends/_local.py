@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from backends import _worker
-from backends._base import BaseBackend
-from backends._protocol import Block, Dataset
-from backends._worker import Call
+from dmlbench.backends import _worker
+from dmlbench.backends._base import BaseBackend
+from dmlbench.backends._protocol import Block, Dataset
+from dmlbench.backends._worker import Call
 
 
 class LocalBackend(BaseBackend):
@@ -57,6 +57,11 @@ class LocalBackend(BaseBackend):
 
     def _cancel(self, generation: str) -> None:
         _worker.mark_cancelled(generation)
+
+    def native(self) -> Any:
+        """No engine in between: ``None`` (in-process libraries need no handle)."""
+        self._require_started()
+        return None
 
     def _info(self) -> dict[str, Any]:
         return {

@@ -73,7 +73,7 @@ class Dataset:
         Rows in each block, in block order.
     recipe : tuple
         How a worker rebuilds block ``i`` when it does not hold it (see
-        ``backends._worker.build_block``).
+        ``dmlbench.backends._worker.build_block``).
     """
 
     backend_name: str
@@ -141,3 +141,5 @@ class Backend(Protocol):
     def info(self) -> dict[str, Any]: ...
 
     def cancel(self) -> None: ...
+
+    def native(self) -> Any: ...

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from backends import _worker
-from backends._base import BaseBackend
-from backends._protocol import BackendError
-from backends._worker import Call, Handle
+from dmlbench.backends import _worker
+from dmlbench.backends._base import BaseBackend
+from dmlbench.backends._protocol import BackendError
+from dmlbench.backends._worker import Call, Handle
 
 
 class BlockActor:
@@ -152,6 +152,13 @@ class RayBackend(BaseBackend):
     def _cancel(self, generation: str) -> None:
         call = Call("cancel", generation=generation)
         self._ray.get([a.run.remote(call, []) for a in self._actors])
+
+    def native(self) -> Any:
+        """The engine's own handle: the ``ray`` module, initialised and connected."""
+        self._require_started()
+        import ray
+
+        return ray
 
     def _info(self) -> dict[str, Any]:
         ray = self._ray

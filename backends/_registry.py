@@ -6,14 +6,14 @@ import importlib
 import importlib.util
 from typing import Any
 
-from backends._protocol import BackendUnavailable
+from dmlbench.backends._protocol import BackendUnavailable
 
 # name -> (adapter module, class, the extra that installs it, modules the engine needs)
 _BACKENDS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
-    "local": ("backends._local", "LocalBackend", None, ()),
-    "dask": ("backends._dask", "DaskBackend", "dask", ("dask", "distributed")),
-    "spark": ("backends._spark", "SparkBackend", "spark", ("pyspark",)),
-    "ray": ("backends._ray", "RayBackend", "ray", ("ray",)),
+    "local": ("dmlbench.backends._local", "LocalBackend", None, ()),
+    "dask": ("dmlbench.backends._dask", "DaskBackend", "dask", ("dask", "distributed")),
+    "spark": ("dmlbench.backends._spark", "SparkBackend", "spark", ("pyspark",)),
+    "ray": ("dmlbench.backends._ray", "RayBackend", "ray", ("ray",)),
 }
 
 

@@ -29,10 +29,10 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from backends import _worker
-from backends._base import BaseBackend, block_ranges
-from backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
-from backends._worker import Call, Handle
+from dmlbench.backends import _worker
+from dmlbench.backends._base import BaseBackend, block_ranges
+from dmlbench.backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
+from dmlbench.backends._worker import Call, Handle
 
 JAVA_HELP = (
     "Spark needs Java 17 or 21 (OpenJDK). On Debian/Ubuntu: "
@@ -202,6 +202,12 @@ class SparkBackend(BaseBackend):
 
     def _cancel(self, generation: str) -> None:
         self._sc.cancelAllJobs()
+
+    def native(self) -> Any:
+        """The engine's own handle: this backend's ``SparkSession``
+        (``.sparkContext`` for RDDs)."""
+        self._require_started()
+        return self._spark
 
     def _info(self) -> dict[str, Any]:
         import pyspark

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backends._protocol import Block, Cancelled, RemoteError
+from dmlbench.backends._protocol import Block, Cancelled, RemoteError
 
 # (dataset id, block index) -> Block. One per worker process.
 STORE: dict[tuple[str, int], Block] = {}

@@ -18,7 +18,7 @@ from functools import partial
 
 import numpy as np
 
-from backends._protocol import Block, Cancelled
+from dmlbench.backends._protocol import Block, Cancelled
 
 N_FEATURES = 6
 
@@ -91,7 +91,7 @@ def fail_on(block: Block, bad_index: int) -> int:
 
 def blocks_held(block: Block, ds_id: str) -> int:
     """How many blocks of dataset ``ds_id`` this worker process still holds."""
-    from backends._worker import STORE
+    from dmlbench.backends._worker import STORE
 
     return sum(1 for key in STORE if key[0] == ds_id)
 
@@ -336,7 +336,7 @@ def check_listens_on_loopback_only(be) -> None:
 
 def index_of_block(block: Block) -> list[int]:
     """The index the worker reports for this block."""
-    from backends import block_index
+    from dmlbench.backends import block_index
 
     return [block_index()]
 

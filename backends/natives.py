@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from backends._protocol import Block
+from dmlbench.backends._protocol import Block
 
 #: Each engine's own machine-learning library, or why it has none.
 NATIVE_LIBRARY = {
@@ -94,7 +94,7 @@ def mllib_kmeans(
     from pyspark.mllib.clustering import KMeans, KMeansModel
 
     rdd = (
-        be._sc.parallelize(range(n_blocks), n_blocks)
+        be.native().sparkContext.parallelize(range(n_blocks), n_blocks)
         .flatMap(lambda i: list(_block_X(make_block, i)))
         .cache()
     )
@@ -308,14 +308,14 @@ def mllib_als(
     from pyspark.ml.recommendation import ALS
 
     half = n_blocks // 2  # user-partitioned blocks are the even ones
-    rows = be._sc.parallelize(range(half), half).flatMap(lambda j: _rating_rows(make_block, 2 * j))
-    df = be._spark.createDataFrame(rows, ["user", "item", "rating", "held_out"]).cache()
+    rows = be.native().sparkContext.parallelize(range(half), half).flatMap(lambda j: _rating_rows(make_block, 2 * j))
+    df = be.native().createDataFrame(rows, ["user", "item", "rating", "held_out"]).cache()
     train, test = df.filter("held_out = 0").cache(), df.filter("held_out = 1").cache()
     train.count(), test.count()
     # MLlib's ALS lineage grows with every iteration; without a checkpoint directory its
     # checkpointInterval is ignored and ~20 iterations overflow the JVM stack.
     checkpoints = tempfile.mkdtemp(prefix="dmlbench-als-")
-    be._sc.setCheckpointDir(checkpoints)
+    be.native().sparkContext.setCheckpointDir(checkpoints)
     t0 = time.perf_counter()
     model = ALS(
         rank=rank,
@@ -381,7 +381,7 @@ def _dask_arrays(be, make_block, n_blocks: int):
             [da.from_delayed(b.y, shape=(np.nan,), dtype=first.y.dtype) for b in blocks],
             allow_unknown_chunksizes=True,
         )
-    X, y = be._client.persist([X, y]) if y is not None else (be._client.persist(X), None)
+    X, y = be.native().persist([X, y]) if y is not None else (be.native().persist(X), None)
     X.compute_chunk_sizes()
     if y is not None:
         y.compute_chunk_sizes()
@@ -392,10 +392,10 @@ def _spark_frame(be, make_block, n_blocks: int):
     """A cached Spark DataFrame (features: dense vector, label: double) of the same blocks."""
     from pyspark.ml.linalg import Vectors
 
-    rows = be._sc.parallelize(range(n_blocks), n_blocks).flatMap(
+    rows = be.native().sparkContext.parallelize(range(n_blocks), n_blocks).flatMap(
         lambda i: _labelled_rows(make_block, i, Vectors)
     )
-    df = be._spark.createDataFrame(rows, ["features", "label"]).cache()
+    df = be.native().createDataFrame(rows, ["features", "label"]).cache()
     df.count()
     return df
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.metrics import relative_spread
-from reports.render import fmt
-from reports.results import load
+from dmlbench.reports.metrics import relative_spread
+from dmlbench.reports.render import fmt
+from dmlbench.reports.results import load
 
 VERDICTS = ("regression", "improvement", "same", "only in A", "only in B", "not comparable")
 

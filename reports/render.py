@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports import figures as figs
-from reports import tables
-from reports.results import FAILURES, Results, load
+from dmlbench.reports import figures as figs
+from dmlbench.reports import tables
+from dmlbench.reports.results import FAILURES, Results, load
 
 
 @dataclass

@@ -12,8 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports import metrics
-from reports.results import (
+from dmlbench.reports import metrics
+from dmlbench.reports.results import (
     FAILURES,
     Results,
     is_single_core_baseline,

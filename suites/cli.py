@@ -8,8 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from backends import BackendUnavailable, available_backends, backend_names
-from backends._registry import check_system
+from dmlbench.backends import BackendUnavailable, available_backends, backend_names
+from dmlbench.backends._registry import check_system
 
 
 def _backends_arg(text: str) -> list[str]:
@@ -245,7 +245,7 @@ def _natives(args: argparse.Namespace) -> int:
     if missing:
         print(f"dmlbench natives needs {missing}: pip install 'dmlbench[all]'", file=sys.stderr)
         return 2
-    from suites.natives_bench import format_natives, run_natives
+    from dmlbench.suites.natives_bench import format_natives, run_natives
 
     report = run_natives(args.kmeans_rows, args.lr_rows, args.scaling_rows)
     print(format_natives(report))
@@ -264,8 +264,9 @@ def _int_list(text: str) -> list[int]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from suites.runner import read_results, run_suite
-    from suites.spec import SuiteError, load_suite
+    from dmlbench.reports.records import read_results
+    from dmlbench.suites.runner import run_suite
+    from dmlbench.suites.spec import SuiteError, load_suite
 
     try:
         suite = load_suite(
@@ -300,8 +301,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from suites.pytest_benchmark_export import to_pytest_benchmark
-    from suites.runner import read_results
+    from dmlbench.reports.records import read_results
+    from dmlbench.suites.pytest_benchmark_export import to_pytest_benchmark
 
     records = [r for path in args.results for r in read_results(path)]
     if not records:
@@ -325,8 +326,8 @@ def _fraction(text: str) -> float:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from reports.render import report
-    from reports.results import ReportError
+    from dmlbench.reports.render import report
+    from dmlbench.reports.results import ReportError
 
     first = args.results[0]
     out = args.out or (first if first.is_dir() else first.parent) / "report"
@@ -341,8 +342,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from reports.compare import compare, format_changes
-    from reports.results import ReportError
+    from dmlbench.reports.compare import compare, format_changes
+    from dmlbench.reports.results import ReportError
 
     try:
         changes = compare([args.a], [args.b], args.threshold)
@@ -354,8 +355,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from suites.spec import builtin_suites, load_suite
-    from suites.workloads import ALGORITHMS, DATASETS
+    from dmlbench.suites.spec import builtin_suites, load_suite
+    from dmlbench.suites.workloads import ALGORITHMS, DATASETS
 
     print("algorithms:")
     for name, spec in ALGORITHMS.items():
@@ -379,7 +380,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from suites.runner import environment
+    from dmlbench.suites.environment import environment
 
     env = environment()
     print(f"python {env['python']} on {env['platform']}")
@@ -403,7 +404,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _overhead(args: argparse.Namespace) -> int:
-    from suites.overhead import format_table, run_overhead
+    from dmlbench.suites.overhead import format_table, run_overhead
 
     names = args.backends or available_backends()
     missing = [n for n in names if n not in available_backends()]

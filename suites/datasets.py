@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends import Block
+from dmlbench.backends import Block
 
 
 def shifted_block(i: int, *, make, offset: int) -> Block:
@@ -136,7 +136,7 @@ def ratings_block(
     held_out: float = 0.2,
     seed: int = 0,
 ) -> Block:
-    """Block ``i`` of explicit 1–5 ratings (layout of :mod:`algorithms._als_kernels`).
+    """Block ``i`` of explicit 1–5 ratings (layout of :mod:`dmlbench.algorithms._als_kernels`).
 
     ``n_features`` items; ``rows * n_blocks / RATINGS_PER_USER`` users. User ``u`` rates
     item ``j`` with probability ``min(1, RATINGS_PER_USER * activity_u * popularity_j)``

@@ -19,11 +19,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from algorithms import KMeans, LinearRegression
-from algorithms._kernels import nearest
-from algorithms.kmeans import kmeans_plusplus
-from backends import get_backend, natives
-from suites.datasets import blobs_block, regression_block
+from dmlbench.algorithms import KMeans, LinearRegression
+from dmlbench.algorithms._kernels import nearest
+from dmlbench.algorithms.kmeans import kmeans_plusplus
+from dmlbench.backends import get_backend, natives
+from dmlbench.suites.datasets import blobs_block, regression_block
 
 N_BLOCKS = 8
 K = 8

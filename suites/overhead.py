@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from backends import Block, get_backend, max_workers
+from dmlbench.backends import Block, get_backend, max_workers
 
 XTX_FEATURES = 20
 

@@ -15,15 +15,10 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
@@ -32,12 +27,21 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
-from backends._registry import missing_modules
-from backends.natives import NativeUnsupported
-from suites.datasets import shifted_block
-from suites.spec import Case, Suite
-from suites.workloads import (
+from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
+from dmlbench.backends._registry import missing_modules
+from dmlbench.backends.natives import NativeUnsupported
+from dmlbench.reports.records import (
+    RESULTS_NAME,
+    SCHEMA_VERSION,
+    append_record,
+    read_results,
+    to_json,
+)
+from dmlbench.suites.datasets import shifted_block
+from dmlbench.suites.environment import environment
+from dmlbench.suites.monitor import PeakMemory, Progress, Watchdog
+from dmlbench.suites.spec import Case, Suite
+from dmlbench.suites.workloads import (
     ALGORITHMS,
     DATASETS,
     HELD_OUT_BLOCKS,
@@ -48,172 +52,8 @@ from suites.workloads import (
     sklearn_reference,
 )
 
-SCHEMA_VERSION = 1
-RESULTS_NAME = "results.jsonl"
 #: Above this many rows the reference is the local backend, not scikit-learn on a copy.
 SKLEARN_REFERENCE_MAX_ROWS = 2_000_000
-
-
-# -- results file -----------------------------------------------------------------------
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """Every complete record of a results file (a line cut by a kill is ignored)."""
-    records = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            with suppress(json.JSONDecodeError):
-                records.append(json.loads(line))
-    return records
-
-
-def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append one record and make it durable before returning."""
-    line = json.dumps(record, default=_jsonable) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-# -- environment --------------------------------------------------------------------------
-def environment() -> dict[str, Any]:
-    """What the numbers were measured on: machine, BLAS, package versions, git commit."""
-    from importlib import metadata
-
-    import psutil
-    from threadpoolctl import threadpool_info
-
-    versions = {}
-    for pkg in (
-        "numpy",
-        "scipy",
-        "scikit-learn",
-        "dask",
-        "distributed",
-        "dask-ml",
-        "pyspark",
-        "ray",
-        "pandas",
-    ):
-        with suppress(metadata.PackageNotFoundError):
-            versions[pkg] = metadata.version(pkg)
-    commit = None
-    with suppress(Exception):
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "blas": [
-            f"{p['internal_api']} {p.get('version')} ({p['num_threads']} threads)"
-            for p in threadpool_info()
-            if p.get("user_api") == "blas"
-        ],
-        "versions": versions,
-        "git_commit": commit,
-    }
-
-
-# -- peak memory ------------------------------------------------------------------------
-class PeakMemory:
-    """Peak resident memory of this process and its descendants while active."""
-
-    def __init__(self, interval: float = 0.2):
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-
-    def _sample(self) -> None:
-        import psutil
-
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                with suppress(psutil.Error):
-                    total += proc.memory_info().rss
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-# -- progress ---------------------------------------------------------------------------
-#: Outcomes a user must see: the terminal keeps their lines instead of overwriting them.
-PROBLEMS = ("failed", "timeout", "wrong-answer")
-
-
-class Progress:
-    """A one-line progress bar on a terminal; plain lines otherwise."""
-
-    def __init__(self, total: int, stream: TextIO):
-        self.total, self.done, self.stream = total, 0, stream
-        self.t0, self.tty = time.monotonic(), stream.isatty()
-        self.last = "-"
-
-    def start(self, case: Case) -> None:
-        self._show(
-            f"{case.algorithm} {case.dataset} {case.impl} {case.backend} "
-            f"w={case.n_workers} n={case.n_samples}"
-        )
-
-    def finish(self, case: Case, outcome: str, seconds: float, reason: str | None = None) -> None:
-        self.done += 1
-        self.last = outcome
-        label = f"{case.algorithm} {case.backend} w={case.n_workers} n={case.n_samples}"
-        line = f"[{self.done}/{self.total}] {label}: {outcome} ({seconds:.1f} s)"
-        if not self.tty:
-            print(line, file=self.stream, flush=True)
-        elif outcome in PROBLEMS:  # a problem stays on screen above the bar
-            self.stream.write(f"\r\033[K{line}: {(reason or '')[:200]}\n")
-            self._show(label)
-        else:
-            self._show(label)
-
-    def _show(self, label: str) -> None:
-        if not self.tty:
-            return
-        elapsed = time.monotonic() - self.t0
-        eta = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
-        width = 20
-        bar = "#" * int(width * self.done / max(self.total, 1))
-        self.stream.write(
-            f"\r[{bar:<{width}}] {self.done}/{self.total} {_clock(elapsed)} "
-            f"ETA {_clock(eta)} last: {self.last} | {label[:50]:<50}"
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-
-
-def _clock(seconds: float) -> str:
-    if seconds != seconds:  # nan
-        return "--:--"
-    m, s = divmod(int(seconds), 60)
-    return f"{m:02d}:{s:02d}"
 
 
 # -- running ----------------------------------------------------------------------------
@@ -224,8 +64,8 @@ def skip_reason(case: Case) -> str | None:
     limit = max_workers(case.backend)
     if limit is not None and case.n_workers > limit:
         return f"the {case.backend} backend has at most {limit} worker(s)"
-    if case.impl == "native" and (case.algorithm, case.backend) not in NATIVES:
-        from backends.natives import no_native_reason
+    if case.impl == "native" and (case.algorithm, case.backend) not in _natives_table():
+        from dmlbench.backends.natives import no_native_reason
 
         return no_native_reason(case.algorithm, case.backend)
     return None
@@ -315,7 +155,7 @@ def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
             "outcome": "skipped" if isinstance(exc, BackendUnavailable) else "failed",
             "reason": f"{type(exc).__name__}: {exc}",
         }
-    watchdog = _Watchdog(be, timeout)
+    watchdog = Watchdog(be, timeout)
     try:
         with PeakMemory() as memory, watchdog:
             record = _measure(case, be)
@@ -344,32 +184,6 @@ def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
         }
 
 
-class _Watchdog:
-    """Cancels the backend's calls once ``timeout`` has passed, until the case ends."""
-
-    def __init__(self, be, timeout: float):
-        self.be, self.timeout, self.fired = be, timeout, False
-        self._done = threading.Event()
-
-    def _watch(self) -> None:
-        if self._done.wait(self.timeout):
-            return
-        self.fired = True
-        while not self._done.is_set():  # calls made after a cancel need cancelling too
-            with suppress(Exception):
-                self.be.cancel()
-            self._done.wait(0.2)
-
-    def __enter__(self) -> _Watchdog:
-        threading.Thread(target=self._watch, daemon=True).start()
-        return self
-
-    def __exit__(self, exc_type, *rest) -> None:
-        self._done.set()
-        if self.fired and exc_type is None:
-            raise Cancelled("finished only after the timeout")
-
-
 def resident_data(case: Case, be, phases: dict[str, Any]):
     """(training Dataset, held-out Dataset or None, DatasetSpec) of ``case`` on ``be``.
 
@@ -380,7 +194,7 @@ def resident_data(case: Case, be, phases: dict[str, Any]):
     data = DATASETS[case.dataset]
     t0 = time.perf_counter()
     if data.loader:
-        from algorithms._common import split_blocks
+        from dmlbench.algorithms._common import split_blocks
 
         (X, y), (X_test, y_test) = data.split()
         ds = be.from_blocks(split_blocks(X, y))
@@ -406,7 +220,9 @@ def _measure(case: Case, be) -> dict[str, Any]:
     phases: dict[str, Any] = {}
     ds, test, data = resident_data(case, be, phases)
     try:
-        fit = NATIVES[(case.algorithm, case.backend)] if case.impl == "native" else _fit_ours
+        fit = (
+            _natives_table()[(case.algorithm, case.backend)] if case.impl == "native" else _fit_ours
+        )
         fits, traces, model = [], [], None
         for _ in range(1 + case.repeats):  # the first (cold) fit is kept apart
             seconds, model = fit(case, algo, data, be, ds)
@@ -470,7 +286,7 @@ def _prepared(be, raw, data, phases: dict[str, Any]):
     """
     from dataclasses import replace
 
-    from algorithms._table_kernels import prepared_block
+    from dmlbench.algorithms._table_kernels import prepared_block
 
     t0 = time.perf_counter()
     try:
@@ -510,8 +326,8 @@ def _fit_ours(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
 def _extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
     """:func:`extra_metrics` of a model fitted on the resident Dataset ``ds``, and its
     metric on the held-out Dataset ``test`` (``held_out_<metric>``) when there is one."""
-    from algorithms._common import targets
-    from algorithms._kernels import head_rows, vstack
+    from dmlbench.algorithms._common import targets
+    from dmlbench.algorithms._kernels import head_rows, vstack
 
     y = targets(be, ds) if algo.name == "logistic_regression" else None
     per = sample_rows(ds.n_blocks)
@@ -564,181 +380,10 @@ def reference_metric(
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(info, default=_jsonable))
+    return json.loads(json.dumps(info, default=to_json))
 
 
-# -- native comparators ------------------------------------------------------------------
-def _native_sklearn(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    blocks = be.collect(ds)
-    X = np.vstack([b.X for b in blocks])
-    y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
-    ref = sklearn_reference(algo, case.params)
-    t0 = time.perf_counter()
-    ref.fit(X) if algo.metric == "inertia" else ref.fit(X, y)
-    seconds = time.perf_counter() - t0
-    native = {"impl": f"scikit-learn {type(ref).__name__}", "settings": ref.get_params()}
-    n_iter = getattr(ref, "n_iter_", None)
-    if algo.metric == "inertia":
-        return seconds, _Fitted(lambda d: float(-ref.score(X)), n_iter, native=native)
-    return seconds, _Fitted(lambda d: float(ref.score(X, y)), n_iter, native=native)
+def _natives_table():
+    from dmlbench.suites.natives import NATIVES
 
-
-def _block_source(case: Case, data) -> tuple[Callable[[int], Any], int]:
-    """(make_block, n_blocks) giving the case's rows, for a native library to load.
-
-    Generated data is rebuilt on the engine from the same recipe; real data that ships
-    with scikit-learn is split into the same blocks as the resident dataset.
-    """
-    if data.loader:
-        from algorithms._common import split_blocks
-
-        blocks = split_blocks(*data.split()[0])
-        return blocks.__getitem__, len(blocks)
-    return data.blocks_maker(case.n_samples, case.n_features, case.seed), data.n_blocks
-
-
-def _described(out: dict[str, Any]) -> dict[str, Any]:
-    return {"impl": out["impl"], "settings": out["settings"]}
-
-
-def _native_kmeans(native: Callable) -> Callable:
-    def fit(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-        from algorithms._kernels import add, cost
-        from algorithms.kmeans import kmeans_plusplus
-
-        make, n_blocks = _block_source(case, data)
-        k = case.params.get("n_clusters", 8)
-        init = kmeans_plusplus(make(0).X[:20_000], k, np.random.default_rng(case.seed))
-        p = case.params
-        out = native(
-            be, make, n_blocks, init=init, max_iter=p.get("max_iter", 300), tol=p.get("tol", 1e-4)
-        )
-        centers = be.broadcast(out["centers"])
-        return out["seconds"], _Fitted(
-            lambda d: float(be.aggregate(d, cost, add, centers)),
-            out.get("n_iter"),
-            native=_described(out),
-        )
-
-    return fit
-
-
-def _native_linear(native: Callable, estimator: str, **params: Callable[[Case], Any]) -> Callable:
-    """A native fit that returns coefficients, scored by our estimator holding them.
-
-    Scoring the native coefficients with our own ``score`` on the resident dataset keeps
-    the metric identical for both implementations (and avoids dask-ml's ``score``, which
-    breaks against scikit-learn 1.9).
-    """
-
-    def fit(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-        import algorithms
-
-        make, n_blocks = _block_source(case, data)
-        out = native(be, make, n_blocks, **{k: get(case) for k, get in params.items()})
-        model = getattr(algorithms, estimator)(backend=be)
-        model.coef_, model.intercept_ = out["coef"], out["intercept"]
-        model.n_features_in_ = np.shape(out["coef"])[-1]
-        if "classes" in out:
-            model.classes_ = out["classes"]
-        return out["seconds"], _Fitted(
-            lambda d: float(model.score(d)), out.get("n_iter"), native=_described(out)
-        )
-
-    return fit
-
-
-def _native_mllib_mlp(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    from backends.natives import mllib_mlp
-
-    make, n_blocks = _block_source(case, data)
-    out = mllib_mlp(
-        be,
-        make,
-        n_blocks,
-        hidden_layer_sizes=tuple(case.params.get("hidden_layer_sizes", (100,))),
-        max_iter=NATIVE_MLP_MAX_ITER,
-        seed=case.seed,
-    )
-    return out["seconds"], _Fitted(lambda d: out["accuracy"], native=_described(out))
-
-
-def _native_sklearn_mlp(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    """scikit-learn's ``MLPClassifier`` (ReLU, like ours) on the collected rows, one core."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-
-    blocks = be.collect(ds)
-    X, y = np.vstack([b.X for b in blocks]), np.concatenate([b.y for b in blocks])
-    solver = "lbfgs" if case.params.get("solver") == "lbfgs" else "adam"
-    ref = MLPClassifier(
-        hidden_layer_sizes=tuple(case.params.get("hidden_layer_sizes", (100,))),
-        solver=solver,
-        max_iter=NATIVE_MLP_MAX_ITER,
-        random_state=case.seed,
-    )
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():  # not converging in max_iter is a result, not an error
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ref.fit(X, y)
-    seconds = time.perf_counter() - t0
-    native = {"impl": "scikit-learn MLPClassifier", "settings": ref.get_params()}
-    return seconds, _Fitted(lambda d: float(ref.score(X, y)), ref.n_iter_, native=native)
-
-
-def _native_mllib_als(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    from backends.natives import mllib_als
-
-    make, n_blocks = _block_source(case, data)
-    p = case.params
-    out = mllib_als(
-        be,
-        make,
-        n_blocks,
-        rank=int(p.get("rank", 10)),
-        reg_param=float(p.get("reg_param", 0.1)),
-        max_iter=int(p.get("max_iter", 10)),
-        seed=case.seed,
-    )
-    return out["seconds"], _Fitted(lambda d: out["rmse"], native=_described(out))
-
-
-#: The native MLPs train their own way (MLlib: full-batch L-BFGS); this many iterations,
-#: MLlib's default, is what their users would run.
-NATIVE_MLP_MAX_ITER = 100
-
-
-def _natives() -> dict[tuple[str, str], Callable]:
-    from backends import natives
-
-    def logistic(native):
-        return _native_linear(
-            native,
-            "LogisticRegression",
-            C=lambda c: float(c.params.get("C", 1.0)),
-            max_iter=lambda c: int(c.params.get("max_iter", 500)),
-            tol=lambda c: 1e-8,
-        )
-
-    table: dict[tuple[str, str], Callable] = {
-        (name, "local"): _native_sklearn
-        for name, spec in ALGORITHMS.items()
-        if spec.sklearn is not None
-    }
-    table[("kmeans", "dask")] = _native_kmeans(natives.dask_ml_kmeans)
-    table[("kmeans", "spark")] = _native_kmeans(natives.mllib_kmeans)
-    table[("linear_regression", "dask")] = _native_linear(
-        natives.dask_ml_linear_regression, "LinearRegression"
-    )
-    table[("linear_regression", "spark")] = _native_linear(
-        natives.mllib_linear_regression, "LinearRegression"
-    )
-    table[("logistic_regression", "dask")] = logistic(natives.dask_ml_logistic_regression)
-    table[("logistic_regression", "spark")] = logistic(natives.mllib_logistic_regression)
-    table[("mlp", "local")] = _native_sklearn_mlp
-    table[("mlp", "spark")] = _native_mllib_mlp
-    table[("als", "spark")] = _native_mllib_als
-    return table
-
-
-NATIVES = _natives()
+    return NATIVES

@@ -38,8 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backends import backend_names
-from suites.workloads import ALGORITHMS, DATASETS
+from dmlbench.backends import backend_names
+from dmlbench.suites.workloads import ALGORITHMS, DATASETS
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
 AXES = ("backends", "n_workers", "impl", "n_samples", "n_features")

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from backends import Block
-from suites.datasets import (
+from dmlbench.backends import Block
+from dmlbench.suites.datasets import (
     CREDIT_CATEGORICAL,
     CREDIT_NUMERIC,
     CUSTOMER_COLUMNS,
@@ -86,7 +86,7 @@ class DatasetSpec:
 
 def table_preprocess(be, ds, numeric=(), categorical=()) -> tuple[Any, dict]:
     """Impute, clip, one-hot and standardise a raw table on the workers (written once)."""
-    from algorithms.preprocessing import TablePreprocessor
+    from dmlbench.algorithms.preprocessing import TablePreprocessor
 
     prep = TablePreprocessor(numeric=numeric, categorical=categorical, backend=be).fit(ds)
     return prep.transform(ds), prep.params()
@@ -147,7 +147,7 @@ class AlgorithmSpec:
     native_tolerance: float | None = None
 
     def make(self, params: dict[str, Any], backend: Any, dataset: DatasetSpec):
-        import algorithms
+        from dmlbench import algorithms
 
         params = dict(params)
         if self.estimator == "CNNClassifier" and dataset.image_shape:

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from backends import BackendUnavailable, backend_names, get_backend, max_workers
-from backends._registry import missing_modules
+from dmlbench.backends import BackendUnavailable, backend_names, get_backend, max_workers
+from dmlbench.backends._registry import missing_modules
 
 N_WORKERS = 2
 EXTRA = {"dask": "dask", "spark": "spark", "ray": "ray"}

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from algorithms import KMeans, LinearRegression, LogisticRegression
-from backends import Block, get_backend
+from dmlbench.algorithms import KMeans, LinearRegression, LogisticRegression
+from dmlbench.backends import Block, get_backend
 
 X = np.random.default_rng(0).standard_normal((40, 3))
 y = X @ np.array([1.0, 2.0, 3.0])

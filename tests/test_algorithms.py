@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from sklearn import cluster, datasets, linear_model
 
-from algorithms import KMeans, LinearRegression, LogisticRegression
-from algorithms._common import split_blocks
-from backends.conformance import either, gaussian_block, indexed_block, pulls_in
+from dmlbench.algorithms import KMeans, LinearRegression, LogisticRegression
+from dmlbench.algorithms._common import split_blocks
+from dmlbench.backends.conformance import either, gaussian_block, indexed_block, pulls_in
 
 
 def rel(a, b):
@@ -128,6 +128,6 @@ def test_workers_never_import_scikit_learn(backend, blobs):
     KMeans(3, random_state=0, backend=backend).fit(blobs[:500])
     LogisticRegression(backend=backend).fit(blobs[:500], (blobs[:500, 0] > 0).astype(int))
     ds = backend.generate(indexed_block, 4)
-    assert not backend.aggregate(ds, pulls_in, either, "algorithms._kernels", "sklearn")
-    assert backend.aggregate(ds, pulls_in, either, "algorithms.linear", "sklearn")  # control
+    assert not backend.aggregate(ds, pulls_in, either, "dmlbench.algorithms._kernels", "sklearn")
+    assert backend.aggregate(ds, pulls_in, either, "dmlbench.algorithms.linear", "sklearn")  # control
     backend.free(ds)

@@ -12,10 +12,10 @@ import os
 
 import pytest
 
-from backends import get_backend
-from suites.runner import reference_metric, resident_data
-from suites.spec import load_suite
-from suites.workloads import ALGORITHMS, metric_of, quality_ok
+from dmlbench.backends import get_backend
+from dmlbench.suites.runner import reference_metric, resident_data
+from dmlbench.suites.spec import load_suite
+from dmlbench.suites.workloads import ALGORITHMS, metric_of, quality_ok
 
 SUITE = os.environ.get("DMLBENCH_BENCH_SUITE", "quick")
 PROFILE = os.environ.get("DMLBENCH_BENCH_PROFILE", "smoke")

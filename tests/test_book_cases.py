@@ -9,10 +9,11 @@ from functools import partial
 import numpy as np
 import pytest
 
-from algorithms import ALS
-from algorithms.als import ratings_blocks
-from algorithms.preprocessing import TablePreprocessor
-from suites.datasets import (
+from dmlbench.algorithms import ALS
+from dmlbench.algorithms.als import ratings_blocks
+from dmlbench.algorithms.preprocessing import TablePreprocessor
+from dmlbench.reports.records import read_results
+from dmlbench.suites.datasets import (
     CREDIT_CATEGORICAL,
     CREDIT_COLUMNS,
     CREDIT_NUMERIC,
@@ -21,7 +22,6 @@ from suites.datasets import (
     images_block,
     ratings_block,
 )
-from suites.runner import read_results
 
 
 def dense_als(users, items, ratings, n_users, n_items, rank, reg, iters, seed):
@@ -69,7 +69,7 @@ def test_als_on_generated_ratings_matches_local(backend):
     ds = backend.generate(make, 16)
     try:
         ours = ALS(rank=5, reg_param=0.05, max_iter=4, backend=backend).fit(ds)
-        from backends import get_backend
+        from dmlbench.backends import get_backend
 
         with get_backend("local") as local:
             local_ds = local.generate(make, 16)
@@ -228,7 +228,7 @@ def test_customers_and_images_generators():
 @pytest.mark.parametrize("suite", ["credit", "ecommerce", "images"])
 def test_book_suite_smoke_on_every_installed_backend(suite, tmp_path, dmlbench_cli):
     """`dmlbench run <case> --profile smoke` end to end, then its report."""
-    from backends import available_backends
+    from dmlbench.backends import available_backends
 
     out = tmp_path / suite
     dmlbench_cli(

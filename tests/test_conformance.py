@@ -1,8 +1,8 @@
-"""Every installed backend passes the conformance kit (``backends.conformance``)."""
+"""Every installed backend passes the conformance kit (``dmlbench.backends.conformance``)."""
 
 import pytest
 
-from backends.conformance import CHECKS
+from dmlbench.backends.conformance import CHECKS
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

@@ -5,8 +5,8 @@ import operator
 import numpy as np
 import pytest
 
-import backends._registry as registry
-from backends import (
+import dmlbench.backends._registry as registry
+from dmlbench.backends import (
     BackendError,
     BackendUnavailable,
     Block,
@@ -14,7 +14,7 @@ from backends import (
     get_backend,
     max_workers,
 )
-from backends.conformance import check_aggregate_matches_numpy, indexed_block
+from dmlbench.backends.conformance import check_aggregate_matches_numpy, indexed_block
 
 
 def test_unknown_backend_lists_the_valid_names():
@@ -151,8 +151,8 @@ def test_block_validates_its_arrays(X, y, match):
 
 
 def test_unpicklable_exception_still_reaches_the_driver():
-    from backends import RemoteError
-    from backends._worker import Call, run
+    from dmlbench.backends import RemoteError
+    from dmlbench.backends._worker import Call, run
 
     class Local(Exception):  # defined in a function: cannot be pickled
         pass

@@ -7,9 +7,13 @@ import textwrap
 
 import pytest
 
-from backends import get_backend
-from backends._registry import missing_modules
-from backends.conformance import check_aggregate_matches_numpy, check_from_blocks, indexed_block
+from dmlbench.backends import get_backend
+from dmlbench.backends._registry import missing_modules
+from dmlbench.backends.conformance import (
+    check_aggregate_matches_numpy,
+    check_from_blocks,
+    indexed_block,
+)
 
 
 def test_dask_existing_scheduler_is_used_and_left_clean():
@@ -40,13 +44,13 @@ def client_counts(cluster):
     from distributed import Client
 
     with Client(cluster) as client:
-        return client.run(lambda: len(importlib.import_module("backends._worker").STORE))
+        return client.run(lambda: len(importlib.import_module("dmlbench.backends._worker").STORE))
 
 
 SCRIPT = textwrap.dedent("""
     import sys
-    from backends import get_backend
-    from backends.conformance import check_aggregate_matches_numpy, check_combine_in_block_order
+    from dmlbench.backends import get_backend
+    from dmlbench.backends.conformance import check_aggregate_matches_numpy, check_combine_in_block_order
     with get_backend(sys.argv[1], address=sys.argv[2]) as be:
         check_aggregate_matches_numpy(be)
         check_combine_in_block_order(be)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn import datasets, model_selection
 
-from algorithms import CNNClassifier, MLPClassifier
-from algorithms._common import split_blocks
-from algorithms._nets import CNN, MLP
+from dmlbench.algorithms import CNNClassifier, MLPClassifier
+from dmlbench.algorithms._common import split_blocks
+from dmlbench.algorithms._nets import CNN, MLP
 
 
 @pytest.fixture(scope="module")

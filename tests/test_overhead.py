@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from backends import available_backends
-from suites.cli import main
+from dmlbench.backends import available_backends
+from dmlbench.suites.cli import main
 
 
 def run_cli(tmp_path, backends):

@@ -1,29 +1,91 @@
-"""The shape of the distribution: top-level packages, lazy engines, the console script."""
+"""The shape of the distribution: one `dmlbench` namespace, the import arrows, lazy
+engines, the console script, CI running the README's test command."""
 
+import ast
 import subprocess
 import sys
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("dask", "distributed", "dask_ml", "pyspark", "ray")
+FOLDERS = ("algorithms", "backends", "suites", "reports")
+#: Who may import whom (DESIGN.md): the arrows only go down.
+MAY_IMPORT = {
+    "algorithms": {"algorithms", "backends"},
+    "backends": {"backends"},
+    "reports": {"reports"},
+    "suites": set(FOLDERS),
+}
 
 
-def test_top_level_packages_are_pinned():
+def test_packages_install_under_one_namespace():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = meta["tool"]["setuptools"]["packages"]
-    assert {p.split(".")[0] for p in packages} == {"algorithms", "backends", "suites", "reports"}
-    assert set(packages) - {"algorithms", "backends", "suites", "reports"} == {"suites.builtin"}
+    setuptools = meta["tool"]["setuptools"]
+    assert {p.split(".")[0] for p in setuptools["packages"]} == {"dmlbench"}
+    assert setuptools["package-dir"] == {f"dmlbench.{f}": f for f in FOLDERS}
     on_disk = {p.parent.name for p in ROOT.glob("*/__init__.py")}
-    assert on_disk == {"algorithms", "backends", "suites", "reports"}
+    assert on_disk == set(FOLDERS)
+
+
+def test_installed_top_level_name_is_dmlbench_alone():
+    tops = {name for name, dists in metadata.packages_distributions().items() if "dmlbench" in dists}
+    assert tops == {"dmlbench"}, tops
+
+
+def test_generic_names_are_not_importable_outside_the_repository(tmp_path):
+    code = (
+        "import importlib.util, dmlbench.algorithms, dmlbench.backends, dmlbench.suites, "
+        "dmlbench.reports\n"
+        f"print([n for n in {FOLDERS!r} if importlib.util.find_spec(n) is not None])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def _imports_of_ours(path: Path) -> set[str]:
+    """The folders of ours that a source file imports (``dmlbench.X`` or a bare ``X``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+            if node.module == "dmlbench":  # from dmlbench import algorithms
+                names = [f"dmlbench.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            assert parts[0] not in FOLDERS, f"{path}: bare `{name}`; import dmlbench.{name}"
+            if parts[0] == "dmlbench" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def test_import_arrows_only_go_down():
+    for folder, allowed in MAY_IMPORT.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            wrong = _imports_of_ours(path) - allowed
+            assert not wrong, f"{path.relative_to(ROOT)} imports dmlbench.{sorted(wrong)}"
+
+
+def test_tests_use_the_installed_names():
+    for path in (ROOT / "tests").rglob("*.py"):
+        _imports_of_ours(path)
 
 
 def test_importing_dmlbench_imports_no_engine():
     code = (
-        "import sys, algorithms, backends, suites, reports, suites.cli, backends.conformance\n"
-        "import backends.natives, suites.natives_bench, suites.datasets, suites.overhead\n"
-        "from algorithms import KMeans, LinearRegression, MLPClassifier\n"
-        "from backends import get_backend\n"
+        "import sys\n"
+        "import dmlbench.algorithms, dmlbench.backends, dmlbench.suites, dmlbench.reports\n"
+        "import dmlbench.suites.cli, dmlbench.backends.conformance, dmlbench.suites.runner\n"
+        "import dmlbench.suites.natives, dmlbench.suites.datasets, dmlbench.suites.overhead\n"
+        "from dmlbench.algorithms import KMeans, LinearRegression, MLPClassifier\n"
+        "from dmlbench.backends import get_backend\n"
         "get_backend('local')\n"
         f"print(sorted(m for m in {ENGINES!r} if m in sys.modules))"
     )
@@ -41,7 +103,7 @@ def test_algorithms_and_reports_import_no_engine_in_source():
 
 def test_console_script_is_declared():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert meta["project"]["scripts"] == {"dmlbench": "suites.cli:main"}
+    assert meta["project"]["scripts"] == {"dmlbench": "dmlbench.suites.cli:main"}
     assert set(meta["project"]["optional-dependencies"]) >= {"dask", "spark", "ray", "all", "test"}
 
 

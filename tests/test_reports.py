@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from reports import metrics, tables
-from reports.compare import compare, format_changes
-from reports.render import report
-from reports.results import ReportError, load
-from suites.cli import main
+from dmlbench.reports import metrics, tables
+from dmlbench.reports.compare import compare, format_changes
+from dmlbench.reports.render import report
+from dmlbench.reports.results import ReportError, load
+from dmlbench.suites.cli import main
 
 ENV = {
     "python": "3.11.7",

@@ -6,7 +6,7 @@ SCIPY_ARRAY_API=1 is set (our estimators take numpy only).
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from algorithms import KMeans, LinearRegression, LogisticRegression, MLPClassifier
+from dmlbench.algorithms import KMeans, LinearRegression, LogisticRegression, MLPClassifier
 
 
 @parametrize_with_checks(

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from suites.runner import read_results, run_suite
-from suites.spec import SuiteError, builtin_suites, expand, load_suite
+from dmlbench.reports.records import read_results
+from dmlbench.suites.runner import run_suite
+from dmlbench.suites.spec import SuiteError, builtin_suites, expand, load_suite
 
 GOOD = """
 [suite]
@@ -134,7 +135,7 @@ def test_unknown_profile_and_unknown_suite():
 
 
 def test_builtin_suites_are_valid_and_cover_every_algorithm():
-    from suites.workloads import ALGORITHMS
+    from dmlbench.suites.workloads import ALGORITHMS
 
     assert set(builtin_suites()) >= {"quick", "scaling"}
     quick = load_suite("quick")
@@ -233,7 +234,7 @@ def test_expand_accepts_parsed_documents():
 @pytest.mark.slow
 def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
     """`dmlbench run quick --profile smoke`: every algorithm, every installed backend."""
-    from backends import available_backends
+    from dmlbench.backends import available_backends
 
     out = tmp_path / "quick"
     dmlbench_cli(
@@ -274,7 +275,7 @@ def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
 def test_a_dead_worker_fails_the_case_and_the_next_runs_on_a_new_engine(tmp_path):
     """SIGKILL the Dask worker processes mid-case: that case is `failed` with the
     engine's reason, and the next case gets a restarted engine."""
-    from backends import available_backends
+    from dmlbench.backends import available_backends
 
     if "dask" not in available_backends():
         pytest.skip("enabled by pip install 'dmlbench[dask]'")
@@ -308,7 +309,7 @@ def test_a_dead_worker_fails_the_case_and_the_next_runs_on_a_new_engine(tmp_path
 
 
 def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
-    from suites.cli import main
+    from dmlbench.suites.cli import main
 
     bad = write(
         tmp_path, "[grid]\nn_samples = [10]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blob'\n"
@@ -320,7 +321,7 @@ def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
 
 
 def test_cli_run_list_doctor(tmp_path, capsys):
-    from suites.cli import main
+    from dmlbench.suites.cli import main
 
     assert main(["run", str(write(tmp_path, GOOD)), "--out", str(tmp_path / "o")]) == 0
     assert "3 ok" in capsys.readouterr().out
@@ -453,7 +454,7 @@ NATIVE_EXPECTED = {
 @pytest.mark.slow
 def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
     """Every engine's own library on the same rows, verified like ours, or skipped with why."""
-    from backends import available_backends
+    from dmlbench.backends import available_backends
 
     backends = [b for b in available_backends() if b != "ray"]
     out = tmp_path / "out"
@@ -479,7 +480,7 @@ def test_ray_explains_it_has_no_native_library(tmp_path):
     suite = load_suite(
         str(write(tmp_path, NATIVE_SUITE.replace("[grid]", '[grid]\nbackends = ["ray"]')))
     )
-    from suites.runner import skip_reason
+    from dmlbench.suites.runner import skip_reason
 
     assert {skip_reason(c) for c in suite.cases} <= {
         "Ray ships no ML algorithms of its own (Ray Train runs other libraries' models)",
