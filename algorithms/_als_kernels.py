@@ -21,6 +21,16 @@ BY_USER, BY_ITEM = 0.0, 1.0
 CHUNK_ROWS = 65_536
 
 
+def ratings_of(block: Block) -> np.ndarray:
+    """The block's ratings (its ``y``); a clear error for a block without them."""
+    if block.y is None:
+        raise ValueError(
+            "an ALS ratings block needs its ratings as y, but this block has y=None "
+            "(build ratings datasets with dmlbench.algorithms.als.ratings_blocks)"
+        )
+    return block.y
+
+
 def empty_solution(rank: int) -> tuple[np.ndarray, np.ndarray, float, int]:
     return np.empty(0, dtype=np.int64), np.empty((0, rank)), 0.0, 0
 
@@ -46,7 +56,7 @@ def solve_side(
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
     F = other[X[train, other_col].astype(np.int64)[order]]
-    r = block.y[train][order]
+    r = ratings_of(block)[train][order]
     if ids.size == 0:
         return empty_solution(rank)
     uniq, starts, counts = np.unique(ids, return_index=True, return_counts=True)
@@ -74,7 +84,7 @@ def ratings_extent(block: Block) -> tuple[int, int, int, int, bool]:
     X = block.X
     if X.shape[0] == 0:
         return -1, -1, 0, 0, True
-    finite = bool(np.isfinite(X).all() and np.isfinite(block.y).all())
+    finite = bool(np.isfinite(X).all() and np.isfinite(ratings_of(block)).all())
     mine = X[:, SIDE] == BY_USER
     test = int((X[mine, TEST] != 0.0).sum())
     return (
@@ -104,7 +114,7 @@ def squared_error(
     u, i = X[:, USER].astype(np.int64), X[:, ITEM].astype(np.int64)
     rows = ((X[:, TEST] != 0.0) == held_out) & known[0][u] & known[1][i]
     u, i = u[rows], i[rows]
-    err = np.einsum("nk,nk->n", U[u], V[i]) - block.y[rows]
+    err = np.einsum("nk,nk->n", U[u], V[i]) - ratings_of(block)[rows]
     return float(err @ err), int(rows.sum())
 
 
@@ -124,7 +134,7 @@ def precision_at_k(
     users = X[:, USER].astype(np.int64)
     items = X[:, ITEM].astype(np.int64)
     test = X[:, TEST] != 0.0
-    liked = test & (block.y >= relevant) & known[0][users]
+    liked = test & (ratings_of(block) >= relevant) & known[0][users]
     hits = counted = 0
     for u in np.unique(users[liked]):
         mine = users == u

@@ -1,6 +1,8 @@
 """What every estimator shares: the backend, the input as a dataset, the trace.
 
-Estimators accept either a :class:`backends.Dataset` already resident on the backend
+Estimators run on any :class:`dmlbench.backends.Backend` (the Protocol: an adapter from
+``get_backend``, or any object that satisfies it) and accept either a
+:class:`dmlbench.backends.Dataset` already resident on the backend
 (the benchmark path: data generated on the workers) or numpy arrays, which are split into
 :data:`N_BLOCKS` blocks and shipped with ``from_blocks`` for the duration of the call.
 """
@@ -25,21 +27,22 @@ from dmlbench.algorithms._kernels import (
     concat,
     merge_stats,
 )
-from dmlbench.backends import Block, Dataset, backend_names, get_backend
-from dmlbench.backends._base import BaseBackend
+from dmlbench.backends import Backend, Block, Dataset, backend_names, check_int, get_backend
 
 #: Blocks numpy input is split into: fixed, so every backend and worker count combines
 #: the same partial sums in the same order.
 N_BLOCKS = 8
 
-_SHARED: dict[str, BaseBackend] = {}
+_SHARED: dict[str, Backend] = {}
 
 
-def resolve_backend(backend: Any, caller: str) -> BaseBackend:
+def resolve_backend(backend: Any, caller: str) -> Backend:
     """A started backend from a backend object or a name.
 
-    A name starts that backend once per process (closed at exit) and shares it among
-    estimators, so ``KMeans(backend="dask")`` does not start a cluster per fit.
+    ``backend`` is any object that satisfies the :class:`~dmlbench.backends.Backend`
+    Protocol and is started, or a backend name. A name starts that backend once per
+    process (closed at exit) and shares it among estimators, so ``KMeans(backend="dask")``
+    does not start a cluster per fit.
     """
     if isinstance(backend, str):
         if backend not in _SHARED:
@@ -51,12 +54,18 @@ def resolve_backend(backend: Any, caller: str) -> BaseBackend:
             _SHARED[backend] = get_backend(backend).start()
             atexit.register(_SHARED[backend].close)
         return _SHARED[backend]
-    if isinstance(backend, BaseBackend):
-        backend._require_started()
+    if isinstance(backend, Backend):
+        if not backend.started:
+            raise RuntimeError(
+                f"The 'backend' parameter of {caller} must be a started backend. Got "
+                f"{backend!r}, which is not started: use `with get_backend(...) as be:` or "
+                "call .start() first."
+            )
         return backend
     raise TypeError(
-        f"The 'backend' parameter of {caller} must be a started backend or one of "
-        f"{backend_names()}. Got {backend!r} of type {type(backend).__name__} instead."
+        f"The 'backend' parameter of {caller} must be a started backend (an object that "
+        f"satisfies dmlbench.backends.Backend) or one of {backend_names()}. Got {backend!r} "
+        f"of type {type(backend).__name__} instead."
     )
 
 
@@ -81,12 +90,12 @@ class Trace:
 class DistributedEstimator(BaseEstimator):
     """Base of the written-once estimators: input handling on a backend."""
 
-    def _backend(self) -> BaseBackend:
+    def _backend(self) -> Backend:
         return resolve_backend(self.backend, type(self).__name__)
 
     def _fit_data(
         self, X: Any, y: Any = None, *, supervised: bool, dtype: Any = np.float64, **check: Any
-    ) -> tuple[BaseBackend, Dataset, bool]:
+    ) -> tuple[Backend, Dataset, bool]:
         """(backend, dataset, whether we shipped it and must free it) for a fit.
 
         numpy input is validated the scikit-learn way (shapes, NaN, dtypes) and sets
@@ -154,7 +163,7 @@ def fit_classes(est: BaseEstimator, y: np.ndarray) -> np.ndarray:
     return est.classes_
 
 
-def targets(be: BaseBackend, ds: Dataset) -> np.ndarray:
+def targets(be: Backend, ds: Dataset) -> np.ndarray:
     """All of a dataset's ``y`` on the driver, in block order."""
     return be.aggregate(ds, block_y, concat)
 
@@ -170,20 +179,20 @@ class DatasetStats:
     finite: bool
 
 
-def dataset_stats(be: BaseBackend, ds: Dataset) -> DatasetStats:
+def dataset_stats(be: Backend, ds: Dataset) -> DatasetStats:
     """Shape, presence of y and finiteness of a resident dataset (one round)."""
     n, d, has_y, finite = be.aggregate(ds, block_stats, merge_stats)
     return DatasetStats(n, d, has_y, finite)
 
 
-def free_if(be: BaseBackend, ds: Dataset, owned: bool) -> None:
+def free_if(be: Backend, ds: Dataset, owned: bool) -> None:
     """Free ``ds`` if the estimator shipped it."""
     if owned:
         be.free(ds)
 
 
 # -- parameter and target checks shared by the estimators ------------------------------
-def targets_of(est, X, y) -> np.ndarray:
+def targets_of(est: DistributedEstimator, X: Any, y: Any) -> np.ndarray:
     if y is not None:
         return np.asarray(y)
     if isinstance(X, Dataset):
@@ -191,7 +200,7 @@ def targets_of(est, X, y) -> np.ndarray:
     raise ValueError(f"{type(est).__name__}.score needs y with numpy X.")
 
 
-def check_choice(est, name: str, choices: tuple) -> None:
+def check_choice(est: BaseEstimator, name: str, choices: tuple) -> None:
     value = getattr(est, name)
     if value not in choices:
         raise ValueError(
@@ -200,7 +209,7 @@ def check_choice(est, name: str, choices: tuple) -> None:
         )
 
 
-def check_number(est, name: str, low: float, *, strict: bool = False) -> None:
+def check_number(est: BaseEstimator, name: str, low: float, *, strict: bool = False) -> None:
     value = getattr(est, name)
     ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
     ok = ok and (value > low if strict else value >= low)
@@ -212,12 +221,8 @@ def check_number(est, name: str, low: float, *, strict: bool = False) -> None:
         )
 
 
-def check_positive_ints(est, *names: str) -> None:
-    """Each named parameter of ``est`` is an int >= 1, or a scikit-learn-style error."""
+def check_positive_ints(est: BaseEstimator, *names: str) -> None:
+    """Each named parameter of ``est`` is an int >= 1 (:func:`dmlbench.backends.check_int`:
+    TypeError for a non-integer, ValueError below 1)."""
     for name in names:
-        value = getattr(est, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(
-                f"The {name!r} parameter of {type(est).__name__} must be an int >= 1. "
-                f"Got {value!r} instead."
-            )
+        check_int(getattr(est, name), name, type(est).__name__)

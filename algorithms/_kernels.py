@@ -101,6 +101,12 @@ def concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def block_y(block: Block) -> np.ndarray:
+    """The block's targets; a clear error for a block without them (``y=None``)."""
+    if block.y is None:
+        raise ValueError(
+            "this step needs the targets of every block, but a block has y=None: "
+            "build the Dataset from Blocks with y"
+        )
     return block.y
 
 
@@ -128,21 +134,21 @@ def linear_predict(X: np.ndarray, coef: np.ndarray, intercept: Any) -> np.ndarra
 
 def squared_loss_grad(block: Block, w: np.ndarray, b: float) -> tuple:
     """Σ r², Xᵀr, Σ r for r = X w + b - y: shapes (), (n_features,), ()."""
-    r = block.X @ w + b - block.y
+    r = block.X @ w + b - block_y(block)
     return float(r @ r), block.X.T @ r, float(r.sum())
 
 
 def logistic_loss_grad(block: Block, W: np.ndarray, classes: np.ndarray) -> tuple:
     """Σ log-loss and its gradient w.r.t. ``W`` of shape (rows, n_features + 1)."""
-    X, d = block.X, block.X.shape[1]
+    X, y, d = block.X, block_y(block), block.X.shape[1]
     Z = X @ W[:, :d].T + W[:, d]  # (n, rows)
     if W.shape[0] == 1:  # binary: y in {0, 1}, sigmoid
-        t = (block.y == classes[1]).astype(float)
+        t = (y == classes[1]).astype(float)
         z = Z[:, 0]
         loss = -float((t * log_expit(z) + (1 - t) * log_expit(-z)).sum())
         r = (expit(z) - t)[:, None]
     else:  # multinomial: softmax
-        T = (block.y[:, None] == classes[None, :]).astype(float)
+        T = (y[:, None] == classes[None, :]).astype(float)
         lse = logsumexp(Z, axis=1, keepdims=True)
         loss = float((lse[:, 0] - (Z * T).sum(axis=1)).sum())
         r = np.exp(Z - lse) - T
@@ -238,7 +244,7 @@ def take_rows(block: Block, picks: dict[int, np.ndarray]) -> np.ndarray:
 
 
 def class_index(block: Block, classes: np.ndarray) -> np.ndarray:
-    return np.searchsorted(classes, block.y)
+    return np.searchsorted(classes, block_y(block))
 
 
 def batch_grad(block, net, theta, classes, batch: int, seed: int, step: int) -> tuple:

@@ -98,10 +98,9 @@ class MLP:
             Z = acts[-1] @ params[i] + params[i + 1]
             acts.append(np.maximum(Z, 0.0) if i + 2 < len(params) else Z)
         loss, delta = softmax_xent(acts[-1], t)
-        grads = [None] * len(params)
+        grads: list[np.ndarray] = []  # built from the last layer back, in params order
         for i in range(len(params) - 2, -1, -2):
-            grads[i] = acts[i // 2].T @ delta
-            grads[i + 1] = delta.sum(axis=0)
+            grads[:0] = [acts[i // 2].T @ delta, delta.sum(axis=0)]
             if i or input_grad:
                 delta = delta @ params[i].T
                 if i:

@@ -41,7 +41,7 @@ from dmlbench.algorithms._common import (
     check_positive_ints,
     resolve_backend,
 )
-from dmlbench.backends import Block, Dataset
+from dmlbench.backends import Backend, Block, Dataset
 
 
 def ratings_blocks(
@@ -162,7 +162,9 @@ class ALS(BaseEstimator):
                 be.free(ds)
         return self
 
-    def _half_step(self, be, ds, other: np.ndarray, side: float, n: int):
+    def _half_step(
+        self, be: Backend, ds: Dataset, other: np.ndarray, side: float, n: int
+    ) -> tuple[np.ndarray, np.ndarray, float, int]:
         """(factors of ``side``, which have training ratings, training SSE, ratings)."""
         ids, rows, sse, count = be.aggregate(
             ds, solve_side, concat_solutions, be.broadcast(other), side, float(self.reg_param)
@@ -173,12 +175,14 @@ class ALS(BaseEstimator):
         known[ids] = True
         return out, known, sse, count
 
-    def _dataset(self, be, X, y) -> tuple[Dataset, bool]:
+    def _dataset(self, be: Backend, X: Any, y: Any) -> tuple[Dataset, bool]:
         if isinstance(X, Dataset):
             if y is not None:
                 raise ValueError("ALS.fit takes ratings from the blocks of a Dataset; got y too.")
             return X, False
         users, items, ratings = _triples(X, y)
+        if ratings is None:
+            raise ValueError("ALS requires y to be passed, but the target y is None.")
         return be.from_blocks(ratings_blocks(users, items, ratings)), True
 
     def predict(self, X) -> np.ndarray:

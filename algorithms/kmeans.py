@@ -38,7 +38,7 @@ from dmlbench.algorithms._kernels import (
     take_rows,
     vstack,
 )
-from dmlbench.backends import Dataset
+from dmlbench.backends import Backend, Dataset
 
 
 def kmeans_plusplus(X: np.ndarray, k: int, rng, weights: np.ndarray | None = None) -> np.ndarray:
@@ -166,13 +166,14 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
                 raise ValueError(f"n_samples={m.n} should be >= n_clusters={self.n_clusters}.")
             tol = self.tol * float(np.mean(np.diag(m.cxx) / m.n))
             rng = check_random_state(self.random_state)
-            best = None
+            best: tuple | None = None
             for _ in range(self.n_init):
                 seed = int(rng.randint(np.iinfo(np.int32).max))
                 centers = self._initial_centers(be, ds, m.n, seed)
                 run = self._lloyd(be, ds, centers, tol)
                 if best is None or run[1] < best[1]:
                     best = run
+            assert best is not None  # n_init >= 1 runs (checked)
             self.cluster_centers_, self.inertia_, self.n_iter_, self.trace_ = best
             if owned:  # numpy input: labels_ as in scikit-learn, computed on the workers
                 self.labels_ = self._per_block(ds, labels_of, "cluster_centers_")
@@ -185,7 +186,7 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
         if not isinstance(self.init, np.ndarray) and not hasattr(self.init, "__array__"):
             check_choice(self, "init", ("k-means||", "k-means++", "random"))
 
-    def _initial_centers(self, be, ds: Dataset, n: int, seed: int) -> np.ndarray:
+    def _initial_centers(self, be: Backend, ds: Dataset, n: int, seed: int) -> np.ndarray:
         k, rng = self.n_clusters, np.random.default_rng(seed)
         if not isinstance(self.init, str):
             centers = np.asarray(self.init, dtype=np.float64)
@@ -215,7 +216,7 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
         seeds = kmeans_plusplus(centers, k, rng, weights=np.maximum(weights, 1e-12))
         return weighted_lloyd(centers, weights, seeds)
 
-    def _sample(self, be, ds: Dataset, rng, size: int) -> np.ndarray:
+    def _sample(self, be: Backend, ds: Dataset, rng, size: int) -> np.ndarray:
         """``size`` distinct rows drawn uniformly, in block order."""
         picks = np.sort(rng.choice(ds.n_samples, size=size, replace=False))
         bounds = np.cumsum((0,) + ds.block_sizes)
@@ -223,7 +224,7 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
         by_block = {int(b): picks[owner == b] - bounds[b] for b in np.unique(owner)}
         return be.aggregate(ds, take_rows, vstack, by_block)
 
-    def _lloyd(self, be, ds: Dataset, centers: np.ndarray, tol: float) -> tuple:
+    def _lloyd(self, be: Backend, ds: Dataset, centers: np.ndarray, tol: float) -> tuple:
         trace = Trace()
         inertia_at_centers = None
         n_iter = 0

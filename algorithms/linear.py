@@ -32,6 +32,7 @@ from dmlbench.algorithms._kernels import (
     merge_moments,
     squared_loss_grad,
 )
+from dmlbench.backends import Backend, Dataset
 
 
 class LinearRegression(RegressorMixin, DistributedEstimator):
@@ -92,7 +93,7 @@ class LinearRegression(RegressorMixin, DistributedEstimator):
             free_if(be, ds, owned)
         return self
 
-    def _fit_lbfgs(self, be, ds, n: int, trace: Trace) -> None:
+    def _fit_lbfgs(self, be: Backend, ds: Dataset, n: int, trace: Trace) -> None:
         d = self.n_features_in_
 
         def fun(theta):

@@ -40,6 +40,7 @@ from dmlbench.algorithms._kernels import (
     net_scores,
 )
 from dmlbench.algorithms._nets import CNN, MLP
+from dmlbench.backends import Backend, Dataset
 
 
 class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
@@ -71,7 +72,7 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
             free_if(be, ds, owned)
         return self
 
-    def _fit_adam(self, be, ds, net, theta, seed, trace, n) -> np.ndarray:
+    def _fit_adam(self, be: Backend, ds: Dataset, net, theta, seed, trace, n) -> np.ndarray:
         mask, classes, state = net.weight_mask, be.broadcast(self.classes_), adam_state(theta)
         steps = max(1, -(-n // self.batch_size))
         batch = max(1, -(-self.batch_size // ds.n_blocks))  # per block
@@ -91,7 +92,7 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
         self.n_iter_ = self.max_iter
         return theta
 
-    def _fit_lbfgs(self, be, ds, net, theta, seed, trace, n) -> np.ndarray:
+    def _fit_lbfgs(self, be: Backend, ds: Dataset, net, theta, seed, trace, n) -> np.ndarray:
         mask, classes = net.weight_mask, be.broadcast(self.classes_)
 
         def fun(th):
@@ -110,7 +111,7 @@ class _NeuralClassifier(ClassifierMixin, DistributedEstimator):
         self.n_iter_ = int(res.nit)
         return res.x
 
-    def _fit_avg(self, be, ds, net, theta, seed, trace, n) -> np.ndarray:
+    def _fit_avg(self, be: Backend, ds: Dataset, net, theta, seed, trace, n) -> np.ndarray:
         mask, classes = be.broadcast(net.weight_mask), be.broadcast(self.classes_)
         batch = max(1, -(-self.batch_size // ds.n_blocks))
         for rnd in range(self.max_iter):

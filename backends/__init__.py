@@ -1,14 +1,17 @@
 """One protocol, four engines: ``local`` (in-process oracle), ``dask``, ``spark``, ``ray``.
 
->>> from backends import Block, get_backend
+>>> from dmlbench.backends import Block, get_backend
 >>> with get_backend("local") as be:                      # doctest: +SKIP
 ...     ds = be.generate(make_block, 8)
 ...     total = be.aggregate(ds, lambda b: b.X.sum(), operator.add)
 
-Engines are imported only inside their adapter, when a backend is started.
+:class:`Backend` is the contract (its docstrings document the verbs); any object that
+satisfies it can be handed to the algorithms. Engines are imported only inside their
+adapter, when a backend is started. :func:`check_int` is the one "integer >= 1" rule.
 """
 
 from dmlbench.backends._base import block_ranges
+from dmlbench.backends._checks import check_int, is_int_at_least
 from dmlbench.backends._protocol import (
     Backend,
     BackendError,
@@ -33,6 +36,8 @@ __all__ = [
     "backend_names",
     "block_index",
     "block_ranges",
+    "check_int",
     "get_backend",
+    "is_int_at_least",
     "max_workers",
 ]

@@ -1,5 +1,9 @@
 """What every adapter shares: dataset handles, validation, block placement, ordered combine.
 
+The verbs' contract is documented on the :class:`~dmlbench.backends.Backend` Protocol,
+which :class:`BaseBackend` subclasses explicitly (so a type checker holds it to it); the
+docstrings here are implementation notes.
+
 An adapter subclasses :class:`BaseBackend` and supplies how to start and stop its engine
 and how to run one :class:`~dmlbench.backends._worker.Call` on each of its worker *slots*
 (``_run``). Blocks are placed on slots in contiguous ranges, so pre-combining on a
@@ -14,9 +18,10 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
-from dmlbench.backends._protocol import Block, Cancelled, Dataset
+from dmlbench.backends._checks import check_int
+from dmlbench.backends._protocol import Backend, Block, Cancelled, Dataset
 from dmlbench.backends._worker import Call
 
 T = TypeVar("T")
@@ -39,19 +44,7 @@ def block_ranges(n_blocks: int, n_slots: int) -> list[list[int]]:
     ]
 
 
-def check_positive_int(value: Any, name: str, caller: str) -> int:
-    """``value`` as an int >= 1, or a scikit-learn-style ValueError/TypeError."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"The {name!r} parameter of {caller} must be an int >= 1. "
-            f"Got {value!r} of type {type(value).__name__} instead."
-        )
-    if value < 1:
-        raise ValueError(f"The {name!r} parameter of {caller} must be an int >= 1. Got {value!r}.")
-    return value
-
-
-class BaseBackend:
+class BaseBackend(Backend):
     """Shared driver-side half of every adapter. Subclasses implement the ``_`` hooks.
 
     Parameters
@@ -61,12 +54,12 @@ class BaseBackend:
         the cluster's own size is used and reported by :meth:`info`).
     """
 
-    name = "base"
+    name: str = "base"
     #: The most workers this backend can have (None: no limit of its own).
     max_workers: int | None = None
 
     def __init__(self, n_workers: int = 2) -> None:
-        self.n_workers = check_positive_int(n_workers, "n_workers", f"get_backend({self.name!r})")
+        self.n_workers = check_int(n_workers, "n_workers", f"get_backend({self.name!r})")
         if self.max_workers is not None and self.n_workers > self.max_workers:
             raise ValueError(
                 f"The 'n_workers' parameter of get_backend({self.name!r}) must be at most "
@@ -90,8 +83,14 @@ class BaseBackend:
         return "ok"
 
     # -- lifecycle ----------------------------------------------------------------------
-    def start(self) -> BaseBackend:
-        """Start (or attach to) the engine and check its workers. Idempotent."""
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`start` succeeded and :meth:`close` has not run since."""
+        return self._started
+
+    def start(self) -> Self:
+        """``_start`` the engine, then ask every worker slot to describe itself (pid,
+        BLAS threads) for :meth:`info`; closes what did start if either fails."""
         if self._started:
             return self
         t0 = time.perf_counter()
@@ -110,7 +109,7 @@ class BaseBackend:
         return self
 
     def close(self) -> None:
-        """Free everything and stop the engine (or detach from an existing cluster)."""
+        """``_close`` the engine; forgets the live datasets even if that fails."""
         if not self._started:
             return
         self._started = False
@@ -119,7 +118,7 @@ class BaseBackend:
         finally:
             self._live.clear()
 
-    def __enter__(self) -> BaseBackend:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -131,31 +130,17 @@ class BaseBackend:
 
     # -- the verbs ----------------------------------------------------------------------
     def generate(self, make_block: Callable[[int], Block], n_blocks: int) -> Dataset:
-        """Build block ``i`` as ``make_block(i)`` on the worker that will hold it.
-
-        Parameters
-        ----------
-        make_block : callable, int -> Block
-            Depends only on ``i`` and its own parameters, so any worker can rebuild any
-            block. Shipped with cloudpickle: by reference from an installed module
-            (cheapest), by value from ``__main__``.
-        n_blocks : int
-            Number of blocks (fixed per dataset, whatever the number of workers).
-
-        Returns
-        -------
-        Dataset
-            Resident on the workers.
-        """
+        """One ``"build"`` call per slot over its block range; the recipe rebuilds lost
+        blocks."""
         self._require_started()
         _check_callable(make_block, "make_block", "generate")
-        n_blocks = check_positive_int(n_blocks, "n_blocks", "generate")
+        n_blocks = check_int(n_blocks, "n_blocks", "generate")
         ds_id = self._new_id()
         recipe = ("generate", make_block)
         return self._materialise(Call("build", ds_id, recipe), ds_id, recipe, n_blocks)
 
     def from_blocks(self, blocks: Sequence[Block]) -> Dataset:
-        """Ship small driver-side blocks to the workers, keeping their order."""
+        """The adapter's ``_ship`` places them (default: a ``"store"`` call per slot)."""
         self._require_started()
         blocks = list(blocks)
         if not blocks:
@@ -172,7 +157,7 @@ class BaseBackend:
         return Dataset(self.name, ds_id, tuple(b.n_samples for b in blocks), recipe)
 
     def map_blocks(self, ds: Dataset, fn: Callable[..., Block], *args: Any) -> Dataset:
-        """``fn(block, *args) -> Block`` on every block; the result stays resident."""
+        """One ``"map"`` call per slot; the new recipe rebuilds from the parent's."""
         self._check_dataset(ds)
         _check_callable(fn, "fn", "map_blocks")
         out_id = self._new_id()
@@ -183,18 +168,8 @@ class BaseBackend:
     def aggregate(
         self, ds: Dataset, fn: Callable[..., T], combine: Callable[[T, T], T], *args: Any
     ) -> T:
-        """``fn(block, *args)`` per block, combined in block order; one value on the driver.
-
-        Parameters
-        ----------
-        ds : Dataset
-        fn : callable, (Block, *args) -> T
-        combine : callable, (T, T) -> T
-            Associative. Applied in block order (pre-combined per worker over its
-            contiguous range of blocks, then across workers in order).
-        *args
-            Extra arguments for ``fn``; a handle from :meth:`broadcast` arrives as its value.
-        """
+        """Each slot pre-combines its contiguous block range; the partials are combined
+        here in slot order, which is block order."""
         self._check_dataset(ds)
         _check_callable(fn, "fn", "aggregate")
         _check_callable(combine, "combine", "aggregate")
@@ -207,36 +182,32 @@ class BaseBackend:
         return acc
 
     def broadcast(self, value: Any) -> Any:
-        """A handle to pass among ``*args``; each worker receives ``value`` once per call."""
+        """The adapter's ``_broadcast`` (default: the value itself, inline in each call)."""
         self._require_started()
         return self._broadcast(value)
 
     def collect(self, ds: Dataset) -> list[Block]:
-        """All blocks on the driver, in block order (small data only)."""
+        """One ``"collect"`` call per slot, concatenated in slot order."""
         self._check_dataset(ds)
         call = Call("collect", ds.id, ds.recipe)
         parts = self._run_checked(call, block_ranges(ds.n_blocks, self._n_slots()))
         return [b for part in parts for _, b in part]
 
     def free(self, ds: Dataset) -> None:
-        """Drop ``ds`` from the workers' memory; the handle is unusable afterwards."""
+        """Forget the id on the driver at once, then the adapter's ``_free``."""
         self._check_dataset(ds)
         self._live.discard(ds.id)
         self._free(ds)
 
     def cancel(self) -> None:
-        """Stop the calls in flight (from another thread); they raise :class:`Cancelled`.
-
-        Work stops at the next block boundary (Spark: the engine kills the tasks). The
-        backend, and the datasets it holds, stay usable.
-        """
+        """Start a new call generation and ask the adapter to ``_cancel`` the old one."""
         if not self._started:
             return
         cancelled, self._generation = self._generation, f"{self._token}:{next(_call_generations)}"
         self._cancel(cancelled)
 
     def info(self) -> dict[str, Any]:
-        """What really runs: engine, version, workers, threads, address, execution pattern."""
+        """What every adapter reports, updated with the adapter's ``_info``."""
         self._require_started()
         pids = sorted({w["pid"] for w in self._workers_seen})
         base = {
@@ -254,8 +225,7 @@ class BaseBackend:
         return base
 
     def native(self) -> Any:
-        """The engine's own handle (a Dask ``Client``, a ``SparkSession``, the ``ray``
-        module), for engine-native libraries; adapters override it."""
+        """Adapters override it (after ``_require_started``)."""
         raise NotImplementedError
 
     # -- shared plumbing ----------------------------------------------------------------
@@ -344,4 +314,4 @@ def _check_callable(fn: Any, name: str, verb: str) -> None:
         raise TypeError(f"The {name!r} argument of {verb} must be callable. Got {fn!r}.")
 
 
-__all__ = ["BaseBackend", "Cancelled", "block_ranges", "check_positive_int"]
+__all__ = ["BaseBackend", "Cancelled", "block_ranges"]

@@ -6,7 +6,8 @@ import importlib
 import importlib.util
 from typing import Any
 
-from dmlbench.backends._protocol import BackendUnavailable
+from dmlbench.backends._base import BaseBackend
+from dmlbench.backends._protocol import Backend, BackendUnavailable
 
 # name -> (adapter module, class, the extra that installs it, modules the engine needs)
 _BACKENDS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
@@ -34,16 +35,12 @@ def available_backends() -> list[str]:
 
 def check_system(name: str) -> str:
     """The backend's own check of this machine (Spark: Java 17/21); raises if unusable."""
-    _check_name(name)
-    module, cls, _, _ = _BACKENDS[name]
-    return getattr(importlib.import_module(module), cls).check_system()
+    return _adapter(name).check_system()
 
 
 def max_workers(name: str) -> int | None:
     """The most workers backend ``name`` can have (``None``: no limit of its own)."""
-    _check_name(name)
-    module, cls, _, _ = _BACKENDS[name]
-    return getattr(importlib.import_module(module), cls).max_workers
+    return _adapter(name).max_workers
 
 
 def _check_name(name: str) -> None:
@@ -51,7 +48,15 @@ def _check_name(name: str) -> None:
         raise ValueError(f"unrecognized backend {name!r} must be one of: {list(_BACKENDS)}")
 
 
-def get_backend(name: str, **options: Any) -> Any:
+def _adapter(name: str) -> type[BaseBackend]:
+    """The adapter class of backend ``name`` (importing its module, not its engine)."""
+    _check_name(name)
+    module, cls, _, _ = _BACKENDS[name]
+    adapter: type[BaseBackend] = getattr(importlib.import_module(module), cls)
+    return adapter
+
+
+def get_backend(name: str, **options: Any) -> Backend:
     """A backend adapter, not started yet: use it as a context manager, or call ``.start()``.
 
     Parameters
@@ -62,19 +67,24 @@ def get_backend(name: str, **options: Any) -> Any:
         scheduler ``tcp://...``, Spark master ``spark://...``, Ray ``ray://...`` or
         ``auto``); adapter-specific options are documented on each adapter class.
 
+    Returns
+    -------
+    Backend
+        The adapter (a :class:`~dmlbench.backends._base.BaseBackend`), not started.
+
     Raises
     ------
     ValueError
-        ``name`` is not a known backend.
+        ``name`` is not a known backend (or an option is invalid).
     BackendUnavailable
         The backend's engine is not installed.
     """
     _check_name(name)
-    module, cls, extra, _ = _BACKENDS[name]
+    extra = _BACKENDS[name][2]
     missing = missing_modules(name)
     if missing:
         raise BackendUnavailable(
             f"the {name!r} backend needs {', '.join(missing)}, which is not installed: "
             f"pip install 'dmlbench[{extra}]'"
         )
-    return getattr(importlib.import_module(module), cls)(**options)
+    return _adapter(name)(**options)

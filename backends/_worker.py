@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,13 +175,13 @@ def mark_cancelled(generation: str) -> None:
     _CANCELLED.add(generation)
 
 
-def forget(ds_ids: Sequence[str]) -> None:
+def forget(ds_ids: Iterable[str]) -> None:
     """Drop every block (and broadcast) of the given ids from this worker."""
     gone = set(ds_ids)
     if not gone:
         return
-    for key in [k for k in STORE if k[0] in gone]:
-        del STORE[key]
+    for block_key in [k for k in STORE if k[0] in gone]:
+        del STORE[block_key]
     for key in [k for k in BROADCASTS if k in gone]:
         del BROADCASTS[key]
 
@@ -229,10 +229,12 @@ def run(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
             if op == "build":
                 out.append((i, block.n_samples))
             elif op == "map":
+                assert call.fn is not None, "a 'map' call carries fn"
                 new = _checked(call.fn(block, *args), call.fn, i)
                 STORE[(call.out_id, i)] = new
                 out.append((i, new.n_samples))
             elif op == "aggregate":
+                assert call.fn is not None and call.combine is not None, "aggregate: fn, combine"
                 value = call.fn(block, *args)
                 acc = value if not out else call.combine(acc, value)
                 out.append(i)

@@ -18,7 +18,7 @@ from functools import partial
 
 import numpy as np
 
-from dmlbench.backends._protocol import Block, Cancelled
+from dmlbench.backends._protocol import Backend, Block, Cancelled
 
 N_FEATURES = 6
 
@@ -119,7 +119,7 @@ def _all(blocks: list[Block]) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack([b.X for b in blocks]), np.concatenate([b.y for b in blocks])
 
 
-def check_generate_bit_identical(be) -> None:
+def check_generate_bit_identical(be: Backend) -> None:
     """Blocks built on the workers equal, bit for bit, blocks built in this process."""
     make = partial(gaussian_block, seed=11)
     ds = be.generate(make, 8)
@@ -127,12 +127,13 @@ def check_generate_bit_identical(be) -> None:
     assert len(got) == 8
     for i, block in enumerate(got):
         want = make(i)
+        assert block.y is not None and want.y is not None, i
         assert np.array_equal(block.X, want.X) and np.array_equal(block.y, want.y), i
     assert ds.block_sizes == tuple(make(i).n_samples for i in range(8))
     be.free(ds)
 
 
-def check_aggregate_matches_numpy(be) -> None:
+def check_aggregate_matches_numpy(be: Backend) -> None:
     """XᵀX and Xᵀy aggregated over blocks equal numpy on the whole data (rel <= 1e-12)."""
     make = partial(gaussian_block, seed=1)
     ds = be.generate(make, 8)
@@ -144,7 +145,7 @@ def check_aggregate_matches_numpy(be) -> None:
     be.free(ds)
 
 
-def check_combine_in_block_order(be) -> None:
+def check_combine_in_block_order(be: Backend) -> None:
     """A non-commutative combine sees blocks in order; float results repeat bit for bit."""
     ds = be.generate(indexed_block, 9)
     assert be.aggregate(ds, block_index_list, operator.add) == list(range(9))
@@ -157,7 +158,7 @@ def check_combine_in_block_order(be) -> None:
     be.free(ds)
 
 
-def check_broadcast(be) -> None:
+def check_broadcast(be: Backend) -> None:
     """A broadcast handle among the args arrives as its value, small or large (~2 MB)."""
     make = partial(gaussian_block, seed=3)
     ds = be.generate(make, 8)
@@ -176,7 +177,7 @@ def _sum_arg(block: Block, value: np.ndarray) -> float:
     return float(value.sum())
 
 
-def check_map_blocks(be) -> None:
+def check_map_blocks(be: Backend) -> None:
     """map_blocks gives a resident dataset; chains work; the parent can be freed."""
     make = partial(gaussian_block, seed=4)
     ds = be.generate(make, 8)
@@ -192,10 +193,10 @@ def check_map_blocks(be) -> None:
     be.free(sixfold)
 
 
-def check_map_blocks_must_return_block(be) -> None:
+def check_map_blocks_must_return_block(be: Backend) -> None:
     ds = be.generate(indexed_block, 3)
     try:
-        be.map_blocks(ds, not_a_block)
+        be.map_blocks(ds, not_a_block)  # type: ignore[arg-type]  # wrong on purpose
     except TypeError as exc:
         assert "must return a backends.Block" in str(exc), exc
     else:
@@ -203,7 +204,7 @@ def check_map_blocks_must_return_block(be) -> None:
     be.free(ds)
 
 
-def check_from_blocks(be) -> None:
+def check_from_blocks(be: Backend) -> None:
     """Driver-side blocks go to the workers and come back in order."""
     blocks = [gaussian_block(i, seed=5, rows=30) for i in range(5)]
     ds = be.from_blocks(blocks)
@@ -216,7 +217,7 @@ def check_from_blocks(be) -> None:
     be.free(ds)
 
 
-def check_uneven_and_empty_blocks(be) -> None:
+def check_uneven_and_empty_blocks(be: Backend) -> None:
     sizes = (0, 1, 50, 0, 17, 3, 0)
     make = partial(gaussian_block, seed=6, sizes=sizes)
     ds = be.generate(make, len(sizes))
@@ -229,7 +230,7 @@ def check_uneven_and_empty_blocks(be) -> None:
     be.free(ds)
 
 
-def check_fewer_blocks_than_workers(be) -> None:
+def check_fewer_blocks_than_workers(be: Backend) -> None:
     make = partial(gaussian_block, seed=7)
     ds = be.generate(make, 1)
     xtx, _, n = be.aggregate(ds, gram, add_gram)
@@ -238,7 +239,7 @@ def check_fewer_blocks_than_workers(be) -> None:
     be.free(ds)
 
 
-def check_distinct_worker_processes(be) -> None:
+def check_distinct_worker_processes(be: Backend) -> None:
     """n_workers means n distinct processes (other than the driver, for an engine)."""
     info = be.info()
     n = info["n_workers"]
@@ -251,7 +252,7 @@ def check_distinct_worker_processes(be) -> None:
     be.free(ds)
 
 
-def check_user_error_reaches_driver(be) -> None:
+def check_user_error_reaches_driver(be: Backend) -> None:
     """The original exception and message, the block index, and a backend still usable."""
     ds = be.generate(indexed_block, 8)
     try:
@@ -265,7 +266,7 @@ def check_user_error_reaches_driver(be) -> None:
     be.free(ds)
 
 
-def check_freed_dataset_is_refused(be) -> None:
+def check_freed_dataset_is_refused(be: Backend) -> None:
     ds = be.generate(indexed_block, 2)
     be.free(ds)
     try:
@@ -276,7 +277,7 @@ def check_freed_dataset_is_refused(be) -> None:
         raise AssertionError("a freed dataset was accepted")
 
 
-def check_free_releases_worker_memory(be) -> None:
+def check_free_releases_worker_memory(be: Backend) -> None:
     """After free(ds), no worker that runs the next call holds a block of ds."""
     kept = be.generate(indexed_block, 4)
     gone = be.generate(partial(gaussian_block, seed=9), 4)
@@ -288,7 +289,7 @@ def check_free_releases_worker_memory(be) -> None:
     be.free(kept)
 
 
-def check_cancel(be) -> None:
+def check_cancel(be: Backend) -> None:
     """cancel() from another thread stops a long call; the backend stays usable."""
     n_blocks, seconds = 8, 0.5
     ds = be.generate(indexed_block, n_blocks)
@@ -310,7 +311,7 @@ def check_cancel(be) -> None:
     be.free(ds)
 
 
-def check_listens_on_loopback_only(be) -> None:
+def check_listens_on_loopback_only(be: Backend) -> None:
     """Every listening socket of this process and its descendants (the engine's servers,
     workers, JVM) is bound to loopback. Needs psutil (the ``test`` extra)."""
     import ipaddress
@@ -341,14 +342,14 @@ def index_of_block(block: Block) -> list[int]:
     return [block_index()]
 
 
-def check_block_index(be) -> None:
+def check_block_index(be: Backend) -> None:
     """Inside a verb's function, block_index() is the block's index."""
     ds = be.generate(indexed_block, 7)
     assert be.aggregate(ds, index_of_block, operator.add) == list(range(7))
     be.free(ds)
 
 
-def check_info(be) -> None:
+def check_info(be: Backend) -> None:
     info = be.info()
     for key in ("engine", "version", "n_workers", "threads_per_worker", "address", "pattern"):
         assert key in info, (key, info)

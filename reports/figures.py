@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from dmlbench.reports import metrics
+from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import (
-    FAILURES,
     Results,
     is_single_core_baseline,
     series_label,
     workload_key,
     workload_label,
 )
+from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
 
 #: One colour per backend, everywhere (colour-blind-safe Okabe–Ito palette).
 BACKEND_COLORS = {
@@ -62,12 +63,8 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:80]
 
 
-def _c(r: dict[str, Any], name: str) -> Any:
-    return r["case"][name]
-
-
 def _failed(results: Results, wkey) -> list[dict[str, Any]]:
-    return [r for r in results.cases if r["outcome"] in FAILURES and workload_key(r) == wkey]
+    return [r for r in results.cases if r["outcome"] in PROBLEMS and workload_key(r) == wkey]
 
 
 def _mark_failures(ax, failed, x_of) -> None:
@@ -340,6 +337,3 @@ def overhead(results: Results) -> list[Figure]:
             fig, ax, "overhead", "Round overhead: one aggregate over resident blocks", None, "x"
         )
     ]
-
-
-ALL = (strong_scaling, size_scaling, comparison, phases, convergence, overhead)

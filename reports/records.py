@@ -1,44 +1,332 @@
 """The results format, owned here on the reader's side: one JSON record per line.
 
-The runner writes through :func:`append_record`; reports read through the loader in
-:mod:`dmlbench.reports.results`. (Being completed: the record type, the outcome names
-and the case id move here too.)
+Everything about a ``results.jsonl`` file lives in this module and nowhere else: the record
+type (:class:`Record`) and its schema version, the outcome names, the case id, the builder
+the runner and the tests make records with (:func:`make_record`), the writer
+(:func:`append_record`) and the one reader (:func:`read_records`). The runner in
+:mod:`dmlbench.suites.runner` writes through it; :mod:`dmlbench.reports.results` reads
+through it. It sits in ``reports/`` because reports must not import the runner, while the
+runner may import anything.
+
+A record is appended, flushed and fsynced the moment its case ends, so a kill can cut off
+at most the line being written; the reader tolerates exactly that and nothing else.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from contextlib import suppress
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
+#: Version of the record shape written today; bump it (and extend KNOWN_SCHEMAS) when
+#: a field changes meaning or disappears, so old readers refuse new files loudly.
 SCHEMA_VERSION = 1
+#: Schema versions of records this reader understands.
+KNOWN_SCHEMAS = (1,)
+#: The file a suite run writes in its output directory.
 RESULTS_NAME = "results.jsonl"
+#: How a case can end. ``ok``: a verified answer; ``wrong-answer``: the quality check
+#: against the reference failed; ``timeout``: cancelled past its time limit; ``failed``: an
+#: error; ``skipped``: could not run here (the reason says how to enable it).
+OUTCOMES = ("ok", "wrong-answer", "timeout", "failed", "skipped")
+#: The outcomes a user must see: printed, listed and drawn wherever results are shown.
+PROBLEMS = ("failed", "timeout", "wrong-answer")
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """Every complete record of a results file (a line cut by a kill is ignored)."""
-    records = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            with suppress(json.JSONDecodeError):
-                records.append(json.loads(line))
-    return records
+class RecordsError(ValueError):
+    """A results file, or a record, that is not what this reader understands.
+
+    The message names the file and line, what was found and what was expected.
+    """
 
 
-def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append one record and make it durable before returning."""
-    line = json.dumps(record, default=to_json) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
+class CaseFields(TypedDict):
+    """What was run: ``Case.to_dict()`` of :class:`dmlbench.suites.spec.Case`."""
+
+    suite: str
+    algorithm: str
+    dataset: str
+    params: dict[str, Any]
+    backend: str
+    n_workers: int
+    impl: str  # "dmlbench" or "native"
+    n_samples: int  # requested rows (generated data); the record's own n_samples is real
+    n_features: int
+    repeats: int  # timed fits after the cold one
+    timeout: float
+    seed: int
+
+
+class Phases(TypedDict, total=False):
+    """Seconds spent in each phase of a case."""
+
+    engine_start_s: float | None  # None when the engine was already running
+    generate_s: float  # making (or shipping) the data on the workers
+    preprocess_s: float  # only for datasets that are preprocessed on the workers
+    prepare_s: float  # untimed: an implementation's input made resident in its library's form
+    fit_cold_s: float  # the first fit, kept apart from the timed ones
+    fit_s: list[float]  # the timed fits, one per repeat
+    predict_s: float  # computing the quality metric
+
+
+class Quality(TypedDict, total=False):
+    """The answer's quality, checked against a reference on the same rows."""
+
+    metric: str
+    value: float
+    reference: float
+    reference_source: str  # "scikit-learn KMeans", "dmlbench on the local backend", ...
+    tolerance: float
+    ok: bool
+    extras: dict[str, dict[str, float | None]]  # name -> {"value", "reference"}
+
+
+class Record(TypedDict, total=False):
+    """One case's line in ``results.jsonl``.
+
+    Every record has ``case_id``, ``case``, ``outcome`` and ``schema_version``
+    (:func:`make_record` fills them); the runner adds ``environment`` and
+    ``finished_at``. ``reason`` says why a case is not ``ok`` (``traceback`` too when it
+    failed). The measurements, from ``n_samples`` on, are present on ``ok`` and
+    ``wrong-answer`` records only.
+    """
+
+    schema_version: int
+    case_id: str  # see case_id(); the key for resuming and comparing runs
+    case: CaseFields
+    outcome: str  # one of OUTCOMES
+    reason: str | None
+    traceback: str
+    environment: dict[str, Any]  # machine, BLAS, package versions, git commit
+    finished_at: float  # Unix time
+    n_samples: int  # rows really trained on
+    n_workers: int  # workers really used (an existing cluster gives all of its workers)
+    phases: Phases
+    fit_median_s: float  # median of the timed fits
+    fit_spread_s: list[float]  # [min, max] of the timed fits
+    n_iter: int | None
+    per_iteration_s: float | None  # median time per iteration, from the trace
+    trace: list[dict[str, float]]  # per iteration: iteration, seconds, objective, ...
+    timed_traces: list[list[dict[str, float]]]  # one trace per timed fit
+    quality: Quality
+    native: dict[str, Any]  # a native library's impl and settings, when impl is native
+    peak_memory_mb: float  # of the process tree during the case
+    backend_info: dict[str, Any]  # Backend.info(): engine, version, workers, threads
+
+
+#: The fields every record has, whatever its outcome.
+REQUIRED_FIELDS = ("schema_version", "case_id", "case", "outcome")
+
+
+def case_id(case: Mapping[str, Any]) -> str:
+    """The stable identity of a case: the same case in any run has the same id.
+
+    Resuming skips the ids already recorded and comparing two runs pairs them by id, so
+    this format must not change (or every existing results file would be rerun).
+
+    Parameters
+    ----------
+    case : mapping
+        The case's fields, as in :class:`CaseFields` (``Case.to_dict()``).
+
+    Returns
+    -------
+    str
+        ``algorithm/dataset/impl/backend/w<n_workers>/n<n_samples>/d<n_features>/<params>``
+        with the parameters as JSON with sorted keys.
+    """
+    params = json.dumps(case["params"], sort_keys=True)
+    return (
+        f"{case['algorithm']}/{case['dataset']}/{case['impl']}/{case['backend']}/"
+        f"w{case['n_workers']}/n{case['n_samples']}/d{case['n_features']}/{params}"
+    )
+
+
+def make_record(case: Mapping[str, Any], outcome: str, **fields: Any) -> Record:
+    """A record of ``case`` with ``outcome`` and the given fields.
+
+    Parameters
+    ----------
+    case : mapping
+        The case's fields (``Case.to_dict()``); stored as ``case`` and identified by
+        :func:`case_id`.
+    outcome : str
+        One of :data:`OUTCOMES`.
+    **fields
+        Any other field of :class:`Record` (``reason``, ``phases``, ``quality``, ...).
+
+    Returns
+    -------
+    Record
+        With ``case``, ``case_id``, ``outcome`` and ``schema_version`` filled in.
+
+    Raises
+    ------
+    ValueError
+        If ``outcome`` is not one of :data:`OUTCOMES`.
+    TypeError
+        If a field is not one of :class:`Record`'s (a new field is added there first, so
+        the format stays documented in one place).
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {list(OUTCOMES)}; got {outcome!r}")
+    allowed = set(Record.__annotations__) - set(REQUIRED_FIELDS)  # those are filled here
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise TypeError(
+            f"make_record() got {unknown}, not fields it takes; valid: {sorted(allowed)} "
+            "(a new field is added to Record in dmlbench/reports/records.py first)"
+        )
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "case_id": case_id(case),
+        "case": dict(case),
+        "outcome": outcome,
+        **fields,
+    }
+    return cast(Record, record)
+
+
+def append_record(path: Path, record: Record | Mapping[str, Any]) -> None:
+    """Append one record as a JSON line and make it durable before returning.
+
+    If the file ends in a line cut off by a kill mid-write, a newline is written first:
+    the new record then starts a line of its own instead of being glued onto the partial
+    one (which would lose it and make the file unreadable).
+
+    Parameters
+    ----------
+    path : Path
+        The results file; created if missing.
+    record : Record
+        Numpy values in it are converted by :func:`to_json`.
+    """
+    line = (json.dumps(record, default=to_json) + "\n").encode("utf-8")
+    with open(path, "a+b") as f:
+        if os.fstat(f.fileno()).st_size > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                line = b"\n" + line
+        f.write(line)  # "a" mode: always at the end, whatever was read
         f.flush()
         os.fsync(f.fileno())
 
 
+def read_records(path: Path, *, notes: list[str] | None = None) -> list[Record]:
+    """Every record of a results file, in file order; strict about anything unexpected.
+
+    Blank lines are skipped. A line cut off by a kill in the middle of a write (the
+    beginning of a JSON object that ends before the object closes) is skipped and
+    described in ``notes``: it is the last line, or, after :func:`append_record` went on
+    past it, a line of its own. Any other line that is not a record of a known schema is
+    an error.
+
+    Parameters
+    ----------
+    path : Path
+        A ``results.jsonl`` file.
+    notes : list of str, optional
+        Receives one ``"{path}:{line}: ..."`` note per skipped cut-off line.
+
+    Returns
+    -------
+    list of Record
+
+    Raises
+    ------
+    RecordsError
+        If the file does not exist, or naming ``file:line``, if a line is not JSON, not a
+        JSON object, of an unknown ``schema_version``, without a required field or with an
+        unknown outcome.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecordsError(f"{path}: no such results file") from None
+    lines = text.splitlines()
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if _cut_off(line):
+                last = "last " if number == len(lines) else ""
+                if notes is not None:
+                    notes.append(f"{where}: incomplete {last}line ignored (a run killed mid-write)")
+                continue
+            raise RecordsError(
+                f"{where}: not JSON ({exc.msg}); expected one JSON record per line"
+            ) from None
+        records.append(_checked(record, where))
+    return records
+
+
+def _checked(record: Any, where: str) -> Record:
+    """``record`` if it is a record this reader understands, else a RecordsError."""
+    if not isinstance(record, dict):
+        raise RecordsError(
+            f"{where}: not a dmlbench case record: a JSON {type(record).__name__}, "
+            "expected a JSON object"
+        )
+    version = record.get("schema_version")
+    if version not in KNOWN_SCHEMAS:
+        raise RecordsError(
+            f"{where}: not a dmlbench case record of a known schema: schema_version "
+            f"{version!r}; known: {list(KNOWN_SCHEMAS)} (a newer dmlbench may read it)"
+        )
+    missing = [name for name in REQUIRED_FIELDS if name not in record]
+    if missing:
+        raise RecordsError(
+            f"{where}: not a dmlbench case record: no {missing}; "
+            f"every record has {list(REQUIRED_FIELDS)}"
+        )
+    if record["outcome"] not in OUTCOMES:
+        raise RecordsError(
+            f"{where}: outcome must be one of {list(OUTCOMES)}; got {record['outcome']!r}"
+        )
+    return cast(Record, record)
+
+
+def _cut_off(line: str) -> bool:
+    """Whether ``line`` begins a JSON object and ends before the object closes: what a
+    kill in the middle of a write leaves. Text that is not JSON in any other way (garbage,
+    two records glued after a close) is not a cut-off line."""
+    if not line.startswith("{"):
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:  # the object closed: the error is elsewhere
+                return False
+    return True
+
+
 def to_json(value: Any) -> Any:
+    """The JSON form of what :func:`json.dumps` cannot write itself (its ``default=``).
+
+    Numpy scalars become Python numbers and arrays lists; anything else its ``str``, so a
+    record is always written (a label in place of an exotic value beats losing the case).
+    """
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -18,7 +18,8 @@ from typing import Any
 
 from dmlbench.reports import figures as figs
 from dmlbench.reports import tables
-from dmlbench.reports.results import FAILURES, Results, load
+from dmlbench.reports.records import PROBLEMS
+from dmlbench.reports.results import Results, load
 
 
 @dataclass
@@ -95,7 +96,7 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
             " every answer is checked against scikit-learn or the local backend."
         ),
     ]
-    bad = sum(counts.get(k, 0) for k in FAILURES)
+    bad = sum(counts.get(k, 0) for k in PROBLEMS)
     if bad:
         parts.append(Paragraph(f"**{bad} case(s) did not give a verified answer**: see Failures."))
     if results.replaced:
@@ -230,7 +231,7 @@ def _html_table(table: tables.Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     rows = []
     for row in table.rows:
-        failed = any(v in ("FAIL", *FAILURES) for v in row if isinstance(v, str))
+        failed = any(v in ("FAIL", *PROBLEMS) for v in row if isinstance(v, str))
         cells = "".join(
             f"<td{'' if isinstance(v, int | float) else ' class=text'}>{html.escape(fmt(v))}</td>"
             for v in row

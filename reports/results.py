@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-#: Schema versions of ``results.jsonl`` records this reader understands.
-KNOWN_SCHEMAS = (1,)
-FAILURES = ("failed", "timeout", "wrong-answer")
+from dmlbench.reports.records import RESULTS_NAME, RecordsError, read_records
 
 
-class ReportError(Exception):
-    """A results file that cannot be read; the message names the file and line."""
+class ReportError(RecordsError):
+    """Results a report cannot be built from; the message names the file (and line).
+
+    A :class:`~dmlbench.reports.records.RecordsError` of a results file reaches the caller
+    of :func:`load` as a ReportError with the same message.
+    """
 
 
 @dataclass
@@ -42,43 +44,25 @@ def load(paths: list[Path]) -> Results:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            path = path / "results.jsonl"
+            path = path / RESULTS_NAME
         if not path.exists():
             raise ReportError(f"{path}: no such results file")
         out.sources.append(str(path))
         if path.suffix == ".jsonl":
-            for record in _jsonl(path, out):
+            try:
+                records = read_records(path, notes=out.notes)
+            except RecordsError as exc:
+                raise ReportError(str(exc)) from None
+            for record in records:
                 if record["case_id"] in by_id:
                     out.replaced += 1
-                by_id[record["case_id"]] = record
+                by_id[record["case_id"]] = cast(dict[str, Any], record)  # read as plain dicts
         else:
             out.overhead.extend(_overhead(path))
     out.cases = list(by_id.values())
     if not out.cases and not out.overhead:
         raise ReportError(f"no results in {', '.join(out.sources)}")
     return out
-
-
-def _jsonl(path: Path, out: Results) -> list[dict[str, Any]]:
-    lines = path.read_text().splitlines()
-    records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines):  # a run killed mid-write leaves at most a partial last line
-                out.notes.append(f"{path}:{number}: incomplete last line ignored")
-                continue
-            raise ReportError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if record.get("schema_version") not in KNOWN_SCHEMAS or "case" not in record:
-            raise ReportError(
-                f"{path}:{number}: not a dmlbench case record of a known schema "
-                f"(schema_version {record.get('schema_version')!r}; known {KNOWN_SCHEMAS})"
-            )
-        records.append(record)
-    return records
 
 
 def _overhead(path: Path) -> list[dict[str, Any]]:
@@ -92,6 +76,14 @@ def _overhead(path: Path) -> list[dict[str, Any]]:
             f"{path}: neither results.jsonl nor the JSON of `dmlbench overhead --json`"
         )
     return rows
+
+
+def case_value(record: dict[str, Any], name: str) -> Any:
+    """A field of the record's case; ``n_workers`` is the number of workers the case really
+    ran on (recorded from the engine), which reports group by, else the number asked for."""
+    if name == "n_workers" and record.get("n_workers") is not None:
+        return record["n_workers"]
+    return record["case"][name]
 
 
 def workload_key(record: dict[str, Any]) -> tuple[str, str, str]:

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmlbench.reports import metrics
+from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import (
-    FAILURES,
     Results,
     is_single_core_baseline,
     series_label,
     workload_key,
     workload_label,
 )
+from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
 
 
 @dataclass
@@ -38,10 +39,6 @@ def _group(records, key) -> dict[Any, list[dict[str, Any]]]:
     for r in records:
         groups[key(r)].append(r)
     return dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
-
-
-def _c(r: dict[str, Any], name: str) -> Any:
-    return r["case"][name]
 
 
 # -- environment and quality ------------------------------------------------------------
@@ -121,7 +118,7 @@ def fmt_number(value) -> str:
 
 def _case_order(r: dict[str, Any]) -> tuple:
     c = r["case"]
-    return (workload_key(r), c["impl"], c["backend"], c["n_workers"], c["n_samples"])
+    return (workload_key(r), c["impl"], c["backend"], _c(r, "n_workers"), c["n_samples"])
 
 
 # -- strong scaling ---------------------------------------------------------------------
@@ -382,7 +379,7 @@ def failures(results: Results) -> Table:
         "Failures and skipped cases",
         ["outcome", "workload", "backend", "impl", "workers", "n_samples", "reason"],
     )
-    order = {name: i for i, name in enumerate((*FAILURES, "skipped"))}
+    order = {name: i for i, name in enumerate((*PROBLEMS, "skipped"))}
     bad = [r for r in results.cases if r["outcome"] != "ok"]
     for r in sorted(bad, key=lambda r: (order.get(r["outcome"], 9), _case_order(r))):
         table.rows.append(
@@ -462,11 +459,11 @@ def summary_rows(results: Results) -> list[dict[str, Any]]:
             peak_memory_mb=r.get("peak_memory_mb"),
         )
         key = (workload_key(r), c["backend"], c["impl"], c["n_samples"], c["n_features"])
-        if r["outcome"] == "ok" and key in base and base[key][0] != c["n_workers"]:
+        if r["outcome"] == "ok" and key in base and base[key][0] != _c(r, "n_workers"):
             p0, t0 = base[key]
             row["speedup"] = metrics.speedup(t0, r["fit_median_s"])
             row["efficiency"] = metrics.efficiency(
-                t0, r["fit_median_s"], c["n_workers"], base_workers=p0
+                t0, r["fit_median_s"], _c(r, "n_workers"), base_workers=p0
             )
         rows.append(row)
     return rows

@@ -8,7 +8,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-from dmlbench.backends import BackendUnavailable, available_backends, backend_names
+from dmlbench.backends import (
+    BackendUnavailable,
+    available_backends,
+    backend_names,
+    is_int_at_least,
+)
 from dmlbench.backends._registry import check_system
 
 
@@ -22,21 +27,24 @@ def _backends_arg(text: str) -> list[str]:
     return names
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, low: int) -> int:
+    """``text`` as an integer >= ``low`` (underscores allowed: 1_000_000), or a usage error."""
+    expected = f"expected a whole number >= {low}"
     try:
-        value = int(text)
+        value = int(text.replace("_", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
+    if not is_int_at_least(value, low):
+        raise argparse.ArgumentTypeError(f"{expected}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
 
 
 def _count(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
+    return _whole_number(text, 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
               dmlbench run quick --profile smoke --backends local,dask
               dmlbench run my_suite.toml --out results/mine --timeout 60
               dmlbench run scaling --resume --out results/scaling
-              dmlbench run quick --dask-scheduler tcp://10.0.0.5:8786 --backends dask
+              dmlbench run natives && dmlbench report results/natives   # vs dask-ml, MLlib
+              dmlbench run quick --dask-scheduler tcp://10.0.0.5:8786 --backends dask --n-workers 3
         """),
     )
     run.add_argument("suite", metavar="SUITE|FILE")
@@ -77,9 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--resume", action="store_true", help="run only cases not yet recorded")
     run.add_argument("--timeout", type=float, default=None, help="seconds per case")
-    run.add_argument("--dask-scheduler", default=None, metavar="ADDRESS")
-    run.add_argument("--spark-master", default=None, metavar="URL")
-    run.add_argument("--ray-address", default=None, metavar="ADDRESS")
+    cluster = "an existing cluster: every case uses all of its workers, so give --n-workers "
+    cluster += "one value, its size"
+    run.add_argument(
+        "--dask-scheduler", default=None, metavar="ADDRESS", help=f"run on {cluster}"
+    )
+    run.add_argument("--spark-master", default=None, metavar="URL", help=f"run on {cluster}")
+    run.add_argument("--ray-address", default=None, metavar="ADDRESS", help=f"run on {cluster}")
     run.set_defaults(handler=_run)
 
     exp = sub.add_parser(
@@ -215,48 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     over.set_defaults(handler=_overhead)
 
-    nat = sub.add_parser(
-        "natives",
-        help="written-once algorithms vs dask-ml, Spark MLlib and scikit-learn",
-        description="k-means (same initial centres, 20 iterations) and linear regression "
-        "(normal equations) against each engine's own implementation on the same resident "
-        "data, and k-means per-iteration time at 1 vs 2 Dask workers. Needs dmlbench[all].",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=textwrap.dedent("""\
-            examples:
-              dmlbench natives                            # 1M / 4M / 4M rows: ~5 minutes
-              dmlbench natives --kmeans-rows 200_000 --lr-rows 400_000 --scaling-rows 400_000
-        """),
-    )
-    nat.add_argument("--kmeans-rows", type=_positive_int_rows, default=1_000_000)
-    nat.add_argument("--lr-rows", type=_positive_int_rows, default=4_000_000)
-    nat.add_argument("--scaling-rows", type=_positive_int_rows, default=4_000_000)
-    nat.add_argument("--json", type=Path, default=None, metavar="FILE")
-    nat.set_defaults(handler=_natives)
     return parser
-
-
-def _positive_int_rows(text: str) -> int:
-    return _positive_int(text.replace("_", ""))
-
-
-def _natives(args: argparse.Namespace) -> int:
-    missing = [n for n in ("dask", "spark") if n not in available_backends()]
-    if missing:
-        print(f"dmlbench natives needs {missing}: pip install 'dmlbench[all]'", file=sys.stderr)
-        return 2
-    from dmlbench.suites.natives_bench import format_natives, run_natives
-
-    report = run_natives(args.kmeans_rows, args.lr_rows, args.scaling_rows)
-    print(format_natives(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, default=_jsonable))
-        print(f"wrote {args.json}", file=sys.stderr)
-    return 0
-
-
-def _jsonable(value):
-    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def _int_list(text: str) -> list[int]:
@@ -264,7 +236,7 @@ def _int_list(text: str) -> list[int]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dmlbench.reports.records import read_results
+    from dmlbench.reports.records import RecordsError, read_records
     from dmlbench.suites.runner import run_suite
     from dmlbench.suites.spec import SuiteError, load_suite
 
@@ -288,10 +260,10 @@ def _run(args: argparse.Namespace) -> int:
     print(f"suite {suite.name}: {len(suite.cases)} cases -> {out}/results.jsonl", file=sys.stderr)
     try:
         path = run_suite(suite, out, resume=args.resume, timeout=args.timeout, options=options)
-    except FileExistsError as exc:
+    except (FileExistsError, SuiteError, RecordsError) as exc:
         print(f"dmlbench run: {exc}", file=sys.stderr)
         return 2
-    records = read_results(path)
+    records = read_records(path)
     outcomes: dict[str, int] = {}
     for r in records:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
@@ -301,10 +273,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from dmlbench.reports.records import read_results
+    from dmlbench.reports.records import RecordsError, read_records
     from dmlbench.suites.pytest_benchmark_export import to_pytest_benchmark
 
-    records = [r for path in args.results for r in read_results(path)]
+    try:
+        records = [r for path in args.results for r in read_records(path)]
+    except RecordsError as exc:
+        print(f"dmlbench export-benchmark: {exc}", file=sys.stderr)
+        return 2
     if not records:
         print(f"dmlbench export-benchmark: no records in {args.results}", file=sys.stderr)
         return 2
@@ -360,7 +336,7 @@ def _list(args: argparse.Namespace) -> int:
 
     print("algorithms:")
     for name, spec in ALGORITHMS.items():
-        print(f"  {name:<20} {spec.estimator:<20} {spec.task}, metric {spec.metric}")
+        print(f"  {name:<20} {spec.estimator_name:<20} {spec.task}, metric {spec.metric.name}")
     print("datasets:")
     for name, spec in DATASETS.items():
         kind = f"real (scikit-learn {spec.loader})" if spec.loader else "generated per block"

@@ -8,6 +8,7 @@ from contextlib import suppress
 from typing import TextIO
 
 from dmlbench.backends import Cancelled
+from dmlbench.reports.records import PROBLEMS
 from dmlbench.suites.spec import Case
 
 
@@ -39,10 +40,6 @@ class PeakMemory:
         self._thread.join()
 
 
-#: Outcomes a user must see: the terminal keeps their lines instead of overwriting them.
-PROBLEMS = ("failed", "timeout", "wrong-answer")
-
-
 class Progress:
     """A one-line progress bar on a terminal; plain lines otherwise."""
 
@@ -64,7 +61,7 @@ class Progress:
         line = f"[{self.done}/{self.total}] {label}: {outcome} ({seconds:.1f} s)"
         if not self.tty:
             print(line, file=self.stream, flush=True)
-        elif outcome in PROBLEMS:  # a problem stays on screen above the bar
+        elif outcome in PROBLEMS:  # a problem stays on screen above the bar, not overwritten
             self.stream.write(f"\r\033[K{line}: {(reason or '')[:200]}\n")
             self._show(label)
         else:

@@ -1,39 +1,155 @@
-"""Native comparators: each engine's own library on the same rows (being restructured)."""
+"""Native comparators: what each engine ships for the same job, on the same rows.
+
+This module is the interface and the registry; the comparators live one module per
+library beside the workloads: :mod:`dmlbench.suites.native_sklearn` (scikit-learn, for the
+``local`` backend), :mod:`dmlbench.suites.native_dask_ml` (dask-ml, ``dask``) and
+:mod:`dmlbench.suites.native_mllib` (Spark MLlib, ``spark``).
+
+A comparator is one object per case (:class:`Comparator`): it says whether it supports the
+case or why not (``skip_reason``), builds and caches exactly what its library needs and
+checks that it is complete (``prepare``, untimed), fits (``fit``: the runner times this
+call with the clock it times ours with, once cold and then ``repeats`` times), and frees
+what it made (``release``). Its :class:`Fitted` answer is scored on the resident rows the
+way ours is, and carries the library's name and every setting that makes the problem the
+same as ours (penalty, tolerance, iterations, starting point), for the record.
+
+Adding a comparator is one module (or one class in its library's module) and one line in
+:data:`NATIVES`; a pair with no comparator gets one line in :data:`NO_NATIVE` saying why.
+Engines are reached only through the adapter's public handle, ``be.native()``.
+"""
 
 from __future__ import annotations
 
-import time
-import warnings
+import importlib
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from dmlbench.suites.runner import _Fitted
-from dmlbench.suites.spec import Case
-from dmlbench.suites.workloads import ALGORITHMS, sklearn_reference
+if TYPE_CHECKING:
+    from dmlbench.backends import Block, Dataset
+    from dmlbench.suites.spec import Case
+    from dmlbench.suites.workloads import AlgorithmSpec, DatasetSpec
 
 
-def _native_sklearn(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    blocks = be.collect(ds)
-    X = np.vstack([b.X for b in blocks])
-    y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
-    ref = sklearn_reference(algo, case.params)
-    t0 = time.perf_counter()
-    ref.fit(X) if algo.metric == "inertia" else ref.fit(X, y)
-    seconds = time.perf_counter() - t0
-    native = {"impl": f"scikit-learn {type(ref).__name__}", "settings": ref.get_params()}
-    n_iter = getattr(ref, "n_iter_", None)
-    if algo.metric == "inertia":
-        return seconds, _Fitted(lambda d: float(-ref.score(X)), n_iter, native=native)
-    return seconds, _Fitted(lambda d: float(ref.score(X, y)), n_iter, native=native)
+class NativeUnsupported(Exception):
+    """The native library cannot solve this case (for example, more classes than it takes)."""
 
 
-def _block_source(case: Case, data) -> tuple[Callable[[int], Any], int]:
+@dataclass
+class Fitted:
+    """What the runner needs of any fitted implementation, ours or native."""
+
+    #: The quality metric on a resident Dataset (the metric's own sign: inertia, R², ...).
+    metric: Callable[[Dataset], float]
+    n_iter: int | None = None
+    #: Per iteration: iteration, seconds, objective, ... (when the implementation says).
+    trace: list[dict[str, float]] | None = None
+    #: A native library's name and settings, for the record: ``{"impl", "settings", ...}``.
+    native: dict[str, Any] | None = None
+    #: ``(dataset, held-out dataset or None) -> {name: value}``: secondary quality numbers.
+    extras: Callable[[Dataset, Dataset | None], dict[str, float]] | None = None
+
+
+@runtime_checkable
+class Comparator(Protocol):
+    """One implementation of one case: support, untimed preparation, timed fit, release.
+
+    A fresh instance serves one case: ``prepare`` once, then ``fit`` 1 + repeats times
+    (the runner's clock is around ``fit`` alone), then ``release``, also after a failure.
+    """
+
+    #: The library, as people name it ("dask-ml", "Spark MLlib", "scikit-learn").
+    library: str
+
+    def skip_reason(self, case: Case) -> str | None:
+        """None if this comparator can run ``case``, else why not (recorded as ``skipped``)."""
+        return None
+
+    def prepare(
+        self, case: Case, algo: AlgorithmSpec, data: DatasetSpec, be: Any, ds: Dataset
+    ) -> None:
+        """Untimed: build, convert and cache exactly the input the library needs, from the
+        rows of the resident Dataset ``ds`` (made by ``data``), and check it is complete.
+
+        May raise :class:`NativeUnsupported` when the rows show the case is out of reach.
+        """
+        ...
+
+    def fit(self) -> Fitted:
+        """The timed part: fit on the prepared input, nothing else."""
+        ...
+
+    def release(self) -> None:
+        """Free what ``prepare`` made (safe after a partial ``prepare``)."""
+        return None
+
+
+#: (algorithm, backend) -> "module:Class" of its native comparator. Imported on demand.
+NATIVES: dict[tuple[str, str], str] = {
+    ("linear_regression", "local"): "dmlbench.suites.native_sklearn:ReferenceComparator",
+    ("logistic_regression", "local"): "dmlbench.suites.native_sklearn:ReferenceComparator",
+    ("kmeans", "local"): "dmlbench.suites.native_sklearn:ReferenceComparator",
+    ("mlp", "local"): "dmlbench.suites.native_sklearn:MLPComparator",
+    ("kmeans", "dask"): "dmlbench.suites.native_dask_ml:KMeansComparator",
+    ("linear_regression", "dask"): "dmlbench.suites.native_dask_ml:LinearRegressionComparator",
+    ("logistic_regression", "dask"): "dmlbench.suites.native_dask_ml:LogisticRegressionComparator",
+    ("kmeans", "spark"): "dmlbench.suites.native_mllib:KMeansComparator",
+    ("linear_regression", "spark"): "dmlbench.suites.native_mllib:LinearRegressionComparator",
+    ("logistic_regression", "spark"): "dmlbench.suites.native_mllib:LogisticRegressionComparator",
+    ("mlp", "spark"): "dmlbench.suites.native_mllib:MLPComparator",
+    ("als", "spark"): "dmlbench.suites.native_mllib:ALSComparator",
+}
+
+_NO_NEURAL_DASK = "dask-ml has no neural networks (it wraps scikit-learn/Keras models instead)"
+#: Why a pair has no native comparator: the library has nothing for that job.
+NO_NATIVE: dict[tuple[str, str], str] = {
+    ("mlp", "dask"): _NO_NEURAL_DASK,
+    ("cnn", "dask"): _NO_NEURAL_DASK,
+    ("cnn", "spark"): "Spark MLlib has no convolutional network (only a dense MLP)",
+    ("cnn", "local"): "scikit-learn has no convolutional network",
+    ("als", "local"): "scikit-learn has no ALS (no matrix factorisation for ratings)",
+    ("als", "dask"): "dask-ml has no ALS or other recommender",
+}
+#: Backends whose engine ships no machine-learning library at all.
+NO_NATIVE_LIBRARY: dict[str, str] = {
+    "ray": "Ray ships no ML algorithms of its own (Ray Train runs other libraries' models)",
+}
+
+#: The native MLPs train their own way (MLlib: full-batch L-BFGS); this many iterations,
+#: MLlib's default, is what their users would run.
+NATIVE_MLP_MAX_ITER = 100
+
+
+def comparator(algorithm: str, backend: str) -> Comparator:
+    """A fresh native comparator for ``algorithm`` on ``backend``."""
+    target = NATIVES.get((algorithm, backend))
+    if target is None:
+        raise ValueError(
+            f"no native comparator for algorithm {algorithm!r} on backend {backend!r} "
+            f"({no_native_reason(algorithm, backend)}); valid pairs: {sorted(NATIVES)}"
+        )
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+def no_native_reason(algorithm: str, backend: str) -> str:
+    """Why ``backend`` has no native comparator for ``algorithm``."""
+    return (
+        NO_NATIVE.get((algorithm, backend))
+        or NO_NATIVE_LIBRARY.get(backend)
+        or f"no native {algorithm} comparator for {backend} in dmlbench.suites.natives.NATIVES"
+    )
+
+
+# -- shared by the comparators ------------------------------------------------------------
+def block_source(case: Case, data: DatasetSpec) -> tuple[Callable[[int], Block], int]:
     """(make_block, n_blocks) giving the case's rows, for a native library to load.
 
-    Generated data is rebuilt on the engine from the same recipe; real data that ships
-    with scikit-learn is split into the same blocks as the resident dataset.
+    Generated data is rebuilt on the engine from the same recipe (prepared data from the
+    prepared recipe); real data that ships with scikit-learn is split into the same blocks
+    as the resident dataset.
     """
     if data.loader:
         from dmlbench.algorithms._common import split_blocks
@@ -43,148 +159,43 @@ def _block_source(case: Case, data) -> tuple[Callable[[int], Any], int]:
     return data.blocks_maker(case.n_samples, case.n_features, case.seed), data.n_blocks
 
 
-def _described(out: dict[str, Any]) -> dict[str, Any]:
-    return {"impl": out["impl"], "settings": out["settings"]}
+def kmeans_start(case: Case, make_block: Callable[[int], Block]) -> np.ndarray:
+    """The initial centres the engines' k-means (dask-ml, MLlib) start from: k-means++ on
+    the first 20,000 rows of block 0, drawn with the case's seed. (scikit-learn, the
+    reference, draws its own k-means++ start; ours starts from its k-means||.)"""
+    from dmlbench.algorithms.kmeans import kmeans_plusplus
+
+    k = case.params.get("n_clusters", 8)
+    return kmeans_plusplus(make_block(0).X[:20_000], k, np.random.default_rng(case.seed))
 
 
-def _native_kmeans(native: Callable) -> Callable:
-    def fit(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-        from dmlbench.algorithms._kernels import add, cost
-        from dmlbench.algorithms.kmeans import kmeans_plusplus
+def scored_by_ours(
+    case: Case,
+    algo: AlgorithmSpec,
+    data: DatasetSpec,
+    be: Any,
+    fitted: Callable[[], dict[str, Any]],
+    *,
+    native: dict[str, Any],
+    n_iter: int | None = None,
+) -> Fitted:
+    """The :class:`Fitted` of a native library's parameters, scored by our own estimator.
 
-        make, n_blocks = _block_source(case, data)
-        k = case.params.get("n_clusters", 8)
-        init = kmeans_plusplus(make(0).X[:20_000], k, np.random.default_rng(case.seed))
-        p = case.params
-        out = native(
-            be, make, n_blocks, init=init, max_iter=p.get("max_iter", 300), tol=p.get("tol", 1e-4)
-        )
-        centers = be.broadcast(out["centers"])
-        return out["seconds"], _Fitted(
-            lambda d: float(be.aggregate(d, cost, add, centers)),
-            out.get("n_iter"),
-            native=_described(out),
-        )
-
-    return fit
-
-
-def _native_linear(native: Callable, estimator: str, **params: Callable[[Case], Any]) -> Callable:
-    """A native fit that returns coefficients, scored by our estimator holding them.
-
-    Scoring the native coefficients with our own ``score`` on the resident dataset keeps
-    the metric identical for both implementations (and avoids dask-ml's ``score``, which
-    breaks against scikit-learn 1.9).
+    ``fitted()`` gives the native's parameters under our estimator's attribute names
+    (``coef_``, ``intercept_``, ``classes_``, ``cluster_centers_``); it is called when the
+    metric is, after the clock. Scoring a native's coefficients (or centres) with our own
+    ``score`` on the resident dataset keeps the metric identical for both implementations
+    (and avoids dask-ml's ``score``, which breaks against scikit-learn 1.9); k-means
+    inertia is recomputed from the native's centres, never taken from the library.
     """
 
-    def fit(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-        from dmlbench import algorithms
+    def metric(d: Dataset) -> float:
+        model = algo.make(case.params, be, data)
+        params = fitted()
+        for name, value in params.items():
+            setattr(model, name, value)
+        first = params.get("coef_", params.get("cluster_centers_"))
+        model.n_features_in_ = np.shape(first)[-1]
+        return algo.score(model, d)
 
-        make, n_blocks = _block_source(case, data)
-        out = native(be, make, n_blocks, **{k: get(case) for k, get in params.items()})
-        model = getattr(algorithms, estimator)(backend=be)
-        model.coef_, model.intercept_ = out["coef"], out["intercept"]
-        model.n_features_in_ = np.shape(out["coef"])[-1]
-        if "classes" in out:
-            model.classes_ = out["classes"]
-        return out["seconds"], _Fitted(
-            lambda d: float(model.score(d)), out.get("n_iter"), native=_described(out)
-        )
-
-    return fit
-
-
-def _native_mllib_mlp(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    from dmlbench.backends.natives import mllib_mlp
-
-    make, n_blocks = _block_source(case, data)
-    out = mllib_mlp(
-        be,
-        make,
-        n_blocks,
-        hidden_layer_sizes=tuple(case.params.get("hidden_layer_sizes", (100,))),
-        max_iter=NATIVE_MLP_MAX_ITER,
-        seed=case.seed,
-    )
-    return out["seconds"], _Fitted(lambda d: out["accuracy"], native=_described(out))
-
-
-def _native_sklearn_mlp(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    """scikit-learn's ``MLPClassifier`` (ReLU, like ours) on the collected rows, one core."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-
-    blocks = be.collect(ds)
-    X, y = np.vstack([b.X for b in blocks]), np.concatenate([b.y for b in blocks])
-    solver = "lbfgs" if case.params.get("solver") == "lbfgs" else "adam"
-    ref = MLPClassifier(
-        hidden_layer_sizes=tuple(case.params.get("hidden_layer_sizes", (100,))),
-        solver=solver,
-        max_iter=NATIVE_MLP_MAX_ITER,
-        random_state=case.seed,
-    )
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():  # not converging in max_iter is a result, not an error
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ref.fit(X, y)
-    seconds = time.perf_counter() - t0
-    native = {"impl": "scikit-learn MLPClassifier", "settings": ref.get_params()}
-    return seconds, _Fitted(lambda d: float(ref.score(X, y)), ref.n_iter_, native=native)
-
-
-def _native_mllib_als(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    from dmlbench.backends.natives import mllib_als
-
-    make, n_blocks = _block_source(case, data)
-    p = case.params
-    out = mllib_als(
-        be,
-        make,
-        n_blocks,
-        rank=int(p.get("rank", 10)),
-        reg_param=float(p.get("reg_param", 0.1)),
-        max_iter=int(p.get("max_iter", 10)),
-        seed=case.seed,
-    )
-    return out["seconds"], _Fitted(lambda d: out["rmse"], native=_described(out))
-
-
-#: The native MLPs train their own way (MLlib: full-batch L-BFGS); this many iterations,
-#: MLlib's default, is what their users would run.
-NATIVE_MLP_MAX_ITER = 100
-
-
-def _natives() -> dict[tuple[str, str], Callable]:
-    from dmlbench.backends import natives
-
-    def logistic(native):
-        return _native_linear(
-            native,
-            "LogisticRegression",
-            C=lambda c: float(c.params.get("C", 1.0)),
-            max_iter=lambda c: int(c.params.get("max_iter", 500)),
-            tol=lambda c: 1e-8,
-        )
-
-    table: dict[tuple[str, str], Callable] = {
-        (name, "local"): _native_sklearn
-        for name, spec in ALGORITHMS.items()
-        if spec.sklearn is not None
-    }
-    table[("kmeans", "dask")] = _native_kmeans(natives.dask_ml_kmeans)
-    table[("kmeans", "spark")] = _native_kmeans(natives.mllib_kmeans)
-    table[("linear_regression", "dask")] = _native_linear(
-        natives.dask_ml_linear_regression, "LinearRegression"
-    )
-    table[("linear_regression", "spark")] = _native_linear(
-        natives.mllib_linear_regression, "LinearRegression"
-    )
-    table[("logistic_regression", "dask")] = logistic(natives.dask_ml_logistic_regression)
-    table[("logistic_regression", "spark")] = logistic(natives.mllib_logistic_regression)
-    table[("mlp", "local")] = _native_sklearn_mlp
-    table[("mlp", "spark")] = _native_mllib_mlp
-    table[("als", "spark")] = _native_mllib_als
-    return table
-
-
-NATIVES = _natives()
+    return Fitted(metric, n_iter, native=native)

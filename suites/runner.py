@@ -19,7 +19,6 @@ import statistics
 import sys
 import time
 import traceback
-from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
@@ -29,28 +28,26 @@ import numpy as np
 
 from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from dmlbench.backends._registry import missing_modules
-from dmlbench.backends.natives import NativeUnsupported
 from dmlbench.reports.records import (
     RESULTS_NAME,
-    SCHEMA_VERSION,
     append_record,
-    read_results,
+    make_record,
+    read_records,
     to_json,
 )
 from dmlbench.suites.datasets import shifted_block
 from dmlbench.suites.environment import environment
 from dmlbench.suites.monitor import PeakMemory, Progress, Watchdog
-from dmlbench.suites.spec import Case, Suite
-from dmlbench.suites.workloads import (
-    ALGORITHMS,
-    DATASETS,
-    HELD_OUT_BLOCKS,
-    extra_metrics,
-    metric_of,
-    quality_ok,
-    sample_rows,
-    sklearn_reference,
+from dmlbench.suites.natives import (
+    NATIVES,
+    Comparator,
+    Fitted,
+    NativeUnsupported,
+    comparator,
+    no_native_reason,
 )
+from dmlbench.suites.spec import Case, Suite, SuiteError
+from dmlbench.suites.workloads import ALGORITHMS, DATASETS, HELD_OUT_BLOCKS, sample_rows
 
 #: Above this many rows the reference is the local backend, not scikit-learn on a copy.
 SKLEARN_REFERENCE_MAX_ROWS = 2_000_000
@@ -64,10 +61,10 @@ def skip_reason(case: Case) -> str | None:
     limit = max_workers(case.backend)
     if limit is not None and case.n_workers > limit:
         return f"the {case.backend} backend has at most {limit} worker(s)"
-    if case.impl == "native" and (case.algorithm, case.backend) not in _natives_table():
-        from dmlbench.backends.natives import no_native_reason
-
-        return no_native_reason(case.algorithm, case.backend)
+    if case.impl == "native":
+        if (case.algorithm, case.backend) not in NATIVES:
+            return no_native_reason(case.algorithm, case.backend)
+        return comparator(case.algorithm, case.backend).skip_reason(case)
     return None
 
 
@@ -80,15 +77,27 @@ def run_suite(
     options: dict[str, dict] | None = None,
     stream: TextIO | None = None,
 ) -> Path:
-    """Run every case of ``suite`` not yet in ``out_dir/results.jsonl``; return its path."""
+    """Run every case of ``suite`` not yet in ``out_dir/results.jsonl``; return its path.
+
+    Raises
+    ------
+    SuiteError
+        A cluster address with more than one worker count for its backend (refused before
+        the first case; see :func:`check_cluster_sweep`).
+    dmlbench.reports.records.RecordsError
+        Resuming onto a results file with a line that is not a record (file:line named).
+    """
     stream = stream or sys.stderr
+    check_cluster_sweep(suite, options or {})
+    for note in suite.left_out:
+        print(f"note: {note}", file=stream)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULTS_NAME
     if path.exists() and not resume:
         raise FileExistsError(
             f"{path} exists: add --resume to run only what is missing, or choose another --out"
         )
-    done = {r["case_id"] for r in read_results(path)}
+    done = {r["case_id"] for r in read_records(path)} if path.exists() else set()
     todo = [c for c in suite.cases if c.id not in done]
     env = environment()
     progress = Progress(len(todo), stream)
@@ -102,13 +111,9 @@ def run_suite(
                 for case in cases:
                     progress.start(case)
                     t0 = time.perf_counter()
-                    record = _run_one(case, engine, timeout or case.timeout)
-                    record.update(
-                        case_id=case.id,
-                        case=case.to_dict(),
-                        environment=env,
-                        schema_version=SCHEMA_VERSION,
-                        finished_at=time.time(),
+                    result = _run_one(case, engine, timeout or case.timeout)
+                    record = make_record(
+                        case.to_dict(), **result, environment=env, finished_at=time.time()
                     )
                     append_record(path, record)
                     progress.finish(
@@ -119,6 +124,26 @@ def run_suite(
     finally:
         progress.close()
     return path
+
+
+def check_cluster_sweep(suite: Suite, options: dict[str, dict]) -> None:
+    """Refuse a worker-count sweep on an existing cluster, before anything runs.
+
+    Attached to a cluster by its address, an adapter uses every worker the cluster has, so
+    ``n_workers = [1, 2]`` would run the same cluster twice under two labels (and a report
+    would draw a speedup between two identical runs).
+    """
+    for backend, opts in options.items():
+        if not opts.get("address"):
+            continue
+        counts = sorted({c.n_workers for c in suite.cases if c.backend == backend})
+        if len(counts) > 1:
+            raise SuiteError(
+                f"{backend} is attached to the existing cluster {opts['address']}, which runs "
+                f"every case on all of its workers, but the suite asks for n_workers "
+                f"{counts}; pass one value, the cluster's size (--n-workers N), or run "
+                f"without the address to sweep workers on this machine"
+            )
 
 
 class _Engine:
@@ -162,6 +187,8 @@ def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
         record["peak_memory_mb"] = round(memory.peak / 2**20, 1)
         record["phases"]["engine_start_s"] = engine.start_s
         record["backend_info"] = _plain(be.info())
+        # What the case really ran on (an existing cluster gives all of its workers).
+        record["n_workers"] = record["backend_info"]["n_workers"]
         return record
     except Cancelled:
         return {"outcome": "timeout", "reason": f"over the {timeout:g} s timeout; cancelled"}
@@ -219,14 +246,17 @@ def _measure(case: Case, be) -> dict[str, Any]:
     algo = ALGORITHMS[case.algorithm]
     phases: dict[str, Any] = {}
     ds, test, data = resident_data(case, be, phases)
+    impl: Comparator = comparator(case.algorithm, case.backend) if case.impl == "native" else Ours()
     try:
-        fit = (
-            _natives_table()[(case.algorithm, case.backend)] if case.impl == "native" else _fit_ours
-        )
-        fits, traces, model = [], [], None
+        # Untimed: the input in the form the implementation needs, cached and complete.
+        t0 = time.perf_counter()
+        impl.prepare(case, algo, data, be, ds)
+        phases["prepare_s"] = time.perf_counter() - t0
+        fits, traces = [], []
         for _ in range(1 + case.repeats):  # the first (cold) fit is kept apart
-            seconds, model = fit(case, algo, data, be, ds)
-            fits.append(seconds)
+            t0 = time.perf_counter()
+            model = impl.fit()  # one clock for ours and the natives: around fit() alone
+            fits.append(time.perf_counter() - t0)
             traces.append(model.trace or [])
         phases["fit_cold_s"], timed = fits[0], fits[1:]
         phases["fit_s"] = timed
@@ -236,14 +266,16 @@ def _measure(case: Case, be) -> dict[str, Any]:
         extras = model.extras(ds, test) if model.extras else {}
         reference, ref_source, ref_extras = reference_metric(case, algo, data, be, ds, test)
         native = case.impl == "native"
-        ok = quality_ok(algo, value, reference, native=native)
+        ok = algo.quality_ok(value, reference, native=native)
         trace = getattr(model, "trace", None) or []
         per_iter = (
             statistics.median(np.diff([0.0] + [r["seconds"] for r in trace])) if trace else None
         )
         return {
             "outcome": "ok" if ok else "wrong-answer",
-            "reason": None if ok else f"{algo.metric} {value:.6g} vs reference {reference:.6g}",
+            "reason": None
+            if ok
+            else f"{algo.metric.name} {value:.6g} vs reference {reference:.6g}",
             "n_samples": ds.n_samples,
             "phases": phases,
             "fit_median_s": statistics.median(timed),
@@ -253,15 +285,11 @@ def _measure(case: Case, be) -> dict[str, Any]:
             "trace": trace,
             "timed_traces": traces[1:],  # one per timed fit: convergence bands
             "quality": {
-                "metric": algo.metric,
+                "metric": algo.metric.name,
                 "value": value,
                 "reference": reference,
                 "reference_source": ref_source,
-                "tolerance": (
-                    algo.native_tolerance
-                    if native and algo.native_tolerance is not None
-                    else algo.tolerance
-                ),
+                "tolerance": algo.tolerance_for(native),
                 "ok": ok,
                 "extras": {
                     name: {"value": v, "reference": ref_extras.get(name)}
@@ -271,6 +299,8 @@ def _measure(case: Case, be) -> dict[str, Any]:
             **({"native": model.native} if model.native else {}),
         }
     finally:
+        with suppress(Exception):
+            impl.release()
         for resident in (ds, test):
             if resident is not None:
                 with suppress(Exception):
@@ -299,28 +329,25 @@ def _prepared(be, raw, data, phases: dict[str, Any]):
     return ds, replace(data, make_block=maker, preprocess=None)
 
 
-class _Fitted:
-    """What the runner needs of any fitted implementation, ours or native."""
+class Ours(Comparator):
+    """dmlbench's written-once estimator, behind the interface of the native comparators."""
 
-    def __init__(
-        self, metric: Callable[[Any], float], n_iter=None, trace=None, native=None, extras=None
-    ):
-        self.metric, self.n_iter, self.trace = metric, n_iter, trace
-        self.native = native  # a native library's name and settings, for the record
-        self.extras = extras  # dataset -> {name: value}: secondary quality numbers
+    library = "dmlbench"
 
+    def prepare(self, case: Case, algo, data, be, ds) -> None:
+        # Nothing to convert: the resident dataset is what ours trains on.
+        self.case, self.algo, self.data, self.be, self.ds = case, algo, data, be, ds
 
-def _fit_ours(case: Case, algo, data, be, ds) -> tuple[float, _Fitted]:
-    est = algo.make(case.params, be, data)
-    t0 = time.perf_counter()
-    est.fit(ds)
-    seconds = time.perf_counter() - t0
-    return seconds, _Fitted(
-        lambda d: metric_of(algo, est, d, None),
-        getattr(est, "n_iter_", None),
-        getattr(est, "trace_", None),
-        extras=lambda d, test: _extras_on(algo, est, be, d, test),
-    )
+    def fit(self) -> Fitted:
+        algo, be = self.algo, self.be
+        est = algo.make(self.case.params, be, self.data)
+        est.fit(self.ds)
+        return Fitted(
+            lambda d: algo.score(est, d),
+            getattr(est, "n_iter_", None),
+            getattr(est, "trace_", None),
+            extras=lambda d, test: _extras_on(algo, est, be, d, test),
+        )
 
 
 def _extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
@@ -329,12 +356,12 @@ def _extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
     from dmlbench.algorithms._common import targets
     from dmlbench.algorithms._kernels import head_rows, vstack
 
-    y = targets(be, ds) if algo.name == "logistic_regression" else None
+    y = targets(be, ds) if algo.extras_need_targets else None
     per = sample_rows(ds.n_blocks)
-    sample = be.aggregate(ds, head_rows, vstack, per) if algo.name == "kmeans" else None
-    out = extra_metrics(algo, model, ds, y, sample)
+    sample = be.aggregate(ds, head_rows, vstack, per) if algo.extras_need_sample else None
+    out = algo.extra_metrics(model, ds, y, sample)
     if test is not None:
-        out[f"held_out_{algo.metric}"] = float(metric_of(algo, model, test, None))
+        out[f"held_out_{algo.metric.name}"] = algo.score(model, test)
     return out
 
 
@@ -348,19 +375,19 @@ def reference_metric(
     extras include the metric on the held-out Dataset ``test`` when there is one.
     """
     small = ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS
-    ref = sklearn_reference(algo, case.params)
+    ref = algo.reference(case.params) if algo.reference else None
     if small and ref is not None:
         blocks = be.collect(ds)
         X = np.vstack([b.X for b in blocks])
         y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
-        ref.fit(X) if algo.metric == "inertia" else ref.fit(X, y)
-        value = float(-ref.score(X)) if algo.metric == "inertia" else float(ref.score(X, y))
+        algo.fit(ref, X, y)
+        value = algo.score(ref, X, y)
         sample = np.vstack([b.X[: sample_rows(len(blocks))] for b in blocks])
-        extras = extra_metrics(algo, ref, X, y, sample)
+        extras = algo.extra_metrics(ref, X, y, sample)
         if test is not None:
             held = be.collect(test)
             X_test, y_test = np.vstack([b.X for b in held]), np.concatenate([b.y for b in held])
-            extras[f"held_out_{algo.metric}"] = float(ref.score(X_test, y_test))
+            extras[f"held_out_{algo.metric.name}"] = algo.score(ref, X_test, y_test)
         return value, f"scikit-learn {type(ref).__name__}", extras
     with get_backend("local") as local:
         local_test = None
@@ -374,16 +401,10 @@ def reference_metric(
                 shifted = partial(shifted_block, make=maker, offset=data.n_blocks)
                 local_test = local.generate(shifted, HELD_OUT_BLOCKS)
         est = algo.make(case.params, local, data).fit(local_ds)
-        value = float(metric_of(algo, est, local_ds, None))
+        value = algo.score(est, local_ds)
         extras = _extras_on(algo, est, local, local_ds, local_test)
         return value, "dmlbench on the local backend", extras
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(info, default=to_json))
-
-
-def _natives_table():
-    from dmlbench.suites.natives import NATIVES
-
-    return NATIVES

@@ -32,13 +32,13 @@ Example::
 from __future__ import annotations
 
 import itertools
-import json
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dmlbench.backends import backend_names
+from dmlbench.backends import backend_names, is_int_at_least, max_workers
+from dmlbench.reports.records import case_id
 from dmlbench.suites.workloads import ALGORITHMS, DATASETS
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
@@ -74,11 +74,7 @@ class Case:
     @property
     def id(self) -> str:
         """Stable identity for resuming (the same case in any run has the same id)."""
-        params = json.dumps(self.params, sort_keys=True)
-        return (
-            f"{self.algorithm}/{self.dataset}/{self.impl}/{self.backend}/w{self.n_workers}/"
-            f"n{self.n_samples}/d{self.n_features}/{params}"
-        )
+        return case_id(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,10 +82,15 @@ class Case:
 
 @dataclass(frozen=True)
 class Suite:
+    """A validated, expanded suite: its cases, and what the expansion left out and why."""
+
     name: str
     description: str
     cases: list[Case]
     source: str
+    #: Combinations of the grid that cannot exist (``local`` with 2 workers), said once in
+    #: the run's header instead of as a skipped record per case.
+    left_out: list[str] = field(default_factory=list)
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -157,6 +158,7 @@ def expand(
     if not isinstance(workloads, list) or not workloads:
         raise SuiteError(f"{source}: needs at least one [[workload]] table (algorithm, dataset)")
     cases = []
+    left_out: dict[tuple[str, int], int] = {}  # (backend, n_workers) -> cases left out
     for w_index, w in enumerate(workloads):
         where = f"workload[{w_index}]"
         err.table(w, where)
@@ -190,10 +192,19 @@ def expand(
             "n_features": err.list_of(axes["n_features"], f"{where}.n_features", low=1),
         }
         for b, nw, impl, n, d in itertools.product(*(lists[a] for a in AXES)):
+            limit = max_workers(b)
+            if limit is not None and nw > limit:
+                left_out[(b, nw)] = left_out.get((b, nw), 0) + 1
+                continue
             cases.append(
                 Case(name, algo, data, dict(params), b, nw, impl, n, d, repeats, timeout, seed)
             )
-    return Suite(name, meta.get("description", ""), cases, source)
+    notes = [
+        f"{count} case(s) of {b} with {nw} workers left out: the {b} backend has at most "
+        f"{max_workers(b)} worker(s)"
+        for (b, nw), count in left_out.items()
+    ]
+    return Suite(name, meta.get("description", ""), cases, source, notes)
 
 
 class _Errors:
@@ -225,7 +236,7 @@ class _Errors:
         return value
 
     def count(self, value: Any, key: str, *, low: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        if not is_int_at_least(value, low):
             self.fail(key, f"an integer >= {low}", value)
         return value
 

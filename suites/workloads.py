@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from dmlbench.algorithms._common import N_BLOCKS
 from dmlbench.backends import Block
 from dmlbench.suites.datasets import (
     CREDIT_CATEGORICAL,
@@ -29,7 +30,6 @@ from dmlbench.suites.datasets import (
     regression_block,
 )
 
-N_BLOCKS = 8
 #: Held-out rows: of a real dataset, this share; of a generated one, this many more blocks
 #: (the blocks after the training ones: the same distribution, never trained on).
 HELD_OUT_SHARE = 0.2
@@ -45,9 +45,14 @@ class DatasetSpec:
     make_block: Callable[..., Block] | None = None  # generated: make_block(i, rows=, n_features=)
     loader: str | None = None  # real: sklearn.datasets loader name
     image_shape: tuple[int, int] | None = None
+    # Real data scaled by this maximum (pixels); None: standardised column by column.
+    pixel_max: float | None = None
 
     # Blocks per dataset: ratings keep every rating twice (by user, by item).
     copies: int = 1
+    # Generated supervised data: HELD_OUT_BLOCKS more blocks are the held-out rows (ratings
+    # hold theirs inside; real data holds out a share).
+    has_held_out: bool = False
     # Raw data that needs preparing on the workers first: preprocess(be, ds) returns the
     # prepared resident Dataset and the fitted parameters of ``prepared_block``.
     preprocess: Callable[[Any, Any], tuple[Any, dict]] | None = None
@@ -59,11 +64,6 @@ class DatasetSpec:
     def blocks_maker(self, n_samples: int, n_features: int, seed: int) -> Callable[[int], Block]:
         rows = max(1, n_samples // N_BLOCKS)
         return partial(self.make_block, rows=rows, n_features=n_features, seed=seed)
-
-    @property
-    def has_held_out(self) -> bool:
-        """Supervised data with rows kept out of training (ratings hold theirs inside)."""
-        return self.task in ("classification", "regression")
 
     def split(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """(training rows, held-out rows) of a real dataset: a fixed random 20 % held out."""
@@ -77,8 +77,8 @@ class DatasetSpec:
         import sklearn.datasets
 
         X, y = getattr(sklearn.datasets, self.loader)(return_X_y=True)
-        if self.name == "digits":
-            X = X / 16.0
+        if self.pixel_max is not None:
+            X = X / self.pixel_max
         else:
             X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         return X.astype(np.float64), y
@@ -97,22 +97,33 @@ credit_preparation = partial(
 )
 
 DATASETS: dict[str, DatasetSpec] = {
-    "regression": DatasetSpec("regression", "regression", regression_block),
+    "regression": DatasetSpec("regression", "regression", regression_block, has_held_out=True),
     "blobs": DatasetSpec("blobs", "clustering", blobs_block),
-    "classification": DatasetSpec("classification", "classification", classification_block),
-    "images": DatasetSpec("images", "classification", images_block, image_shape=(8, 8)),
-    "images28": DatasetSpec("images28", "classification", images_block, image_shape=(28, 28)),
+    "overlapping_blobs": DatasetSpec(
+        "overlapping_blobs", "clustering", partial(blobs_block, spread=8.0)
+    ),
+    "classification": DatasetSpec(
+        "classification", "classification", classification_block, has_held_out=True
+    ),
+    "images": DatasetSpec(
+        "images", "classification", images_block, image_shape=(8, 8), has_held_out=True
+    ),
+    "images28": DatasetSpec(
+        "images28", "classification", images_block, image_shape=(28, 28), has_held_out=True
+    ),
     "ratings": DatasetSpec("ratings", "recommendation", ratings_block, copies=2),
     "credit": DatasetSpec(
         "credit",
         "classification",
         partial(credit_block, target="default"),
+        has_held_out=True,
         preprocess=credit_preparation,
     ),
     "credit_bill": DatasetSpec(
         "credit_bill",
         "regression",
         partial(credit_block, target="bill"),
+        has_held_out=True,
         preprocess=credit_preparation,
     ),
     "customers": DatasetSpec(
@@ -121,7 +132,9 @@ DATASETS: dict[str, DatasetSpec] = {
         customers_block,
         preprocess=partial(table_preprocess, numeric=tuple(range(len(CUSTOMER_COLUMNS)))),
     ),
-    "digits": DatasetSpec("digits", "classification", loader="load_digits", image_shape=(8, 8)),
+    "digits": DatasetSpec(
+        "digits", "classification", loader="load_digits", image_shape=(8, 8), pixel_max=16.0
+    ),
     "diabetes": DatasetSpec("diabetes", "regression", loader="load_diabetes"),
     "breast_cancer": DatasetSpec("breast_cancer", "classification", loader="load_breast_cancer"),
     "iris": DatasetSpec("iris", "classification", loader="load_iris"),
@@ -130,133 +143,132 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 @dataclass(frozen=True)
+class Metric:
+    """A quality metric: its name, its direction and how its tolerance is read."""
+
+    name: str  # "r2", "accuracy", "inertia" or "rmse"
+    higher_is_better: bool
+    relative: bool  # tolerances are a share of the reference's value (else absolute)
+
+
+R2 = Metric("r2", higher_is_better=True, relative=False)
+ACCURACY = Metric("accuracy", higher_is_better=True, relative=False)
+INERTIA = Metric("inertia", higher_is_better=False, relative=True)
+RMSE = Metric("rmse", higher_is_better=False, relative=True)
+
+
+@dataclass(frozen=True)
 class AlgorithmSpec:
-    """An algorithm: its estimator, the task it solves, its metric and its reference."""
+    """Everything the runner knows of an algorithm, declared once (no name is ever compared).
+
+    Adding an algorithm is its module in ``algorithms/`` plus one entry in
+    :data:`ALGORITHMS`.
+    """
 
     name: str
-    estimator: str  # class name in ``algorithms``
-    task: str
-    metric: str  # "r2", "accuracy", "inertia" or "rmse" (held-out)
-    # The reference on the same data: a scikit-learn estimator (name, params) or None
-    # for "the local backend" (no scikit-learn equivalent).
-    sklearn: tuple[str, dict[str, Any]] | None
-    tolerance: float  # allowed |ours - reference| (relative for inertia and rmse)
+    estimator: str  # "module:Class" of our estimator, written once in ``algorithms/``
+    task: str  # the DatasetSpec.task it solves
+    metric: Metric
+    #: Fitted with targets: ``fit(X, y)`` and ``score(X, y)`` on numpy rows (else ``fit(X)``).
+    supervised: bool
+    #: ``params -> estimator``: scikit-learn solving the same problem, or None for "dmlbench
+    #: on the local backend" (no scikit-learn equivalent).
+    reference: Callable[[dict[str, Any]], Any] | None
+    tolerance: float  # allowed distance to the reference (relative or absolute: the metric's)
+    #: Only "no worse than the reference by more than the tolerance": a local optimum
+    #: better than the reference's is right too (k-means).
+    one_sided: bool = False
     # A native library that trains a different model (MLlib's MLP has sigmoid units, its ALS
-    # its own random start) is checked one-sided: accuracy at most this much below the
-    # reference, or RMSE at most this share above it. None: the same rule as ours.
+    # its own random start) is checked one-sided with this tolerance instead. None: the same
+    # rule as ours.
     native_tolerance: float | None = None
+    #: Attributes of the DatasetSpec passed to the estimator when set (CNN: image_shape).
+    dataset_params: tuple[str, ...] = ()
+    #: ``(model, X, y, sample) -> {name: value}``: secondary quality numbers; ``X`` rows or a
+    #: Dataset, ``y`` targets when ``extras_need_targets``, ``sample`` numpy rows when
+    #: ``extras_need_sample``.
+    extras: Callable[..., dict[str, float]] | None = None
+    extras_need_targets: bool = False
+    extras_need_sample: bool = False
 
     def make(self, params: dict[str, Any], backend: Any, dataset: DatasetSpec):
-        from dmlbench import algorithms
+        """Our estimator with the case's parameters, on ``backend``."""
+        import importlib
 
         params = dict(params)
-        if self.estimator == "CNNClassifier" and dataset.image_shape:
-            params.setdefault("image_shape", dataset.image_shape)
-        return getattr(algorithms, self.estimator)(backend=backend, **params)
+        for name in self.dataset_params:
+            if getattr(dataset, name) is not None:
+                params.setdefault(name, getattr(dataset, name))
+        module, cls = self.estimator.split(":")
+        return getattr(importlib.import_module(module), cls)(backend=backend, **params)
+
+    @property
+    def estimator_name(self) -> str:
+        """The estimator's class name."""
+        return self.estimator.rsplit(":", 1)[-1]
+
+    def fit(self, model, X, y=None):
+        """Fit any implementation (ours on numpy, scikit-learn) on numpy rows."""
+        return model.fit(X, y) if self.supervised else model.fit(X)
+
+    def score(self, model, X, y=None) -> float:
+        """The metric of a fitted model on numpy rows ``(X, y)`` or on a Dataset ``X``.
+
+        Every estimator's ``score`` is "higher is better"; a lower-is-better metric (inertia,
+        RMSE) is its negative.
+        """
+        value = float(model.score(X) if y is None or not self.supervised else model.score(X, y))
+        return value if self.metric.higher_is_better else -value
+
+    def tolerance_for(self, native: bool) -> float:
+        """The tolerance the answer of ours (or of a native library) is checked with."""
+        return (
+            self.native_tolerance
+            if native and self.native_tolerance is not None
+            else self.tolerance
+        )
+
+    def quality_ok(self, value: float, reference: float, *, native: bool = False) -> bool:
+        """Whether a metric value matches the reference's within the tolerance."""
+        different_model = native and self.native_tolerance is not None
+        tol = self.tolerance_for(native)
+        margin = tol * abs(reference) if self.metric.relative else tol
+        if self.one_sided or different_model:
+            worse = reference - value if self.metric.higher_is_better else value - reference
+            return worse <= margin
+        return abs(value - reference) <= margin
+
+    def extra_metrics(self, model, X, y=None, sample=None) -> dict[str, float]:
+        """Secondary quality numbers of a fitted model (ours or scikit-learn's)."""
+        return self.extras(model, X, y, sample) if self.extras else {}
 
 
-ALGORITHMS: dict[str, AlgorithmSpec] = {
-    "linear_regression": AlgorithmSpec(
-        "linear_regression",
-        "LinearRegression",
-        "regression",
-        "r2",
-        ("sklearn.linear_model.LinearRegression", {}),
-        1e-6,
-    ),
-    "logistic_regression": AlgorithmSpec(
-        "logistic_regression",
-        "LogisticRegression",
-        "classification",
-        "accuracy",
-        ("sklearn.linear_model.LogisticRegression", {"max_iter": 5000, "tol": 1e-10}),
-        0.01,
-    ),
-    "kmeans": AlgorithmSpec(
-        "kmeans",
-        "KMeans",
-        "clustering",
-        "inertia",
-        ("sklearn.cluster.KMeans", {"n_init": 1, "random_state": 0}),
-        0.02,
-    ),
-    "mlp": AlgorithmSpec(
-        "mlp",
-        "MLPClassifier",
-        "classification",
-        "accuracy",
-        None,
-        1e-9,
-        native_tolerance=0.05,
-    ),
-    "als": AlgorithmSpec(
-        "als",
-        "ALS",
-        "recommendation",
-        "rmse",
-        None,
-        1e-6,
-        native_tolerance=0.05,
-    ),
-    "cnn": AlgorithmSpec(
-        "cnn",
-        "CNNClassifier",
-        "classification",
-        "accuracy",
-        None,
-        1e-9,
-    ),
-}
+# -- references: scikit-learn solving the same problem --------------------------------------
+def sklearn_linear(params: dict[str, Any]):
+    """Least squares; Ridge with the same ``alpha`` when ours is penalised."""
+    from sklearn.linear_model import LinearRegression, Ridge
 
-# Parameters the scikit-learn reference takes from ours, so both solve the same problem.
-SHARED_PARAMS = {
-    "sklearn.linear_model.LinearRegression": (),
-    "sklearn.linear_model.LogisticRegression": ("C",),
-    "sklearn.cluster.KMeans": ("n_clusters", "max_iter", "tol"),
-}
+    return Ridge(alpha=params["alpha"]) if params.get("alpha") else LinearRegression()
 
 
-def sklearn_reference(algo: AlgorithmSpec, params: dict[str, Any]):
-    """The scikit-learn estimator that solves the same problem, or None."""
-    if algo.sklearn is None:
-        return None
-    import importlib
+def sklearn_logistic(params: dict[str, Any]):
+    """The same objective (``C``), solved to precision: the reference, not a rival."""
+    from sklearn.linear_model import LogisticRegression
 
-    path, fixed = algo.sklearn
-    module, cls = path.rsplit(".", 1)
-    shared = {k: params[k] for k in SHARED_PARAMS[path] if k in params}
-    if path.endswith("LinearRegression") and params.get("alpha"):
-        module, cls, shared = "sklearn.linear_model", "Ridge", {"alpha": params["alpha"]}
-    return getattr(importlib.import_module(module), cls)(**{**fixed, **shared})
+    return LogisticRegression(C=params.get("C", 1.0), max_iter=5000, tol=1e-10)
 
 
-def metric_of(algo: AlgorithmSpec, model, X, y) -> float:
-    """The algorithm's quality metric of a fitted model on (X, y) or a Dataset X."""
-    if algo.metric in ("inertia", "rmse"):  # lower is better; score() is its negative
-        return float(-model.score(X))
-    return float(model.score(X, y))
+def sklearn_kmeans(params: dict[str, Any]):
+    """One k-means++ start with the case's ``n_clusters``, ``max_iter`` and ``tol``."""
+    from sklearn.cluster import KMeans
+
+    shared = {k: params[k] for k in ("n_clusters", "max_iter", "tol") if k in params}
+    return KMeans(n_init=1, random_state=0, **shared)
 
 
+# -- secondary quality numbers ----------------------------------------------------------
 #: Rows of the sample a silhouette score is computed on (it is quadratic in rows).
 SILHOUETTE_SAMPLE = 4000
-
-
-def extra_metrics(algo: AlgorithmSpec, model, X, y, sample) -> dict[str, float]:
-    """Secondary quality numbers of a fitted model (ours or scikit-learn's).
-
-    ALS: precision@10 on the held-out ratings >= 4 of the ratings Dataset ``X``. Logistic
-    regression on two classes: ROC AUC over all rows ``X`` (numpy or Dataset) with
-    targets ``y``. k-means: the silhouette score of the numpy rows ``sample``.
-    """
-    if algo.name == "als":
-        return {"precision_at_10": model.precision_at_k(X, 10)}
-    if algo.name == "logistic_regression" and len(model.classes_) == 2:
-        from sklearn.metrics import roc_auc_score
-
-        return {"roc_auc": float(roc_auc_score(y, model.decision_function(X)))}
-    if algo.name == "kmeans":
-        return {"silhouette": silhouette_of(model.predict, sample)}
-    return {}
 
 
 def sample_rows(n_blocks: int) -> int:
@@ -272,16 +284,87 @@ def silhouette_of(predict: Callable, X: np.ndarray) -> float:
     return float(silhouette_score(X, labels)) if len(set(labels.tolist())) > 1 else float("nan")
 
 
-def quality_ok(
-    algo: AlgorithmSpec, value: float, reference: float, *, native: bool = False
-) -> bool:
-    """Whether a metric matches the reference's within the algorithm's tolerance."""
-    if native and algo.native_tolerance is not None:  # one-sided: no worse by more than this
-        if algo.metric == "rmse":
-            return value <= reference * (1 + algo.native_tolerance)
-        return value >= reference - algo.native_tolerance
-    if algo.metric == "inertia":  # lower is better: no worse than reference + tolerance
-        return value <= reference * (1 + algo.tolerance)
-    if algo.metric == "rmse":  # the same algorithm as the reference: equal within tolerance
-        return abs(value - reference) <= algo.tolerance * reference
-    return abs(value - reference) <= algo.tolerance
+def roc_auc(model, X, y, sample=None) -> dict[str, float]:
+    """ROC AUC over all rows ``X`` (numpy or Dataset) with targets ``y``: binary only."""
+    if len(model.classes_) != 2:
+        return {}
+    from sklearn.metrics import roc_auc_score
+
+    return {"roc_auc": float(roc_auc_score(y, model.decision_function(X)))}
+
+
+def silhouette(model, X, y=None, sample=None) -> dict[str, float]:
+    """The silhouette score of the numpy rows ``sample``."""
+    return {"silhouette": silhouette_of(model.predict, sample)}
+
+
+def precision_at_10(model, X, y=None, sample=None) -> dict[str, float]:
+    """Precision@10 on the held-out ratings >= 4 of the ratings Dataset ``X``."""
+    return {"precision_at_10": model.precision_at_k(X, 10)}
+
+
+ALGORITHMS: dict[str, AlgorithmSpec] = {
+    "linear_regression": AlgorithmSpec(
+        "linear_regression",
+        "dmlbench.algorithms.linear:LinearRegression",
+        "regression",
+        R2,
+        supervised=True,
+        reference=sklearn_linear,
+        tolerance=1e-6,
+    ),
+    "logistic_regression": AlgorithmSpec(
+        "logistic_regression",
+        "dmlbench.algorithms.linear:LogisticRegression",
+        "classification",
+        ACCURACY,
+        supervised=True,
+        reference=sklearn_logistic,
+        tolerance=0.01,
+        extras=roc_auc,
+        extras_need_targets=True,
+    ),
+    "kmeans": AlgorithmSpec(
+        "kmeans",
+        "dmlbench.algorithms.kmeans:KMeans",
+        "clustering",
+        INERTIA,
+        supervised=False,
+        reference=sklearn_kmeans,
+        tolerance=0.02,
+        one_sided=True,
+        extras=silhouette,
+        extras_need_sample=True,
+    ),
+    "mlp": AlgorithmSpec(
+        "mlp",
+        "dmlbench.algorithms.neural:MLPClassifier",
+        "classification",
+        ACCURACY,
+        supervised=True,
+        reference=None,
+        tolerance=1e-9,
+        native_tolerance=0.05,
+    ),
+    "als": AlgorithmSpec(
+        "als",
+        "dmlbench.algorithms.als:ALS",
+        "recommendation",
+        RMSE,
+        supervised=False,  # the ratings are the data: fit(ds), score(ds)
+        reference=None,
+        tolerance=1e-6,
+        native_tolerance=0.05,
+        extras=precision_at_10,
+    ),
+    "cnn": AlgorithmSpec(
+        "cnn",
+        "dmlbench.algorithms.neural:CNNClassifier",
+        "classification",
+        ACCURACY,
+        supervised=True,
+        reference=None,
+        tolerance=1e-9,
+        dataset_params=("image_shape",),
+    ),
+}

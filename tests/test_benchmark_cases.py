@@ -15,7 +15,7 @@ import pytest
 from dmlbench.backends import get_backend
 from dmlbench.suites.runner import reference_metric, resident_data
 from dmlbench.suites.spec import load_suite
-from dmlbench.suites.workloads import ALGORITHMS, metric_of, quality_ok
+from dmlbench.suites.workloads import ALGORITHMS
 
 SUITE = os.environ.get("DMLBENCH_BENCH_SUITE", "quick")
 PROFILE = os.environ.get("DMLBENCH_BENCH_PROFILE", "smoke")
@@ -57,16 +57,16 @@ def test_case(benchmark, engines, case):
         fitted["model"] = algo.make(case.params, be, data).fit(ds)
 
     benchmark.pedantic(fit, rounds=ROUNDS, warmup_rounds=1, iterations=1)
-    value = metric_of(algo, fitted["model"], ds, None)
+    value = algo.score(fitted["model"], ds)
     reference, source, _ = reference_metric(case, algo, data, be, ds)
     benchmark.extra_info.update(
         backend=case.backend,
         n_workers=case.n_workers,
         n_samples=case.n_samples,
         impl=case.impl,
-        quality={"metric": algo.metric, "value": value, "reference": reference, "source": source},
+        quality={"metric": algo.metric.name, "value": value, "reference": reference, "source": source},
     )
     for resident in (ds, test):
         if resident is not None:
             be.free(resident)
-    assert quality_ok(algo, value, reference), (value, reference, source)
+    assert algo.quality_ok(value, reference), (value, reference, source)

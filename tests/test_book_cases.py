@@ -12,7 +12,7 @@ import pytest
 from dmlbench.algorithms import ALS
 from dmlbench.algorithms.als import ratings_blocks
 from dmlbench.algorithms.preprocessing import TablePreprocessor
-from dmlbench.reports.records import read_results
+from dmlbench.reports.records import read_records
 from dmlbench.suites.datasets import (
     CREDIT_CATEGORICAL,
     CREDIT_COLUMNS,
@@ -242,7 +242,7 @@ def test_book_suite_smoke_on_every_installed_backend(suite, tmp_path, dmlbench_c
         str(out),
         timeout=1200,
     )
-    records = read_results(out / "results.jsonl")
+    records = read_records(out / "results.jsonl")
     problems = [
         (r["case_id"], r["reason"]) for r in records if r["outcome"] not in ("ok", "skipped")
     ]

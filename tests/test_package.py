@@ -8,6 +8,8 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("dask", "distributed", "dask_ml", "pyspark", "ray")
 FOLDERS = ("algorithms", "backends", "suites", "reports")
@@ -113,3 +115,29 @@ def test_ci_runs_the_readme_test_command():
     [command] = [line for line in block.splitlines() if line.strip()]
     assert "pytest" in command
     assert command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+@pytest.mark.slow
+def test_a_regular_install_has_one_namespace_and_the_builtin_suites(tmp_path):
+    """A wheel (not the editable install): only `dmlbench/`, suite files included, importable."""
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    [wheel] = tmp_path.glob("dmlbench-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/")[0] for n in names} == {"dmlbench", wheel.name.split("-py3")[0] + ".dist-info"}
+    assert "dmlbench/suites/builtin/quick.toml" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import dmlbench.suites.spec as spec\n"
+        f"print(spec.__file__.startswith({str(site)!r}), sorted(spec.builtin_suites()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert out.stdout.startswith("True ") and "'quick'" in out.stdout, out.stdout

@@ -17,6 +17,7 @@ import pytest
 
 from dmlbench.reports import metrics, tables
 from dmlbench.reports.compare import compare, format_changes
+from dmlbench.reports.records import append_record, make_record
 from dmlbench.reports.render import report
 from dmlbench.reports.results import ReportError, load
 from dmlbench.suites.cli import main
@@ -56,7 +57,7 @@ def record(
     trace=None,
     suite="t",
 ):
-    """One case record as the runner writes it."""
+    """One case record as the runner writes it (built by the format's owner)."""
     params = {"n_clusters": 8} if params is None and algorithm == "kmeans" else params or {}
     case = {
         "suite": suite,
@@ -72,26 +73,18 @@ def record(
         "timeout": 300.0,
         "seed": 0,
     }
-    case_id = f"{algorithm}/{dataset}/{impl}/{backend}/w{workers}/n{n}/d20/" + json.dumps(
-        params, sort_keys=True
-    )
-    r = {
-        "outcome": outcome,
-        "reason": reason,
-        "case_id": case_id,
-        "case": case,
-        "environment": ENV,
-        "schema_version": 1,
-        "finished_at": 0.0,
-    }
+    common = {"reason": reason, "environment": ENV, "finished_at": 0.0}
     if outcome != "ok":
-        return r
+        return make_record(case, outcome, **common)
     spread = spread or [seconds, seconds]
     trace = trace or [
         {"iteration": i + 1, "seconds": seconds * (i + 1) / 4, "objective": 10.0 / (i + 1)}
         for i in range(4)
     ]
-    r.update(
+    return make_record(
+        case,
+        outcome,
+        **common,
         n_samples=n,
         phases={
             "generate_s": 0.5,
@@ -124,12 +117,14 @@ def record(
             "settings": {"threads_per_worker": 1},
         },
     )
-    return r
 
 
 def write_results(path: Path, records) -> Path:
+    """A results file written as the runner writes it (a fresh file each time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    path.unlink(missing_ok=True)
+    for r in records:
+        append_record(path, r)
     return path
 
 
@@ -330,7 +325,7 @@ def test_report_of_one_backend_one_worker_count_one_repeat(tmp_path):
 
 def test_report_errors_are_explained(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"schema_version": 1, "case": {}}\nnot json\n{"x": 1}\n')
+    bad.write_text(json.dumps(record()) + '\nnot json\n{"x": 1}\n')
     with pytest.raises(ReportError, match=r"bad.jsonl:2: not JSON"):
         load([bad])
     assert main(["report", str(tmp_path / "missing.jsonl")]) == 2

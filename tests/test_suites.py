@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dmlbench.reports.records import read_results
+from dmlbench.reports.records import read_records
 from dmlbench.suites.runner import run_suite
 from dmlbench.suites.spec import SuiteError, builtin_suites, expand, load_suite
 
@@ -60,7 +60,10 @@ def test_expansion_is_the_product_of_the_axes(tmp_path):
     smoke = load_suite(str(write(tmp_path, GOOD)), profile="smoke")
     assert [c.n_samples for c in smoke.cases] == [200, 200]  # a profile overrides workloads too
     more = load_suite(str(write(tmp_path, GOOD)), backends=["local", "dask"], n_workers=[1, 2])
-    assert len(more.cases) == 3 * 2 * 2
+    assert len(more.cases) == 3 * 2 * 2 - 3  # local with 2 workers is left out, and said once
+    assert more.left_out == [
+        "3 case(s) of local with 2 workers left out: the local backend has at most 1 worker(s)"
+    ]
 
 
 BAD = [
@@ -89,7 +92,7 @@ BAD = [
     ),
     (
         "[grid]\nn_samples = [100]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'regression'\n",
-        r"algorithm 'kmeans' solves clustering, but dataset 'regression' is for regression; choose one of \['blobs', 'customers'\]",
+        r"algorithm 'kmeans' solves clustering, but dataset 'regression' is for regression; choose one of \['blobs', 'overlapping_blobs', 'customers'\]",
     ),
     (
         "[grid]\nn_samples = [100]\nbackends = ['dsk']\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blobs'\n",
@@ -129,7 +132,7 @@ def test_unknown_profile_and_unknown_suite():
         load_suite("quick", profile="huge")
     with pytest.raises(
         SuiteError,
-        match=r"no suite 'quik': not a built-in suite \(\['credit', 'ecommerce', 'images', 'quick', 'scaling'\]\) and not a file",
+        match=r"no suite 'quik': not a built-in suite \(\['credit', 'ecommerce', 'images', 'natives', 'quick', 'scaling'\]\) and not a file",
     ):
         load_suite("quik")
 
@@ -150,7 +153,7 @@ def test_run_records_verified_results_and_resumes(tmp_path):
     suite = load_suite(str(write(tmp_path, GOOD)))
     out = tmp_path / "out"
     path = run_suite(suite, out)
-    records = read_results(path)
+    records = read_records(path)
     assert [r["outcome"] for r in records] == ["ok", "ok", "ok"]
     r = records[0]
     assert r["schema_version"] == 1 and r["case_id"] == suite.cases[0].id
@@ -162,7 +165,7 @@ def test_run_records_verified_results_and_resumes(tmp_path):
     with pytest.raises(FileExistsError, match=r"add --resume"):
         run_suite(suite, out)
     run_suite(suite, out, resume=True)  # nothing missing: nothing added
-    assert len(read_results(path)) == 3
+    assert len(read_records(path)) == 3
 
 
 def test_a_failing_case_does_not_stop_the_suite(tmp_path):
@@ -171,13 +174,13 @@ def test_a_failing_case_does_not_stop_the_suite(tmp_path):
         'params = { n_clusters = 3, init = "best" }',
     )
     path = run_suite(load_suite(str(write(tmp_path, text))), tmp_path / "out")
-    outcomes = [(r["case"]["algorithm"], r["outcome"]) for r in read_results(path)]
+    outcomes = [(r["case"]["algorithm"], r["outcome"]) for r in read_records(path)]
     assert outcomes == [
         ("linear_regression", "ok"),
         ("linear_regression", "ok"),
         ("kmeans", "failed"),
     ]
-    assert "'init' parameter of KMeans must be one of" in read_results(path)[2]["reason"]
+    assert "'init' parameter of KMeans must be one of" in read_records(path)[2]["reason"]
 
 
 def test_a_case_over_its_timeout_is_cancelled_and_the_suite_goes_on(tmp_path):
@@ -187,7 +190,7 @@ def test_a_case_over_its_timeout_is_cancelled_and_the_suite_goes_on(tmp_path):
     )
     t0 = time.monotonic()
     path = run_suite(load_suite(str(write(tmp_path, text))), tmp_path / "out")
-    outcomes = {r["case"]["algorithm"]: r["outcome"] for r in read_results(path)}
+    outcomes = {r["case"]["algorithm"]: r["outcome"] for r in read_records(path)}
     assert outcomes == {"linear_regression": "ok", "kmeans": "ok", "mlp": "timeout"}
     assert time.monotonic() - t0 < 60  # 3000 epochs would take many minutes
 
@@ -206,23 +209,26 @@ def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path, dmlbench_cli)
     )
     results = out / "results.jsonl"
     deadline = time.monotonic() + 120
-    while len(read_results(results)) < 2:
+    while not results.exists() or len(read_records(results)) < 2:
         assert proc.poll() is None and time.monotonic() < deadline, "no progress to kill"
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    before = read_results(results)
+    before = read_records(results)
     assert 2 <= len(before) < 7 and all(r["outcome"] == "ok" for r in before)
     dmlbench_cli("run", str(suite_file), "--out", str(out), "--resume", timeout=300)
-    after = read_results(results)
+    after = read_records(results)
     assert [r["case_id"] for r in after[: len(before)]] == [r["case_id"] for r in before]
     assert sorted(r["case_id"] for r in after) == sorted(
         c.id for c in load_suite(str(suite_file)).cases
     )
-    # A line cut by the kill (if any) is skipped by the reader, never fatal.
+    # A line cut by a kill is skipped by the reader (and noted), never fatal.
     with open(results, "a") as f:
         f.write('{"case_id": "half a rec')
-    assert len(read_results(results)) == len(after)
+    notes: list[str] = []
+    assert len(read_records(results, notes=notes)) == len(after)
+    # (the kill above may have cut a line too: resume went on past it on a fresh line)
+    assert notes[-1].startswith(f"{results}:") and "incomplete last line ignored" in notes[-1]
 
 
 def test_expand_accepts_parsed_documents():
@@ -250,7 +256,7 @@ def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
         str(out),
         timeout=900,
     )
-    records = read_results(out / "results.jsonl")
+    records = read_records(out / "results.jsonl")
     by_outcome = {}
     for r in records:
         by_outcome.setdefault(r["outcome"], []).append(r)
@@ -301,7 +307,7 @@ def test_a_dead_worker_fails_the_case_and_the_next_runs_on_a_new_engine(tmp_path
 
     threading.Thread(target=kill_workers, daemon=True).start()
     path = run_suite(load_suite(str(write(tmp_path, text))), tmp_path / "out")
-    records = read_results(path)
+    records = read_records(path)
     assert killed, "found no worker process to kill"
     assert [r["outcome"] for r in records] == ["failed", "ok"], [r.get("reason") for r in records]
     assert "engine failure" in records[0]["reason"]
@@ -454,13 +460,15 @@ NATIVE_EXPECTED = {
 @pytest.mark.slow
 def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
     """Every engine's own library on the same rows, verified like ours, or skipped with why."""
+    from conftest import selected_backends
+
     from dmlbench.backends import available_backends
 
-    backends = [b for b in available_backends() if b != "ray"]
+    backends = [b for b in available_backends() if b != "ray" and b in selected_backends()]
     out = tmp_path / "out"
     suite = write(tmp_path, NATIVE_SUITE)
     dmlbench_cli("run", str(suite), "--backends", ",".join(backends), "--out", str(out))
-    records = read_results(out / "results.jsonl")
+    records = read_records(out / "results.jsonl")
     assert len(records) == 7 * len(backends)
     for r in records:
         c = r["case"]

@@ -1,0 +1,178 @@
+"""dask-ml, the ``dask`` backend's native library, on the backend's own ``Client``.
+
+``prepare`` rebuilds the case's rows as dask arrays from the same block recipe (so they
+are bit-identical to ours), persists them on the workers and waits until every chunk is
+there; only the dask-ml ``fit`` is timed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dmlbench.suites.natives import (
+    Comparator,
+    Fitted,
+    NativeUnsupported,
+    block_source,
+    kmeans_start,
+    scored_by_ours,
+)
+
+
+class _DaskML(Comparator):
+    """Persisted ``(X, y)`` dask arrays of the case's rows; subclasses fit."""
+
+    library = "dask-ml"
+    supervised = True  # whether y is loaded too
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        self.case, self.algo, self.data, self.be = case, algo, data, be
+        self.make, n_blocks = block_source(case, data)
+        self.X, self.y = _dask_arrays(be.native(), self.make, n_blocks, self.supervised)
+
+    def release(self) -> None:
+        # Dropping the last reference releases the persisted chunks on the workers.
+        self.X = self.y = None
+
+    def _scored(self, fitted, native, n_iter=None) -> Fitted:
+        return scored_by_ours(
+            self.case, self.algo, self.data, self.be, fitted, native=native, n_iter=n_iter
+        )
+
+
+class KMeansComparator(_DaskML):
+    """dask-ml ``KMeans`` from explicit centres: at most ``max_iter`` Lloyd steps, until the
+    squared centre shift is below ``tol`` (absolute; scikit-learn's ``tol`` is relative to
+    the mean feature variance, so the two agree on standardised data; 0: every step)."""
+
+    supervised = False
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        super().prepare(case, algo, data, be, ds)
+        self.init = kmeans_start(case, self.make)
+        self.max_iter = case.params.get("max_iter", 300)
+        self.tol = case.params.get("tol", 1e-4)
+
+    def fit(self) -> Fitted:
+        from dask_ml.cluster import KMeans
+
+        model = KMeans(
+            n_clusters=self.init.shape[0], init=self.init, max_iter=self.max_iter, tol=self.tol
+        ).fit(self.X)
+        native = {
+            "impl": "dask-ml KMeans",
+            "settings": {"init": "explicit", "tol": self.tol, "max_iter": self.max_iter},
+            # Its own inertia_, kept to show it: unsquared distances when the loop ends by
+            # max_iter (dask-ml 2025.1.0). The metric is recomputed from its centres.
+            "reported": {"inertia": float(model.inertia_)},
+        }
+        centers = model.cluster_centers_
+        return self._scored(
+            lambda: {"cluster_centers_": np.asarray(centers)}, native, int(model.n_iter_)
+        )
+
+
+class LinearRegressionComparator(_DaskML):
+    """dask-ml ``LinearRegression(solver="newton")``: unpenalised least squares.
+
+    dask-ml's default is ADMM with an L2 penalty of 1 on every coefficient, the intercept
+    included; ``newton`` drops the penalty, and on a quadratic loss one Newton step is the
+    normal-equations solution, so this solves the same problem as ours.
+    """
+
+    def fit(self) -> Fitted:
+        from dask_ml.linear_model import LinearRegression
+
+        model = LinearRegression(solver="newton", fit_intercept=True).fit(self.X, self.y)
+        native = {
+            "impl": "dask-ml LinearRegression(newton)",
+            "settings": {"solver": "newton", "penalty": None, "fit_intercept": True},
+        }
+        return self._scored(
+            lambda: {"coef_": np.asarray(model.coef_), "intercept_": float(model.intercept_)},
+            native,
+        )
+
+
+class LogisticRegressionComparator(_DaskML):
+    """dask-ml ``LogisticRegression(solver="lbfgs", C=C)``, binary labels only.
+
+    dask-ml's objective is ``sum(log-loss) + ||[w, b]||^2 / (2 C)``: unlike scikit-learn
+    and ours it also penalises the intercept ``b``; recorded in the settings.
+    """
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        from distributed import futures_of, wait
+
+        super().prepare(case, algo, data, be, ds)
+        self.classes = np.unique(self.y.compute())
+        if len(self.classes) != 2:
+            raise NativeUnsupported(
+                "dask-ml LogisticRegression is binary only; this dataset has "
+                f"{len(self.classes)} classes"
+            )
+        # Labels as 0/1, computed and resident before the clock like X.
+        self.y = be.native().persist((self.y == self.classes[1]).astype(np.float64))
+        wait(futures_of(self.y))
+        self.C = float(case.params.get("C", 1.0))
+        self.max_iter = int(case.params.get("max_iter", 500))
+        self.tol = 1e-8
+
+    def fit(self) -> Fitted:
+        from dask_ml.linear_model import LogisticRegression
+
+        model = LogisticRegression(
+            solver="lbfgs", C=self.C, max_iter=self.max_iter, tol=self.tol, fit_intercept=True
+        ).fit(self.X, self.y)
+        native = {
+            "impl": "dask-ml LogisticRegression(lbfgs)",
+            "settings": {
+                "solver": "lbfgs",
+                "C": self.C,
+                "max_iter": self.max_iter,
+                "tol": self.tol,
+                "intercept_penalised": True,
+            },
+        }
+        classes = self.classes
+        return self._scored(
+            lambda: {
+                "coef_": np.asarray(model.coef_).reshape(1, -1),
+                "intercept_": np.atleast_1d(float(model.intercept_)),
+                "classes_": classes,
+            },
+            native,
+        )
+
+
+def _dask_arrays(client: Any, make_block, n_blocks: int, with_y: bool = True):
+    """(X, y) as dask arrays of the same blocks, persisted on the workers and complete
+    (every chunk computed, chunk sizes known); y is None without ``with_y`` or labels."""
+    import dask
+    import dask.array as da
+    from distributed import futures_of, wait
+
+    first = make_block(0)
+    blocks = [dask.delayed(make_block)(i) for i in range(n_blocks)]
+    X = da.concatenate(
+        [
+            da.from_delayed(b.X, shape=(np.nan, first.X.shape[1]), dtype=first.X.dtype)
+            for b in blocks
+        ],
+        axis=0,
+        allow_unknown_chunksizes=True,
+    )
+    y = None
+    if with_y and first.y is not None:
+        y = da.concatenate(
+            [da.from_delayed(b.y, shape=(np.nan,), dtype=first.y.dtype) for b in blocks],
+            allow_unknown_chunksizes=True,
+        )
+    X, y = client.persist([X, y]) if y is not None else (client.persist(X), None)
+    wait(futures_of([X] if y is None else [X, y]))
+    X.compute_chunk_sizes()
+    if y is not None:
+        y.compute_chunk_sizes()
+    return X, y

@@ -1,0 +1,354 @@
+"""Spark MLlib, the ``spark`` backend's native library, on the backend's own SparkSession.
+
+``prepare`` rebuilds the case's rows in the JVM from the same block recipe (so they are
+bit-identical to ours), in the form each estimator runs on (a DataFrame of dense vectors,
+or MLlib's ``RDD[Vector]``), caches them and checks that every partition is cached: a
+partition that is not would be rebuilt (from our Python ``make_block``) inside the timed
+fit. Only the MLlib ``fit`` is timed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from dmlbench.suites.natives import (
+    NATIVE_MLP_MAX_ITER,
+    Comparator,
+    Fitted,
+    block_source,
+    kmeans_start,
+    scored_by_ours,
+)
+
+
+class _MLlib(Comparator):
+    """A cached, verified DataFrame (``features``: dense vector, ``label``: double) of the
+    case's rows; subclasses fit."""
+
+    library = "Spark MLlib"
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        self.case, self.algo, self.data, self.be = case, algo, data, be
+        self.spark = be.native()
+        self.make, n_blocks = block_source(case, data)
+        self.frames: list[Any] = []
+        self.df = self._frame(self.make, n_blocks)
+
+    def _frame(self, make_block, n_blocks: int):
+        from pyspark.ml.linalg import Vectors
+
+        rows = self.spark.sparkContext.parallelize(range(n_blocks), n_blocks).flatMap(
+            partial(_labelled_rows, make_block, vectors=Vectors)
+        )
+        df = self.spark.createDataFrame(rows, ["features", "label"]).cache()
+        self.frames.append(df)
+        self.cached = _cached(self.spark.sparkContext, df.count)
+        self.n_samples = self.cached["rows"]
+        return df
+
+    def release(self) -> None:
+        for frame in getattr(self, "frames", []):
+            frame.unpersist()
+        self.frames = []
+
+    def _scored(self, fitted, native, n_iter=None) -> Fitted:
+        native["input"] = self.cached
+        return scored_by_ours(
+            self.case, self.algo, self.data, self.be, fitted, native=native, n_iter=n_iter
+        )
+
+
+class KMeansComparator(_MLlib):
+    """Spark MLlib ``KMeans`` (RDD API: the one that takes initial centres).
+
+    It stops when every centre moves less than ``epsilon``; ``epsilon = sqrt(tol)`` bounds
+    each centre's shift by what scikit-learn's ``tol`` allows all of them together on
+    standardised data (0: every step).
+
+    ``pyspark.mllib``'s ``KMeans.train`` converts the Python rows to JVM vectors inside
+    the call, every call (and uncaches them after), so the conversion would be timed as
+    k-means: ``prepare`` builds and caches the JVM ``RDD[Vector]`` itself, and ``fit``
+    runs MLlib's ``KMeans`` on it, the estimator ``KMeans.train`` runs.
+    """
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        from pyspark.mllib.common import _py2java, _to_java_object_rdd
+        from pyspark.mllib.linalg import _convert_to_vector
+
+        self.case, self.algo, self.data, self.be = case, algo, data, be
+        self.frames = []
+        sc = be.native().sparkContext
+        make, n_blocks = block_source(case, data)
+        rows = sc.parallelize(range(n_blocks), n_blocks).flatMap(partial(_block_X, make))
+        self.vectors = _to_java_object_rdd(rows.map(_convert_to_vector))
+        memory_and_disk = sc._jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK()
+        self.cached = _cached(sc, self.vectors.persist(memory_and_disk).count)
+        self.init = kmeans_start(case, make)
+        self.java_init = _py2java(sc, [_convert_to_vector(c) for c in self.init])
+        self.max_iter = case.params.get("max_iter", 300)
+        self.epsilon = float(np.sqrt(case.params.get("tol", 1e-4)))
+        self.sc = sc
+
+    def fit(self) -> Fitted:
+        from pyspark.mllib.common import callJavaFunc
+
+        mllib = self.sc._jvm.org.apache.spark.mllib.clustering
+        model = (
+            mllib.KMeans()
+            .setK(self.init.shape[0])
+            .setMaxIterations(self.max_iter)
+            .setEpsilon(self.epsilon)
+            .setInitialModel(mllib.KMeansModel(self.java_init))
+            .run(self.vectors.rdd())
+        )
+        native = {
+            "impl": "MLlib KMeans (RDD)",
+            "settings": {
+                "init": "explicit",
+                "epsilon": self.epsilon,
+                "maxIterations": self.max_iter,
+            },
+            "reported": {"inertia": float(model.trainingCost())},
+        }
+        sc = self.sc
+        return self._scored(
+            lambda: {
+                "cluster_centers_": np.array(
+                    [c.toArray() for c in callJavaFunc(sc, model.clusterCenters)]
+                )
+            },
+            native,
+            int(model.numIter()),
+        )
+
+    def release(self) -> None:
+        vectors = getattr(self, "vectors", None)
+        if vectors is not None:
+            vectors.unpersist()
+        self.vectors = None
+
+
+class LinearRegressionComparator(_MLlib):
+    """Spark ML ``LinearRegression(solver="normal")``, no penalty, no standardisation."""
+
+    def fit(self) -> Fitted:
+        from pyspark.ml.regression import LinearRegression
+
+        model = LinearRegression(
+            solver="normal", regParam=0.0, standardization=False, fitIntercept=True
+        ).fit(self.df)
+        native = {
+            "impl": "MLlib LinearRegression(normal)",
+            "settings": {"solver": "normal", "regParam": 0.0, "standardization": False},
+        }
+        return self._scored(
+            lambda: {
+                "coef_": model.coefficients.toArray(),
+                "intercept_": float(model.intercept),
+            },
+            native,
+        )
+
+
+class LogisticRegressionComparator(_MLlib):
+    """Spark ML ``LogisticRegression`` (L-BFGS), the same objective as scikit-learn's.
+
+    MLlib minimises ``mean(log-loss) + regParam/2 ||w||^2`` (intercept not penalised), so
+    ``regParam = 1 / (C n)`` matches scikit-learn's ``C sum(log-loss) + ||w||^2 / 2``.
+    Standardisation is off so the penalty applies to the same coefficients.
+    """
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        super().prepare(case, algo, data, be, ds)
+        self.C = float(case.params.get("C", 1.0))
+        self.max_iter = int(case.params.get("max_iter", 500))
+        self.tol = 1e-8
+
+    def fit(self) -> Fitted:
+        from pyspark.ml.classification import LogisticRegression
+
+        reg_param = 1.0 / (self.C * self.n_samples)
+        model = LogisticRegression(
+            regParam=reg_param,
+            elasticNetParam=0.0,
+            standardization=False,
+            maxIter=self.max_iter,
+            tol=self.tol,
+            fitIntercept=True,
+        ).fit(self.df)
+        native = {
+            "impl": "MLlib LogisticRegression",
+            "settings": {
+                "regParam": reg_param,
+                "standardization": False,
+                "maxIter": self.max_iter,
+                "tol": self.tol,
+            },
+        }
+
+        def fitted() -> dict[str, Any]:
+            binary = model.numClasses == 2
+            if binary:
+                coef = model.coefficients.toArray().reshape(1, -1)
+                intercept = np.atleast_1d(model.intercept)
+            else:
+                coef = model.coefficientMatrix.toArray()
+                intercept = model.interceptVector.toArray()
+            return {
+                "coef_": np.asarray(coef),
+                "intercept_": np.asarray(intercept, dtype=np.float64),
+                "classes_": np.arange(model.numClasses, dtype=np.float64),
+            }
+
+        return self._scored(fitted, native, int(model.summary.totalIterations))
+
+
+class MLPComparator(_MLlib):
+    """Spark ML ``MultilayerPerceptronClassifier`` (L-BFGS; sigmoid hidden layers).
+
+    Its architecture differs from ours (sigmoid, not ReLU, hidden units), so the two are
+    compared on accuracy, not parameters. Accuracy is computed by Spark on the same rows.
+    """
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        super().prepare(case, algo, data, be, ds)
+        n_classes = int(self.df.agg({"label": "max"}).collect()[0][0]) + 1
+        hidden = tuple(case.params.get("hidden_layer_sizes", (100,)))
+        self.layers = [self.make(0).X.shape[1], *hidden, n_classes]
+
+    def fit(self) -> Fitted:
+        from pyspark.ml.classification import MultilayerPerceptronClassifier
+        from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+
+        seed = self.case.seed
+        model = MultilayerPerceptronClassifier(
+            layers=self.layers, maxIter=NATIVE_MLP_MAX_ITER, solver="l-bfgs", seed=seed
+        ).fit(self.df)
+        df = self.df
+        native = {
+            "impl": "MLlib MultilayerPerceptronClassifier",
+            "settings": {
+                "layers": self.layers,
+                "maxIter": NATIVE_MLP_MAX_ITER,
+                "solver": "l-bfgs",
+                "seed": seed,
+            },
+            "input": self.cached,
+        }
+        evaluator = MulticlassClassificationEvaluator(metricName="accuracy")
+        return Fitted(lambda d: float(evaluator.evaluate(model.transform(df))), native=native)
+
+
+class ALSComparator(_MLlib):
+    """Spark ML ``ALS`` (explicit ratings) on the same training ratings; held-out RMSE.
+
+    A ratings dataset keeps every rating twice (user- and item-partitioned blocks); MLlib
+    gets the user-partitioned copy only (the even blocks; it partitions by itself). Its
+    regularisation is ALS-WR like ours; its random initial factors are its own, so it may
+    end in another optimum.
+    """
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        self.case, self.be = case, be
+        self.spark = spark = be.native()
+        self.frames = []
+        make, n_blocks = block_source(case, data)
+        half = n_blocks // 2  # user-partitioned blocks are the even ones
+        rows = spark.sparkContext.parallelize(range(half), half).flatMap(
+            partial(_rating_rows, make)
+        )
+        df = spark.createDataFrame(rows, ["user", "item", "rating", "held_out"]).cache()
+        self.train = df.filter("held_out = 0").cache()
+        self.test = df.filter("held_out = 1").cache()
+        self.frames = [self.train, self.test, df]
+        self.cached = _cached(spark.sparkContext, lambda: (self.train.count(), self.test.count()))
+        # MLlib's ALS lineage grows with every iteration; without a checkpoint directory its
+        # checkpointInterval is ignored and ~20 iterations overflow the JVM stack.
+        self.checkpoints = tempfile.mkdtemp(prefix="dmlbench-als-")
+        spark.sparkContext.setCheckpointDir(self.checkpoints)
+        p = case.params
+        self.settings = {
+            "rank": int(p.get("rank", 10)),
+            "regParam": float(p.get("reg_param", 0.1)),
+            "maxIter": int(p.get("max_iter", 10)),
+            "seed": case.seed,
+            "implicitPrefs": False,
+            "coldStartStrategy": "drop",
+        }
+
+    def fit(self) -> Fitted:
+        from pyspark.ml.evaluation import RegressionEvaluator
+        from pyspark.ml.recommendation import ALS
+
+        model = ALS(
+            **self.settings,
+            userCol="user",
+            itemCol="item",
+            ratingCol="rating",
+            checkpointInterval=10,
+        ).fit(self.train)
+        test = self.test
+        evaluator = RegressionEvaluator(
+            metricName="rmse", labelCol="rating", predictionCol="prediction"
+        )
+        native = {"impl": "MLlib ALS", "settings": dict(self.settings), "input": self.cached}
+        return Fitted(lambda d: float(evaluator.evaluate(model.transform(test))), native=native)
+
+    def release(self) -> None:
+        super().release()
+        checkpoints = getattr(self, "checkpoints", None)
+        if checkpoints:
+            shutil.rmtree(checkpoints, ignore_errors=True)
+
+
+def _cached(sc: Any, materialise) -> dict[str, Any]:
+    """Run ``materialise`` (which caches and counts), then check that every RDD it cached
+    holds all of its partitions; returns its row count and the cache's size.
+
+    Spark drops what does not fit (and spills what it may): an incomplete cache means the
+    timed fit would rebuild partitions from the recipe, so the case fails here instead.
+    """
+    storage = sc._jsc.sc()
+    before = {info.id() for info in storage.getRDDStorageInfo()}
+    rows = materialise()
+    new = [info for info in storage.getRDDStorageInfo() if info.id() not in before]
+    missing = [
+        f"{info.name()}: {info.numCachedPartitions()} of {info.numPartitions()} partitions"
+        for info in new
+        if info.numCachedPartitions() < info.numPartitions()
+    ]
+    if not new or missing:
+        raise RuntimeError(
+            "Spark did not cache the native library's input completely "
+            f"({'; '.join(missing) or 'nothing cached'}): the timed fit would rebuild it. "
+            "Give the driver more memory (spark.driver.memory) or use fewer rows."
+        )
+    return {
+        "rows": rows if isinstance(rows, int) else sum(rows),
+        "partitions": sum(info.numPartitions() for info in new),
+        "memory_mb": round(sum(info.memSize() for info in new) / 2**20, 1),
+        "disk_mb": round(sum(info.diskSize() for info in new) / 2**20, 1),
+    }
+
+
+def _block_X(make_block, i: int) -> list:
+    return list(make_block(i).X)
+
+
+def _labelled_rows(make_block, i: int, *, vectors) -> list:
+    block = make_block(i)
+    return [(vectors.dense(x), float(y)) for x, y in zip(block.X, block.y, strict=True)]
+
+
+def _rating_rows(make_block, j: int) -> list:
+    block = make_block(2 * j)
+    X = block.X
+    return [
+        (int(u), int(it), float(r), int(t))
+        for (u, it, t), r in zip(X[:, :3].tolist(), block.y.tolist(), strict=True)
+    ]

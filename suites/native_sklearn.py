@@ -1,0 +1,85 @@
+"""scikit-learn, the ``local`` backend's native library: one core, rows in memory.
+
+The rows are collected from the resident dataset before the clock, and BLAS/OpenMP are
+held at one thread from ``prepare`` to ``release`` (the ``local`` backend is one worker),
+so the timed window is scikit-learn's ``fit`` alone.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from dmlbench.suites.natives import NATIVE_MLP_MAX_ITER, Comparator, Fitted
+from dmlbench.suites.workloads import ALGORITHMS
+
+
+class _OneCore(Comparator):
+    """Collects the resident rows and pins one thread; subclasses fit."""
+
+    library = "scikit-learn"
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        from threadpoolctl import threadpool_limits
+
+        self.case, self.algo = case, algo
+        blocks = be.collect(ds)
+        self.X = np.vstack([b.X for b in blocks])
+        self.y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
+        self._threads: Any = threadpool_limits(limits=1)
+
+    def release(self) -> None:
+        threads = getattr(self, "_threads", None)
+        if threads is not None:
+            threads.restore_original_limits()
+        self._threads = self.X = self.y = None
+
+
+class ReferenceComparator(_OneCore):
+    """The algorithm's scikit-learn reference (``AlgorithmSpec.reference``) as a rival.
+
+    It is the estimator the answers are checked against, with the case's parameters
+    (the same ``C``, ``alpha``, ``n_clusters``, ``max_iter``, ``tol``).
+    """
+
+    def skip_reason(self, case) -> str | None:
+        if ALGORITHMS[case.algorithm].reference is None:
+            return f"scikit-learn has no estimator for {case.algorithm} declared as its reference"
+        return None
+
+    def fit(self) -> Fitted:
+        algo, X, y = self.algo, self.X, self.y
+        ref = algo.reference(self.case.params)
+        algo.fit(ref, X, y)
+        n_iter = getattr(ref, "n_iter_", None)  # per class for some (LogisticRegression)
+        return Fitted(
+            lambda d: algo.score(ref, X, y),
+            None if n_iter is None else int(np.max(n_iter)),
+            native={"impl": f"scikit-learn {type(ref).__name__}", "settings": ref.get_params()},
+        )
+
+
+class MLPComparator(_OneCore):
+    """scikit-learn's ``MLPClassifier`` (ReLU, like ours) on the collected rows, one core."""
+
+    def fit(self) -> Fitted:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+
+        algo, params, X, y = self.algo, self.case.params, self.X, self.y
+        ref = MLPClassifier(
+            hidden_layer_sizes=tuple(params.get("hidden_layer_sizes", (100,))),
+            solver="lbfgs" if params.get("solver") == "lbfgs" else "adam",
+            max_iter=NATIVE_MLP_MAX_ITER,
+            random_state=self.case.seed,
+        )
+        with warnings.catch_warnings():  # not converging in max_iter is a result, not an error
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ref.fit(X, y)
+        return Fitted(
+            lambda d: algo.score(ref, X, y),
+            ref.n_iter_,
+            native={"impl": "scikit-learn MLPClassifier", "settings": ref.get_params()},
+        )

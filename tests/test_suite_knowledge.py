@@ -1,0 +1,159 @@
+"""What a suite means: algorithm knowledge declared once, `n_workers` meaning one thing,
+impossible grid points left out (and said once)."""
+
+from __future__ import annotations
+
+import ast
+import io
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from dmlbench.reports.records import read_records
+from dmlbench.reports.results import case_value
+from dmlbench.suites import workloads
+from dmlbench.suites.runner import run_suite
+from dmlbench.suites.spec import SuiteError, expand
+from dmlbench.suites.workloads import ALGORITHMS, R2, AlgorithmSpec, sklearn_linear
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SWEEP = """
+[suite]
+name = "sweep"
+repeats = 1
+[grid]
+backends = ["local", "dask"]
+n_workers = [1, 2]
+n_samples = [2000]
+[[workload]]
+algorithm = "linear_regression"
+dataset = "regression"
+"""
+
+
+def test_local_beyond_its_workers_is_left_out_and_said_once(tmp_path):
+    doc = tomllib.loads(SWEEP.replace('["local", "dask"]', '["local"]'))
+    suite = expand(doc, "inline")
+    assert [(c.backend, c.n_workers) for c in suite.cases] == [("local", 1)]
+    assert suite.left_out == [
+        "1 case(s) of local with 2 workers left out: the local backend has at most 1 worker(s)"
+    ]
+    stream = io.StringIO()
+    path = run_suite(suite, tmp_path / "out", stream=stream)
+    records = read_records(path)
+    assert [r["outcome"] for r in records] == ["ok"]  # no skipped record for local w=2
+    assert stream.getvalue().count("left out") == 1
+    # n_workers is what the engine really provided, recorded from backend_info
+    assert records[0]["n_workers"] == records[0]["backend_info"]["n_workers"] == 1
+
+
+def test_a_worker_sweep_on_an_existing_cluster_is_refused_before_anything_runs(tmp_path):
+    suite = expand(tomllib.loads(SWEEP), "inline")
+    out = tmp_path / "out"
+    with pytest.raises(SuiteError, match=r"existing cluster tcp://127\.0\.0\.1:9.*\[1, 2\]"):
+        run_suite(suite, out, options={"dask": {"address": "tcp://127.0.0.1:9"}})
+    assert not out.exists()  # refused before the first case: nothing written, nothing started
+
+
+def test_cli_refuses_a_cluster_sweep_without_a_traceback(tmp_path, dmlbench_cli):
+    import subprocess
+    import sys
+
+    suite_file = tmp_path / "sweep.toml"
+    suite_file.write_text(SWEEP)
+    script = Path(sys.executable).with_name("dmlbench")
+    proc = subprocess.run(
+        [str(script), "run", str(suite_file), "--dask-scheduler", "tcp://127.0.0.1:9",
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "pass one value, the cluster's size (--n-workers N)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_reports_group_by_the_workers_that_really_ran():
+    record = {"case": {"n_workers": 2, "backend": "dask"}, "n_workers": 3}
+    assert case_value(record, "n_workers") == 3
+    assert case_value(record, "backend") == "dask"
+    assert case_value({"case": {"n_workers": 2}}, "n_workers") == 2  # never started
+
+
+def _names_compared(path: Path) -> set[str]:
+    """String constants compared with ``==``/``!=``/``in`` anywhere in a module."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                if isinstance(side, ast.Constant) and isinstance(side.value, str):
+                    found.add(side.value)
+                if isinstance(side, ast.Tuple):
+                    found |= {e.value for e in side.elts if isinstance(e, ast.Constant)}
+    return found
+
+
+def test_no_branching_on_algorithm_estimator_or_metric_names():
+    spec_names = {
+        *ALGORITHMS,
+        *(a.estimator_name for a in ALGORITHMS.values()),
+        *(a.metric.name for a in ALGORITHMS.values()),
+        *workloads.DATASETS,
+    }
+    modules = [ROOT / "suites" / "runner.py", ROOT / "suites" / "workloads.py"]
+    modules += sorted((ROOT / "suites").glob("native*.py"))
+    for path in modules:
+        compared = _names_compared(path) & spec_names
+        assert not compared, f"{path.name} compares names {sorted(compared)}; declare it in the spec"
+
+
+def test_a_new_algorithm_is_one_spec_entry(tmp_path, monkeypatch):
+    """The runner needs nothing but the entry: here ridge regression under a new name."""
+    spec = AlgorithmSpec(
+        "ridge", "dmlbench.algorithms.linear:LinearRegression", "regression", R2, supervised=True,
+        reference=sklearn_linear, tolerance=1e-6,
+    )  # fmt: skip
+    monkeypatch.setitem(ALGORITHMS, "ridge", spec)
+    doc = tomllib.loads(
+        SWEEP.replace('["local", "dask"]', '["local"]')
+        .replace("n_workers = [1, 2]", "n_workers = [1]")
+        .replace('"linear_regression"', '"ridge"\nparams = { alpha = 10.0 }')
+    )
+    path = run_suite(expand(doc, "inline"), tmp_path / "out", stream=io.StringIO())
+    [record] = read_records(path)
+    assert record["outcome"] == "ok", record.get("reason")
+    assert record["quality"]["reference_source"] == "scikit-learn Ridge"
+
+
+@pytest.mark.parametrize(
+    ("metric_sign", "value", "reference", "ok"),
+    [
+        ("inertia", 101.0, 100.0, True),  # one-sided, relative 2 %
+        ("inertia", 103.0, 100.0, False),
+        ("inertia", 50.0, 100.0, True),  # a better optimum is right too
+        ("r2", 0.9, 0.9 + 2e-6, False),  # two-sided, absolute 1e-6
+        ("r2", 0.9, 0.9 + 5e-7, True),
+    ],
+)
+def test_quality_rules_come_from_the_declared_metric(metric_sign, value, reference, ok):
+    algo = {"inertia": ALGORITHMS["kmeans"], "r2": ALGORITHMS["linear_regression"]}[metric_sign]
+    assert algo.quality_ok(value, reference) is ok
+
+
+def test_native_rule_is_one_sided_with_its_own_tolerance():
+    als, mlp = ALGORITHMS["als"], ALGORITHMS["mlp"]
+    assert als.quality_ok(1.04, 1.0, native=True) and not als.quality_ok(1.06, 1.0, native=True)
+    assert not als.quality_ok(1.04, 1.0)  # ours must equal the reference to 1e-6
+    assert mlp.quality_ok(0.91, 0.95, native=True) and not mlp.quality_ok(0.89, 0.95, native=True)
+    assert mlp.tolerance_for(native=True) == 0.05 and mlp.tolerance_for(native=False) == 1e-9
+
+
+def test_every_declared_estimator_and_reference_exists():
+    import importlib
+
+    for algo in ALGORITHMS.values():
+        module, cls = algo.estimator.split(":")
+        assert hasattr(importlib.import_module(module), cls), algo.estimator
+        if algo.reference is not None:
+            assert hasattr(algo.reference({}), "fit")
