@@ -10,6 +10,12 @@
   loses nothing finished, and ``resume`` runs only the cases not yet recorded.
 * A case past its timeout is cancelled on the engine (``Backend.cancel``) and the suite
   goes on; an engine failure marks the case ``failed`` and the next case gets a new engine.
+
+Measuring is its only job: the results format is :mod:`dmlbench.reports.records`; progress,
+peak memory and the watchdog :mod:`~dmlbench.suites.monitor`; the environment record
+:mod:`~dmlbench.suites.environment`; the reference answer :mod:`~dmlbench.suites.reference`;
+native libraries :mod:`~dmlbench.suites.natives`; what an algorithm is, its spec
+(:mod:`~dmlbench.suites.workloads`).
 """
 
 from __future__ import annotations
@@ -46,11 +52,9 @@ from dmlbench.suites.natives import (
     comparator,
     no_native_reason,
 )
+from dmlbench.suites.reference import extras_on, reference_metric
 from dmlbench.suites.spec import Case, Suite, SuiteError
-from dmlbench.suites.workloads import ALGORITHMS, DATASETS, HELD_OUT_BLOCKS, sample_rows
-
-#: Above this many rows the reference is the local backend, not scikit-learn on a copy.
-SKLEARN_REFERENCE_MAX_ROWS = 2_000_000
+from dmlbench.suites.workloads import ALGORITHMS, DATASETS, HELD_OUT_BLOCKS
 
 
 # -- running ----------------------------------------------------------------------------
@@ -346,64 +350,8 @@ class Ours(Comparator):
             lambda d: algo.score(est, d),
             getattr(est, "n_iter_", None),
             getattr(est, "trace_", None),
-            extras=lambda d, test: _extras_on(algo, est, be, d, test),
+            extras=lambda d, test: extras_on(algo, est, be, d, test),
         )
-
-
-def _extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
-    """:func:`extra_metrics` of a model fitted on the resident Dataset ``ds``, and its
-    metric on the held-out Dataset ``test`` (``held_out_<metric>``) when there is one."""
-    from dmlbench.algorithms._common import targets
-    from dmlbench.algorithms._kernels import head_rows, vstack
-
-    y = targets(be, ds) if algo.extras_need_targets else None
-    per = sample_rows(ds.n_blocks)
-    sample = be.aggregate(ds, head_rows, vstack, per) if algo.extras_need_sample else None
-    out = algo.extra_metrics(model, ds, y, sample)
-    if test is not None:
-        out[f"held_out_{algo.metric.name}"] = algo.score(model, test)
-    return out
-
-
-def reference_metric(
-    case: Case, algo, data, be, ds, test=None
-) -> tuple[float, str, dict[str, float]]:
-    """(metric, source, extra metrics) of the reference implementation on the same rows.
-
-    scikit-learn where it has the algorithm and the rows fit in memory; else dmlbench on
-    the local backend, from the same blocks (or regenerated from the same recipe). The
-    extras include the metric on the held-out Dataset ``test`` when there is one.
-    """
-    small = ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS
-    ref = algo.reference(case.params) if algo.reference else None
-    if small and ref is not None:
-        blocks = be.collect(ds)
-        X = np.vstack([b.X for b in blocks])
-        y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
-        algo.fit(ref, X, y)
-        value = algo.score(ref, X, y)
-        sample = np.vstack([b.X[: sample_rows(len(blocks))] for b in blocks])
-        extras = algo.extra_metrics(ref, X, y, sample)
-        if test is not None:
-            held = be.collect(test)
-            X_test, y_test = np.vstack([b.X for b in held]), np.concatenate([b.y for b in held])
-            extras[f"held_out_{algo.metric.name}"] = algo.score(ref, X_test, y_test)
-        return value, f"scikit-learn {type(ref).__name__}", extras
-    with get_backend("local") as local:
-        local_test = None
-        if small:
-            local_ds = local.from_blocks(be.collect(ds))
-            local_test = None if test is None else local.from_blocks(be.collect(test))
-        else:
-            maker = data.blocks_maker(case.n_samples, case.n_features, case.seed)
-            local_ds = local.generate(maker, data.n_blocks)
-            if test is not None:
-                shifted = partial(shifted_block, make=maker, offset=data.n_blocks)
-                local_test = local.generate(shifted, HELD_OUT_BLOCKS)
-        est = algo.make(case.params, local, data).fit(local_ds)
-        value = algo.score(est, local_ds)
-        extras = _extras_on(algo, est, local, local_ds, local_test)
-        return value, "dmlbench on the local backend", extras
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:

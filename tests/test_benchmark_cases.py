@@ -13,7 +13,8 @@ import os
 import pytest
 
 from dmlbench.backends import get_backend
-from dmlbench.suites.runner import reference_metric, resident_data
+from dmlbench.suites.reference import reference_metric
+from dmlbench.suites.runner import resident_data
 from dmlbench.suites.spec import load_suite
 from dmlbench.suites.workloads import ALGORITHMS
 

@@ -1,0 +1,76 @@
+"""The reference answer of a case: what every implementation's metric is checked against.
+
+scikit-learn on the same rows where it has the algorithm (the spec's ``reference``) and
+the rows fit in memory; else dmlbench on the ``local`` backend, from the same blocks (or
+rebuilt from the same recipe). Also the secondary quality numbers of a fitted model.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from dmlbench.backends import get_backend
+from dmlbench.suites.datasets import shifted_block
+from dmlbench.suites.spec import Case
+from dmlbench.suites.workloads import HELD_OUT_BLOCKS, sample_rows
+
+#: Above this many rows the reference is the local backend, not scikit-learn on a copy.
+SKLEARN_REFERENCE_MAX_ROWS = 2_000_000
+
+
+def extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
+    """:func:`extra_metrics` of a model fitted on the resident Dataset ``ds``, and its
+    metric on the held-out Dataset ``test`` (``held_out_<metric>``) when there is one."""
+    from dmlbench.algorithms._common import targets
+    from dmlbench.algorithms._kernels import head_rows, vstack
+
+    y = targets(be, ds) if algo.extras_need_targets else None
+    per = sample_rows(ds.n_blocks)
+    sample = be.aggregate(ds, head_rows, vstack, per) if algo.extras_need_sample else None
+    out = algo.extra_metrics(model, ds, y, sample)
+    if test is not None:
+        out[f"held_out_{algo.metric.name}"] = algo.score(model, test)
+    return out
+
+
+def reference_metric(
+    case: Case, algo, data, be, ds, test=None
+) -> tuple[float, str, dict[str, float]]:
+    """(metric, source, extra metrics) of the reference implementation on the same rows.
+
+    scikit-learn where it has the algorithm and the rows fit in memory; else dmlbench on
+    the local backend, from the same blocks (or regenerated from the same recipe). The
+    extras include the metric on the held-out Dataset ``test`` when there is one.
+    """
+    small = ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS
+    ref = algo.reference(case.params) if algo.reference else None
+    if small and ref is not None:
+        blocks = be.collect(ds)
+        X = np.vstack([b.X for b in blocks])
+        y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
+        algo.fit(ref, X, y)
+        value = algo.score(ref, X, y)
+        sample = np.vstack([b.X[: sample_rows(len(blocks))] for b in blocks])
+        extras = algo.extra_metrics(ref, X, y, sample)
+        if test is not None:
+            held = be.collect(test)
+            X_test, y_test = np.vstack([b.X for b in held]), np.concatenate([b.y for b in held])
+            extras[f"held_out_{algo.metric.name}"] = algo.score(ref, X_test, y_test)
+        return value, f"scikit-learn {type(ref).__name__}", extras
+    with get_backend("local") as local:
+        local_test = None
+        if small:
+            local_ds = local.from_blocks(be.collect(ds))
+            local_test = None if test is None else local.from_blocks(be.collect(test))
+        else:
+            maker = data.blocks_maker(case.n_samples, case.n_features, case.seed)
+            local_ds = local.generate(maker, data.n_blocks)
+            if test is not None:
+                shifted = partial(shifted_block, make=maker, offset=data.n_blocks)
+                local_test = local.generate(shifted, HELD_OUT_BLOCKS)
+        est = algo.make(case.params, local, data).fit(local_ds)
+        value = algo.score(est, local_ds)
+        extras = extras_on(algo, est, local, local_ds, local_test)
+        return value, "dmlbench on the local backend", extras
