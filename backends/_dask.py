@@ -1,12 +1,17 @@
-"""The ``dask`` backend: dask.distributed, blocks resident in each worker process.
+"""The ``dask`` backend: dask.distributed, in one of two patterns (``pattern=``).
 
-Pattern: every verb is ONE ``Client.run`` broadcast. Each worker process keeps its blocks
-in a process-global dict (``dmlbench.backends._worker.STORE``) and works on its contiguous range
-of blocks in a single thread of its own, so the worker's event loop stays free (heartbeats
-and ``cancel`` get through while a long round computes). Measured here, a round is a few
-milliseconds, against ~15 ms for ``client.map`` + ``gather`` over persisted futures and
+``"resident"`` (default): blocks resident in each worker process; every verb is ONE
+``Client.run`` broadcast. Each worker process keeps its blocks in a process-global dict
+(``dmlbench.backends._worker.STORE``) and works on its contiguous range of blocks in a
+single thread of its own, so the worker's event loop stays free (heartbeats and ``cancel``
+get through while a long round computes). Measured here, a round is a few milliseconds,
+against ~15 ms for ``client.map`` + ``gather`` over persisted futures and
 ~45 ms for a tree of reduce tasks: futures pay for the scheduler's task bookkeeping on
 every round of an iterative learner, and that is not what we want to measure.
+
+``"tasks"``: Dask's idiomatic pattern, through the scheduler (:class:`DaskTasksBackend`):
+blocks are persisted futures placed on the workers in the same contiguous ranges, each
+verb is ``client.map`` over them, broadcasts are ``client.scatter(broadcast=True)``.
 
 Settings recorded by :meth:`info`: one thread per worker, BLAS threads pinned to 1 in the
 nanny's pre-spawn environment, and ``MALLOC_TRIM_THRESHOLD_`` left unset (the nanny's
@@ -25,11 +30,21 @@ from typing import Any
 from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend
 from dmlbench.backends._protocol import BackendError
+from dmlbench.backends._tasks import TaskPattern, check_pattern
 from dmlbench.backends._worker import Call, StoredHandle
 
 # Broadcast values larger than this are stored on the workers once instead of travelling
 # inline with every call that uses them.
 INLINE_BROADCAST_BYTES = 1 << 20
+
+#: The ways this adapter can run the verbs: ``pattern=`` of ``get_backend("dask")``.
+PATTERNS = {
+    "resident": "Client.run broadcast per verb; blocks resident in worker processes; "
+    "pre-combined per worker in block order",
+    "tasks": "client.map over persisted futures (one task per block) through the scheduler; "
+    "one combine task per worker's contiguous range, ranges combined in order on the "
+    "driver; broadcast via client.scatter(broadcast=True)",
+}
 
 PRE_SPAWN_ENVIRON = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
 
@@ -60,11 +75,30 @@ class DaskBackend(BaseBackend):
         workers.
     dashboard : bool, default=False
         Serve the dashboard on 127.0.0.1 (a free port).
+    pattern : {"resident", "tasks"}, default="resident"
+        How the verbs run (see :data:`PATTERNS`): ``"tasks"`` gives a
+        :class:`DaskTasksBackend`, Dask's idiomatic pattern through its scheduler.
     """
 
     name = "dask"
+    #: The values of ``pattern=`` (the first is the default).
+    patterns: tuple[str, ...] = tuple(PATTERNS)
 
-    def __init__(self, n_workers: int = 2, *, address: str | None = None, dashboard: bool = False):
+    def __new__(cls, *args: Any, **kwargs: Any) -> DaskBackend:
+        # One adapter name, one lifecycle: the pattern only swaps the verbs' half.
+        if cls is DaskBackend and kwargs.get("pattern") == "tasks":
+            cls = DaskTasksBackend
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        n_workers: int = 2,
+        *,
+        address: str | None = None,
+        dashboard: bool = False,
+        pattern: str = "resident",
+    ):
+        self.pattern = check_pattern(pattern, "dask", PATTERNS)
         super().__init__(n_workers)
         self.address = address
         self.dashboard = dashboard
@@ -164,15 +198,68 @@ class DaskBackend(BaseBackend):
             "version": distributed.__version__,
             "dask_version": dask.__version__,
             "address": self._client.scheduler.address,
-            "pattern": "Client.run broadcast per verb; blocks resident in worker processes; "
-            "pre-combined per worker in block order",
+            "pattern": self.pattern,
+            "pattern_detail": PATTERNS[self.pattern],
             "settings": {
+                "pattern": self.pattern,
                 "processes": True,
                 "threads_per_worker": 1,
                 "pre_spawn_environ": PRE_SPAWN_ENVIRON,
                 "MALLOC_TRIM_THRESHOLD_": "unset",
                 "dashboard": self.dashboard,
                 "existing_cluster": bool(self.address),
-                "inline_broadcast_bytes": INLINE_BROADCAST_BYTES,
+                **self._pattern_settings(),
             },
+        }
+
+    def _pattern_settings(self) -> dict[str, Any]:
+        return {"inline_broadcast_bytes": INLINE_BROADCAST_BYTES}
+
+
+class DaskTasksBackend(TaskPattern, DaskBackend):
+    """The ``"tasks"`` pattern of the ``dask`` backend: ``get_backend("dask", pattern="tasks")``.
+
+    Blocks are persisted futures built by ``client.map(..., workers=[w])`` on the worker
+    ``w`` of their contiguous range (so strong scaling holds the same placement as the
+    resident pattern); the other verbs' tasks are placed by the scheduler, which puts a
+    task next to its block. Lifecycle, cluster settings and ``n_workers`` are
+    :class:`DaskBackend`'s.
+    """
+
+    def _submit_each(self, func: Any, arg_tuples: Any, *, slot: int | None = None) -> list[Any]:
+        # Explicit keys: no tokenising of the arguments (blocks, models) on every round.
+        base = f"{func.__name__}-{self._new_id()}"
+        return self._client.map(
+            func,
+            *zip(*arg_tuples, strict=True),
+            key=[f"{base}-{j}" for j in range(len(arg_tuples))],
+            workers=None if slot is None else [self._workers[slot]],
+        )
+
+    def _submit_one(self, func: Any, *args: Any) -> Any:
+        return self._client.submit(func, *args, key=f"{func.__name__}-{self._new_id()}")
+
+    def _put_each(self, values: list[Any], slot: int) -> list[Any]:
+        return self._client.scatter(values, workers=[self._workers[slot]], hash=False)
+
+    def _fetch(self, refs: list[Any]) -> list[Any]:
+        return self._client.gather(refs)
+
+    def _cancel_refs(self, refs: list[Any]) -> None:
+        self._client.cancel(refs)
+
+    def _release(self, refs: list[Any]) -> None:
+        for future in refs:
+            future.release()
+
+    def _broadcast(self, value: Any) -> Any:
+        # hash=False: scattering an equal value twice with hashing lost dependencies
+        # (ENGINE_NOTES); the future travels among a task's arguments, Dask resolves it.
+        return self._client.scatter(value, broadcast=True, hash=False)
+
+    def _pattern_settings(self) -> dict[str, Any]:
+        return {
+            "placement": "generate/from_blocks pinned to each worker's contiguous block "
+            "range; map/aggregate tasks placed by the scheduler (data locality)",
+            "broadcast": "client.scatter(broadcast=True, hash=False)",
         }

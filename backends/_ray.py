@@ -1,13 +1,18 @@
-"""The ``ray`` backend: one actor per worker holds its blocks.
+"""The ``ray`` backend, in one of two patterns (``pattern=``).
 
-Pattern: ``n_workers`` actors, each a process reserving one CPU, each holding a contiguous
-range of blocks in its memory; a verb is one method call per actor and one ``ray.get``.
+``"resident"`` (default): one actor per worker holds its blocks. ``n_workers`` actors,
+each a process reserving one CPU, each holding a contiguous range of blocks in its memory;
+a verb is one method call per actor and one ``ray.get``.
 Measured here, a round is ~1-2 ms, against ~8-9 ms for tasks over object refs: tasks pay
 for scheduling, and for fetching each block from the object store, on every round.
 
 Actors are threaded (``max_concurrency=2``) so that ``cancel`` reaches an actor while it
 computes; the driver never sends two computations to an actor at once. Broadcast values
 go to the object store once (``ray.put``) and each actor reads them zero-copy.
+
+``"tasks"``: Ray's idiomatic pattern (:class:`RayTasksBackend`): blocks are object refs
+produced by ``@ray.remote(num_cpus=1)`` tasks, each verb is one task per block,
+broadcasts are ``ray.put``; blocks are read zero-copy (read-only) from the object store.
 """
 
 from __future__ import annotations
@@ -18,7 +23,27 @@ from typing import Any
 from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend
 from dmlbench.backends._protocol import BackendError
+from dmlbench.backends._tasks import TaskPattern, check_pattern
 from dmlbench.backends._worker import Call, Handle
+
+#: The ways this adapter can run the verbs: ``pattern=`` of ``get_backend("ray")``.
+PATTERNS = {
+    "resident": "one threaded actor per worker holding its blocks; one method call per "
+    "actor per verb; broadcast via ray.put",
+    "tasks": "one @ray.remote(num_cpus=1) task per block over object refs; one combine task "
+    "per contiguous block range, ranges combined in order on the driver; broadcast via "
+    "ray.put",
+}
+
+# Worker-side functions run as Ray tasks in the "tasks" pattern.
+_TASK_FUNCTIONS = (
+    _worker.task_build,
+    _worker.task_map,
+    _worker.task_apply,
+    _worker.task_combine,
+    _worker.task_size,
+    _worker.task_describe,
+)
 
 
 class BlockActor:
@@ -63,11 +88,30 @@ class RayBackend(BaseBackend):
         on head and driver).
     dashboard : bool, default=False
         Start Ray's dashboard (on 127.0.0.1).
+    pattern : {"resident", "tasks"}, default="resident"
+        How the verbs run (see :data:`PATTERNS`): ``"tasks"`` gives a
+        :class:`RayTasksBackend`, Ray tasks over object refs.
     """
 
     name = "ray"
+    #: The values of ``pattern=`` (the first is the default).
+    patterns: tuple[str, ...] = tuple(PATTERNS)
 
-    def __init__(self, n_workers: int = 2, *, address: str | None = None, dashboard: bool = False):
+    def __new__(cls, *args: Any, **kwargs: Any) -> RayBackend:
+        # One adapter name, one lifecycle: the pattern only swaps the verbs' half.
+        if cls is RayBackend and kwargs.get("pattern") == "tasks":
+            cls = RayTasksBackend
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        n_workers: int = 2,
+        *,
+        address: str | None = None,
+        dashboard: bool = False,
+        pattern: str = "resident",
+    ):
+        self.pattern = check_pattern(pattern, "ray", PATTERNS)
         super().__init__(n_workers)
         self.address = address
         self.dashboard = dashboard
@@ -114,6 +158,9 @@ class RayBackend(BaseBackend):
                 address="local", num_cpus=self.n_workers, dashboard_host="127.0.0.1", **options
             )
         self._connected = True
+        self._start_workers(ray)
+
+    def _start_workers(self, ray: Any) -> None:
         remote = ray.remote(num_cpus=1, max_concurrency=2)(BlockActor)
         self._actors = [
             remote.options(scheduling_strategy="SPREAD").remote() for _ in range(self.n_workers)
@@ -167,14 +214,68 @@ class RayBackend(BaseBackend):
             "engine": "ray",
             "version": ray.__version__,
             "address": self.address or ctx.gcs_address,
-            "pattern": "one threaded actor per worker holding its blocks; one method call "
-            "per actor per verb; broadcast via ray.put",
+            "pattern": self.pattern,
+            "pattern_detail": PATTERNS[self.pattern],
             "settings": {
-                "actor_num_cpus": 1,
-                "actor_max_concurrency": 2,
+                "pattern": self.pattern,
+                **self._pattern_settings(),
                 "runtime_env_vars": {var: "1" for var in _worker.BLAS_ENV},
                 "dashboard": self.dashboard,
                 "existing_cluster": bool(self.address),
                 "cluster_cpus": ray.cluster_resources().get("CPU"),
             },
+        }
+
+    def _pattern_settings(self) -> dict[str, Any]:
+        return {"actor_num_cpus": 1, "actor_max_concurrency": 2}
+
+
+class RayTasksBackend(TaskPattern, RayBackend):
+    """The ``"tasks"`` pattern of the ``ray`` backend: ``get_backend("ray", pattern="tasks")``.
+
+    Every block is the object ref of a ``num_cpus=1`` task; Ray's scheduler places the
+    tasks (on one machine there is no worker-process affinity to ask for). Lifecycle and
+    ``n_workers`` (= ``num_cpus`` of a local runtime) are :class:`RayBackend`'s.
+    """
+
+    def _start_workers(self, ray: Any) -> None:
+        self._remote = {f: ray.remote(num_cpus=1)(f) for f in _TASK_FUNCTIONS}
+
+    def _n_slots(self) -> int:
+        return self.n_workers
+
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+        # Only start() gets here ("describe"): tasks that overlap in time, so that they
+        # describe distinct worker processes.
+        if call.op != "describe":
+            raise BackendError(f"the Ray tasks pattern has no {call.op!r} call")
+        describe = self._remote[_worker.task_describe]
+        return self._ray.get([describe.remote(0.1) for _ in ranges])
+
+    def _submit_each(self, func: Any, arg_tuples: Any, *, slot: int | None = None) -> list[Any]:
+        remote = self._remote[func]
+        return [remote.remote(*args) for args in arg_tuples]
+
+    def _submit_one(self, func: Any, *args: Any) -> Any:
+        return self._remote[func].remote(*args)
+
+    def _put_each(self, values: list[Any], slot: int) -> list[Any]:
+        return [self._ray.put(v) for v in values]
+
+    def _fetch(self, refs: list[Any]) -> list[Any]:
+        return self._ray.get(refs)
+
+    def _cancel_refs(self, refs: list[Any]) -> None:
+        for ref in refs:
+            self._ray.cancel(ref)
+
+    def _broadcast(self, value: Any) -> Any:
+        # A top-level task argument: Ray resolves the ref to the value, zero-copy.
+        return self._ray.put(value)
+
+    def _pattern_settings(self) -> dict[str, Any]:
+        return {
+            "task_num_cpus": 1,
+            "placement": "Ray's scheduler (one task per block)",
+            "broadcast": "ray.put, a top-level task argument",
         }

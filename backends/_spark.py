@@ -15,6 +15,13 @@ blocks a worker has not seen. Spark also stops Python workers idle for a minute;
 blocks are rebuilt on the next round. Spark's ``reduce``/``treeAggregate`` combine in
 task-completion order, so partials come back with ``collect`` and are combined on the
 driver in block order.
+
+The JVM: settings it reads only at launch (``spark.driver.memory``, the driver's Java
+options) are in effect only in a JVM launched with them, and pyspark keeps one JVM per
+Python process across sessions; a backend asking for other launch settings than the idle
+JVM's relaunches it. The JVM is launched with one BLAS thread (``OPENBLAS_NUM_THREADS=1``,
+like every worker process): MLlib calls the machine's ``libblas.so.3`` from each task slot.
+:meth:`info` reads back the driver memory, heap and BLAS the running JVM really has.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -38,6 +46,12 @@ JAVA_HELP = (
     "Spark needs Java 17 or 21 (OpenJDK). On Debian/Ubuntu: "
     "apt-get install openjdk-17-jre-headless; or set JAVA_HOME to a Java 17/21 installation."
 )
+
+
+#: Spark settings a JVM reads only when it is launched.
+_LAUNCH_KEYS = ("spark.driver.memory", "spark.driver.extraJavaOptions", "spark.driver.cores")
+#: The launch settings of the JVM this process launched last (None: none launched by us).
+_launched: dict[str, str | None] | None = None
 
 
 def _on_worker(call: Call, ranges: list[list[int]], slot: int, _rows: Any) -> list:
@@ -155,11 +169,16 @@ class SparkBackend(BaseBackend):
         builder = SparkSession.builder
         for key, value in self._settings.items():
             builder = builder.config(key, value)
-        with warnings.catch_warnings():
+        launch = {key: self._settings.get(key) for key in _LAUNCH_KEYS}
+        global _launched
+        if SparkContext._gateway is not None and launch != _launched:
+            _stop_jvm()  # idle (no active context, checked above) but launched otherwise
+        with warnings.catch_warnings(), _one_blas_thread():
             # pyspark warns that pandas 3 is not fully supported; this backend moves numpy
             # blocks through RDDs and never touches pandas.
             warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
             self._spark = builder.getOrCreate()
+        _launched = launch
         self._sc = self._spark.sparkContext
         self._sc.setLogLevel("ERROR")
         if self.address:
@@ -219,8 +238,63 @@ class SparkBackend(BaseBackend):
             "pattern": "one job of n_workers tasks per verb; blocks kept deserialized in the "
             "reused Python workers (rebuilt from the recipe where missing); partials "
             "collected and combined on the driver in block order",
-            "settings": {**self._settings, "java": find_java()},
+            "settings": {**self._settings, **self._jvm_settings(), "java": find_java()},
         }
+
+    def _jvm_settings(self) -> dict[str, Any]:
+        """What the running driver JVM really has (in ``local[n]`` it runs the tasks too):
+        the driver memory read back from its SparkConf, its maximum heap, the BLAS MLlib
+        calls (``...JNIBLAS``: the native ``libblas.so.3``; ``...VectorBLAS`` or
+        ``...F2jBLAS``: Java) and the BLAS threads of its environment."""
+        jvm = self._sc._jvm
+        conf = self._sc.getConf()
+        try:
+            blas = str(jvm.dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getName())
+        except Exception as exc:  # noqa: BLE001 - a record says why, it never fails a case
+            blas = f"unknown ({_first_line(exc)})"
+        return {
+            "spark.driver.memory": conf.get("spark.driver.memory", "1g (Spark's default)"),
+            "jvm_max_heap_mb": round(jvm.java.lang.Runtime.getRuntime().maxMemory() / 2**20),
+            "jvm_blas": blas,
+            "jvm_env": {var: jvm.java.lang.System.getenv(var) for var in _worker.BLAS_ENV},
+        }
+
+
+@contextmanager
+def _one_blas_thread():
+    """The environment pyspark launches a JVM with: one BLAS thread (each task slot calls
+    BLAS itself); this process's own environment is restored after."""
+    saved = {var: os.environ.get(var) for var in _worker.BLAS_ENV}
+    os.environ.update(dict.fromkeys(_worker.BLAS_ENV, "1"))
+    try:
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def _stop_jvm() -> None:
+    """Stop pyspark's idle JVM so the next session launches one with its own settings."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    proc = getattr(gateway, "proc", None)
+    with suppress(Exception):
+        gateway.shutdown()
+    if proc is not None:
+        # The gateway server exits when its stdin closes (PythonGatewayServer).
+        with suppress(Exception):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 def _first_line(exc: Exception) -> str:

@@ -280,3 +280,89 @@ def _portable(exc: Exception, i: int, call: Call) -> Exception:
         err = RemoteError(f"{type(exc).__name__}: {exc}")
         err.add_note(note)
         return err
+
+
+# -- the "tasks" pattern: one engine task per block ---------------------------------------
+# Blocks are the results of engine tasks (Dask futures, Ray object refs) holding outcomes
+# ``("ok", Block)``; every task below returns an outcome too, so a user function's error
+# travels as a value (tagged by :func:`_portable`, as in :func:`run`) and the engine never
+# sees a failed task. The driver half is ``dmlbench.backends._tasks``.
+def _in_task(op: str, i: int, ds_id: str, block: Block | None, thunk: Callable[[], Any]):
+    """Run ``thunk`` as the task of block ``i``; an outcome.
+
+    While it runs, :func:`block_index` is ``i`` and the block is reachable as
+    ``STORE[(ds_id, i)]``, the view a function has of its worker in the resident pattern
+    (so worker-side functions see the same thing under both patterns); the entry goes when
+    the task ends: between tasks the engine alone holds the block.
+    """
+    global _current_index
+    setup_process()
+    _current_index = i
+    key = (ds_id, i)
+    if block is not None:
+        STORE[key] = block
+    try:
+        return ("ok", thunk())
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the driver
+        return ("err", _portable(exc, i, Call(op)))
+    finally:
+        _current_index = -1
+        if block is not None:
+            STORE.pop(key, None)
+
+
+def task_build(make_block: Callable[[int], Block], ds_id: str, i: int) -> tuple[str, Any]:
+    """Task: block ``i`` of a generated dataset, ``("ok", make_block(i))``."""
+    return _in_task("build", i, ds_id, None, lambda: _checked(make_block(i), make_block, i))
+
+
+def task_map(
+    fn: Callable[..., Block], ds_id: str, i: int, parent: tuple[str, Any], *args: Any
+) -> tuple[str, Any]:
+    """Task: ``("ok", fn(block, *args))`` for the block of outcome ``parent``."""
+    if parent[0] == "err":
+        return parent
+    block = parent[1]
+    return _in_task("map", i, ds_id, block, lambda: _checked(fn(block, *resolve(args)), fn, i))
+
+
+def task_apply(
+    fn: Callable[..., Any], ds_id: str, i: int, parent: tuple[str, Any], *args: Any
+) -> tuple[str, Any]:
+    """Task: ``("ok", fn(block, *args))``, one partial of an ``aggregate``."""
+    if parent[0] == "err":
+        return parent
+    block = parent[1]
+    return _in_task("aggregate", i, ds_id, block, lambda: fn(block, *resolve(args)))
+
+
+def task_combine(combine: Callable[[Any, Any], Any], *parts: tuple[str, Any]) -> tuple[str, Any]:
+    """Task: the outcomes ``parts`` (of consecutive blocks) combined in the order given.
+
+    The first error among them (the lowest block's) is the outcome.
+    """
+    for part in parts:
+        if part[0] == "err":
+            return part
+    try:
+        acc = parts[0][1]
+        for _, value in parts[1:]:
+            acc = combine(acc, value)
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the driver
+        return ("err", _portable(exc, -1, Call("aggregate")))
+    return ("ok", acc)
+
+
+def task_size(outcome: tuple[str, Any]) -> tuple[str, Any]:
+    """Task: ``("ok", n_samples)`` of a block outcome (its error if it failed)."""
+    return outcome if outcome[0] == "err" else ("ok", outcome[1].n_samples)
+
+
+def task_describe(seconds: float = 0.0) -> tuple[str, Any]:
+    """Task: :func:`describe_process` of the process running it (after ``seconds``, so
+    that concurrent describe tasks land in distinct worker processes)."""
+    import time
+
+    setup_process()
+    time.sleep(seconds)
+    return ("ok", describe_process())

@@ -68,19 +68,22 @@ class Phases(TypedDict, total=False):
     generate_s: float  # making (or shipping) the data on the workers
     preprocess_s: float  # only for datasets that are preprocessed on the workers
     prepare_s: float  # untimed: an implementation's input made resident in its library's form
+    start_s: float  # untimed, once per case: the shared starting point (k-means' centres)
     fit_cold_s: float  # the first fit, kept apart from the timed ones
     fit_s: list[float]  # the timed fits, one per repeat
-    predict_s: float  # computing the quality metric
+    predict_s: float  # computing the quality metric (median over the fits: each is scored)
 
 
 class Quality(TypedDict, total=False):
     """The answer's quality, checked against a reference on the same rows."""
 
     metric: str
-    value: float
+    value: float  # of the last fit
+    values: list[float]  # of every fit, the cold one first; ``ok`` only if all pass
     reference: float
     reference_source: str  # "scikit-learn KMeans", "dmlbench on the local backend", ...
     tolerance: float
+    tolerance_reason: str  # only when a native library's own rule replaced the declared one
     ok: bool
     extras: dict[str, dict[str, float | None]]  # name -> {"value", "reference"}
 
@@ -114,6 +117,11 @@ class Record(TypedDict, total=False):
     timed_traces: list[list[dict[str, float]]]  # one trace per timed fit
     quality: Quality
     native: dict[str, Any]  # a native library's impl and settings, when impl is native
+    seed: Any  # the effective seed: the case's own random_state, else the suite's seed
+    #: The shared starting point every implementation and the reference ran from: method,
+    #: rows, seed, shape, digest (sha1 of its float64 bytes, 12 hex), and ``shared`` (False,
+    #: with a ``reason``, when ours ran from the case's own ``init``).
+    start: dict[str, Any]
     peak_memory_mb: float  # of the process tree during the case
     backend_info: dict[str, Any]  # Backend.info(): engine, version, workers, threads
 

@@ -27,6 +27,15 @@ def _backends_arg(text: str) -> list[str]:
     return names
 
 
+def _patterns_arg(text: str) -> list[str]:
+    from dmlbench.suites.overhead import parse_patterns
+
+    try:
+        return parse_patterns(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _whole_number(text: str, low: int) -> int:
     """``text`` as an integer >= ``low`` (underscores allowed: 1_000_000), or a usage error."""
     expected = f"expected a whole number >= {low}"
@@ -93,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--spark-master", default=None, metavar="URL", help=f"run on {cluster}")
     run.add_argument("--ray-address", default=None, metavar="ADDRESS", help=f"run on {cluster}")
+    run.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting, over the driver memory sized from the cases "
+        "(repeat for more; e.g. spark.driver.memory=8g)",
+    )
     run.set_defaults(handler=_run)
 
     exp = sub.add_parser(
@@ -191,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
               dmlbench overhead                          # every installed backend, 2 workers
               dmlbench overhead --backends dask,ray --json overhead.json
               dmlbench overhead --xtx-rows 0 --rounds 100   # round trip only
+              dmlbench overhead --backends dask,ray --pattern tasks   # idiomatic pattern only
         """),
     )
     over.add_argument(
@@ -204,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=2,
         help="worker processes per engine (local always uses 1; default 2)",
+    )
+    over.add_argument(
+        "--pattern",
+        type=_patterns_arg,
+        default=None,
+        help="comma-separated patterns (resident, tasks) for the backends that offer several "
+        "(Dask, Ray); default: every pattern of each backend",
     )
     over.add_argument("--blocks", type=_positive_int, default=8, help="blocks (default 8)")
     over.add_argument(
@@ -237,6 +262,7 @@ def _int_list(text: str) -> list[int]:
 
 def _run(args: argparse.Namespace) -> int:
     from dmlbench.reports.records import RecordsError, read_records
+    from dmlbench.suites.resources import parse_conf
     from dmlbench.suites.runner import run_suite
     from dmlbench.suites.spec import SuiteError, load_suite
 
@@ -256,6 +282,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         if address
     }
+    try:
+        spark_conf = parse_conf(args.spark_conf)
+    except SuiteError as exc:
+        print(f"dmlbench run: {exc}", file=sys.stderr)
+        return 2
+    if spark_conf:
+        options.setdefault("spark", {})["conf"] = spark_conf
     out = args.out or Path("results") / suite.name
     print(f"suite {suite.name}: {len(suite.cases)} cases -> {out}/results.jsonl", file=sys.stderr)
     try:
@@ -399,6 +432,7 @@ def _overhead(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         xtx_rows=args.xtx_rows,
         xtx_rounds=args.xtx_rounds,
+        patterns=args.pattern,
     )
     print(format_table(report))
     if args.json:

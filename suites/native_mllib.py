@@ -21,8 +21,9 @@ from dmlbench.suites.natives import (
     Comparator,
     Fitted,
     block_source,
-    kmeans_start,
+    mean_variance,
     scored_by_ours,
+    shared_centres,
 )
 
 
@@ -63,12 +64,37 @@ class _MLlib(Comparator):
         )
 
 
-class KMeansComparator(_MLlib):
-    """Spark MLlib ``KMeans`` (RDD API: the one that takes initial centres).
+def mllib_kmeans_epsilon(tol: float, mean_var: float, k: int) -> float:
+    """MLlib ``KMeans``' ``epsilon`` for scikit-learn's ``tol``, never stopping earlier.
 
-    It stops when every centre moves less than ``epsilon``; ``epsilon = sqrt(tol)`` bounds
-    each centre's shift by what scikit-learn's ``tol`` allows all of them together on
-    standardised data (0: every step).
+    Ours (and scikit-learn) stop when the SUM over the ``k`` centres of the squared shifts
+    ``d_j²`` is at most ``T = tol * mean_var``; MLlib stops when EVERY centre moved at most
+    ``epsilon`` (a distance: ``d_j <= epsilon`` for all j). With ``epsilon = sqrt(T / k)``,
+    MLlib stopping (all ``d_j² <= T / k``) implies ``sum d_j² <= T``: ours would have stopped
+    at that step too, so MLlib never stops before ours (it may run a few steps more, which
+    only lowers its inertia). ``sqrt(T)`` would be the other direction: ours stopping
+    implies MLlib stopping, so MLlib could stop earlier than ours. ``tol = 0`` gives 0:
+    both run until no centre moves, or ``max_iter``.
+    """
+    return float(np.sqrt(tol * mean_var / k))
+
+
+#: Why MLlib stopped by a positive ``tol`` is checked one-sided.
+MLLIB_KMEANS_REASON = (
+    "MLlib stops when every centre moved at most epsilon = sqrt(tol * mean variance / k), "
+    "which implies ours' rule (summed squared shifts <= tol * mean variance) but not "
+    "conversely: from the same start it runs at least ours' Lloyd steps, so its inertia may "
+    "only be lower; checked one-sided at 1e-6 (with tol = 0: the same steps, two-sided)"
+)
+
+
+class KMeansComparator(_MLlib):
+    """Spark MLlib ``KMeans`` (RDD API: the one that takes initial centres), from the
+    case's shared start (``start.params["init"]``).
+
+    It stops when every centre moves less than ``epsilon``; the case's scikit-learn-style
+    ``tol`` is converted so that MLlib never stops before ours (:func:`mllib_kmeans_epsilon`;
+    0: until no centre moves, or ``max_iter``).
 
     ``pyspark.mllib``'s ``KMeans.train`` converts the Python rows to JVM vectors inside
     the call, every call (and uncaches them after), so the conversion would be timed as
@@ -88,10 +114,13 @@ class KMeansComparator(_MLlib):
         self.vectors = _to_java_object_rdd(rows.map(_convert_to_vector))
         memory_and_disk = sc._jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK()
         self.cached = _cached(sc, self.vectors.persist(memory_and_disk).count)
-        self.init = kmeans_start(case, make)
+        self.init = shared_centres(self)
         self.java_init = _py2java(sc, [_convert_to_vector(c) for c in self.init])
         self.max_iter = case.params.get("max_iter", 300)
-        self.epsilon = float(np.sqrt(case.params.get("tol", 1e-4)))
+        self.tol = case.params.get("tol", 1e-4)
+        # Untimed, from the same rows; not needed when tol is 0.
+        mean_var = mean_variance(be, ds) if self.tol else 0.0
+        self.epsilon = mllib_kmeans_epsilon(self.tol, mean_var, self.init.shape[0])
         self.sc = sc
 
     def fit(self) -> Fitted:
@@ -106,15 +135,20 @@ class KMeansComparator(_MLlib):
             .setInitialModel(mllib.KMeansModel(self.java_init))
             .run(self.vectors.rdd())
         )
-        native = {
+        n_iter = int(model.numIter())  # the training's Lloyd iterations
+        native: dict[str, Any] = {
             "impl": "MLlib KMeans (RDD)",
             "settings": {
-                "init": "explicit",
-                "epsilon": self.epsilon,
+                "init": f"shared start {self.start.record['digest']}" if self.start else None,
+                "epsilon": self.epsilon,  # MLlib's units: each centre's distance moved
+                "tol": self.tol,  # the case's, scikit-learn's units
                 "maxIterations": self.max_iter,
             },
+            "n_iter": n_iter,
             "reported": {"inertia": float(model.trainingCost())},
         }
+        if self.tol > 0:
+            native["tolerance"] = {"value": self.algo.tolerance, "reason": MLLIB_KMEANS_REASON}
         sc = self.sc
         return self._scored(
             lambda: {
@@ -123,7 +157,7 @@ class KMeansComparator(_MLlib):
                 )
             },
             native,
-            int(model.numIter()),
+            n_iter,
         )
 
     def release(self) -> None:
@@ -187,6 +221,9 @@ class LogisticRegressionComparator(_MLlib):
                 "regParam": reg_param,
                 "standardization": False,
                 "maxIter": self.max_iter,
+                # Breeze L-BFGS's tolerance (relative objective change, or gradient norm
+                # relative to the objective), not ours' absolute gradient max-norm: its
+                # answer is checked by our objective at 1e-6 all the same.
                 "tol": self.tol,
             },
         }
@@ -322,18 +359,30 @@ def _cached(sc: Any, materialise) -> dict[str, Any]:
         for info in new
         if info.numCachedPartitions() < info.numPartitions()
     ]
+    heap = f"spark.driver.memory={sc.getConf().get('spark.driver.memory', '1g')}"
     if not new or missing:
         raise RuntimeError(
             "Spark did not cache the native library's input completely "
-            f"({'; '.join(missing) or 'nothing cached'}): the timed fit would rebuild it. "
-            "Give the driver more memory (spark.driver.memory) or use fewer rows."
+            f"({'; '.join(missing) or 'nothing cached'}; {heap}): the timed fit would "
+            "rebuild it. Give the driver more memory (dmlbench run --spark-conf "
+            "spark.driver.memory=8g) or use fewer rows."
         )
-    return {
+    cached = {
         "rows": rows if isinstance(rows, int) else sum(rows),
         "partitions": sum(info.numPartitions() for info in new),
         "memory_mb": round(sum(info.memSize() for info in new) / 2**20, 1),
         "disk_mb": round(sum(info.diskSize() for info in new) / 2**20, 1),
     }
+    if any(info.diskSize() for info in new):
+        # Spilled partitions are complete but read from disk (and deserialised) inside the
+        # timed fit, while ours reads memory: not the same resources.
+        raise RuntimeError(
+            f"Spark spilled {cached['disk_mb']} MB of the native library's input to disk "
+            f"({cached['memory_mb']} MB in memory; {heap}): the timed fit would read it "
+            "back from disk. Expected all of it in memory; give the driver more memory "
+            "(dmlbench run --spark-conf spark.driver.memory=8g) or use fewer rows."
+        )
+    return cached
 
 
 def _block_X(make_block, i: int) -> list:

@@ -11,7 +11,9 @@ checks that it is complete (``prepare``, untimed), fits (``fit``: the runner tim
 call with the clock it times ours with, once cold and then ``repeats`` times), and frees
 what it made (``release``). Its :class:`Fitted` answer is scored on the resident rows the
 way ours is, and carries the library's name and every setting that makes the problem the
-same as ours (penalty, tolerance, iterations, starting point), for the record.
+same as ours (penalty, tolerance, iterations, starting point), for the record. Where the
+algorithm declares a start (k-means' initial centres), the runner computes it once per case
+and hands it to every implementation as ``start`` before ``prepare``.
 
 Adding a comparator is one module (or one class in its library's module) and one line in
 :data:`NATIVES`; a pair with no comparator gets one line in :data:`NO_NATIVE` saying why.
@@ -30,7 +32,7 @@ import numpy as np
 if TYPE_CHECKING:
     from dmlbench.backends import Block, Dataset
     from dmlbench.suites.spec import Case
-    from dmlbench.suites.workloads import AlgorithmSpec, DatasetSpec
+    from dmlbench.suites.workloads import AlgorithmSpec, DatasetSpec, Start
 
 
 class NativeUnsupported(Exception):
@@ -62,6 +64,11 @@ class Comparator(Protocol):
 
     #: The library, as people name it ("dask-ml", "Spark MLlib", "scikit-learn").
     library: str
+    #: The case's shared starting point (``AlgorithmSpec.start``: k-means' initial
+    #: centres in ``start.params["init"]``), set by the runner before ``prepare``; None
+    #: when the algorithm declares none. Every implementation starts from it, natives
+    #: included even when the case names its own ``init`` for ours.
+    start: Start | None = None
 
     def skip_reason(self, case: Case) -> str | None:
         """None if this comparator can run ``case``, else why not (recorded as ``skipped``)."""
@@ -88,9 +95,9 @@ class Comparator(Protocol):
 
 #: (algorithm, backend) -> "module:Class" of its native comparator. Imported on demand.
 NATIVES: dict[tuple[str, str], str] = {
-    ("linear_regression", "local"): "dmlbench.suites.native_sklearn:ReferenceComparator",
-    ("logistic_regression", "local"): "dmlbench.suites.native_sklearn:ReferenceComparator",
-    ("kmeans", "local"): "dmlbench.suites.native_sklearn:ReferenceComparator",
+    ("linear_regression", "local"): "dmlbench.suites.native_sklearn:BaselineComparator",
+    ("logistic_regression", "local"): "dmlbench.suites.native_sklearn:BaselineComparator",
+    ("kmeans", "local"): "dmlbench.suites.native_sklearn:BaselineComparator",
     ("mlp", "local"): "dmlbench.suites.native_sklearn:MLPComparator",
     ("kmeans", "dask"): "dmlbench.suites.native_dask_ml:KMeansComparator",
     ("linear_regression", "dask"): "dmlbench.suites.native_dask_ml:LinearRegressionComparator",
@@ -159,14 +166,25 @@ def block_source(case: Case, data: DatasetSpec) -> tuple[Callable[[int], Block],
     return data.blocks_maker(case.n_samples, case.n_features, case.seed), data.n_blocks
 
 
-def kmeans_start(case: Case, make_block: Callable[[int], Block]) -> np.ndarray:
-    """The initial centres the engines' k-means (dask-ml, MLlib) start from: k-means++ on
-    the first 20,000 rows of block 0, drawn with the case's seed. (scikit-learn, the
-    reference, draws its own k-means++ start; ours starts from its k-means||.)"""
-    from dmlbench.algorithms.kmeans import kmeans_plusplus
+def shared_centres(impl: Comparator) -> np.ndarray:
+    """The initial centres of the case's shared start, which the runner sets as
+    ``impl.start`` before ``prepare`` (a k-means comparator never draws its own)."""
+    if impl.start is None or "init" not in impl.start.params:
+        raise ValueError(
+            f"{type(impl).__name__} needs the case's shared k-means start (centres in "
+            f"start.params['init']); got start={impl.start!r}. Set comparator.start = "
+            "AlgorithmSpec.start(case, make_block, seed) before prepare, as the runner does."
+        )
+    return np.asarray(impl.start.params["init"], dtype=np.float64)
 
-    k = case.params.get("n_clusters", 8)
-    return kmeans_plusplus(make_block(0).X[:20_000], k, np.random.default_rng(case.seed))
+
+def mean_variance(be: Any, ds: Dataset) -> float:
+    """The mean column variance of the resident Dataset ``ds`` (``ddof=0``), computed as
+    ours computes it: what scikit-learn-style relative tolerances are multiplied by."""
+    from dmlbench.algorithms._kernels import block_moments, merge_moments
+
+    m = be.aggregate(ds, block_moments, merge_moments)
+    return float(np.mean(np.diag(m.cxx) / m.n))
 
 
 def scored_by_ours(

@@ -9,6 +9,11 @@ Two measurements per backend, both on blocks resident on the workers:
   close the engine gets to the machine on real work. The first (cold) round is reported
   apart; Spark's first rounds also rebuild blocks in Python workers that have not seen
   them yet (see ``backends/_spark.py``).
+
+Backends that run the verbs in more than one way (``pattern=``: Dask and Ray, whose
+``"tasks"`` pattern is each engine's idiomatic one, beside the ``"resident"`` default)
+are measured in each pattern asked for, one engine alive at a time, so the cost of the
+idiomatic pattern per round stands next to the fastest one.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from dmlbench.backends import Block, get_backend, max_workers
+from dmlbench.backends import Block, backend_names, get_backend, max_workers
+from dmlbench.backends._registry import _adapter
 
 XTX_FEATURES = 20
 
@@ -51,6 +57,36 @@ def gram_of(X: np.ndarray) -> np.ndarray:
 def gram(block: Block) -> np.ndarray:
     """XᵀX of one block, shape (n_features, n_features)."""
     return block.X.T @ block.X
+
+
+def backend_patterns(name: str) -> tuple[str, ...]:
+    """The values of backend ``name``'s ``pattern=`` option; ``()`` if it has one way only."""
+    return tuple(getattr(_adapter(name), "patterns", ()))
+
+
+def parse_patterns(text: str) -> list[str]:
+    """``--pattern``: comma-separated pattern names, each offered by some backend."""
+    known = sorted({p for name in backend_names() for p in backend_patterns(name)})
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in known]
+    if not names or unknown:
+        raise ValueError(f"unknown pattern(s) {unknown or [text]}; valid choices: {known}")
+    return names
+
+
+def runs_of(name: str, patterns: Sequence[str] | None) -> list[str | None]:
+    """The patterns to measure backend ``name`` in: those asked for that it offers (every
+    one it offers by default); ``[None]`` (its only way) for a backend without patterns."""
+    offered = backend_patterns(name)
+    if not offered:
+        return [None]
+    chosen: list[str | None] = [p for p in offered if patterns is None or p in patterns]
+    if not chosen:
+        raise ValueError(
+            f"the {name!r} backend offers none of the patterns {list(patterns or [])}; "
+            f"it offers {list(offered)}: add one to --pattern"
+        )
+    return chosen
 
 
 def timings(fn: Callable[[], Any], rounds: int, warmup: int) -> dict[str, Any]:
@@ -110,7 +146,11 @@ def measure_backend(
     log = log or sys.stderr
     workers = min(n_workers, max_workers(name) or n_workers)
     record: dict[str, Any] = {"backend": name, "n_workers": workers, "n_blocks": n_blocks}
-    with get_backend(name, n_workers=workers, **(options or {})) as be:
+    options = options or {}
+    record["pattern"] = options.get("pattern")
+    with get_backend(name, n_workers=workers, **options) as be:
+        record["pattern"] = be.info().get("pattern")
+        name = label(record)
         record["startup_s"] = be.startup_seconds
         print(f"  {name}: started in {be.startup_seconds:.2f} s", file=log, flush=True)
         ds = be.generate(small_block, n_blocks)
@@ -161,9 +201,14 @@ def run_overhead(
     xtx_rows: int = 8_000_000,
     xtx_rounds: int = 5,
     options: dict[str, dict[str, Any]] | None = None,
+    patterns: Sequence[str] | None = None,
     log: TextIO | None = None,
 ) -> dict[str, Any]:
-    """Measure every backend in turn (one engine alive at a time); a JSON-ready dict."""
+    """Measure every backend in turn (one engine alive at a time); a JSON-ready dict.
+
+    ``patterns``: for backends with a ``pattern=`` option, the patterns to measure (None:
+    every one each offers); one record per backend and pattern.
+    """
     log = log or sys.stderr
     reference = None
     if xtx_rows:
@@ -172,8 +217,13 @@ def run_overhead(
         )
         reference = numpy_xtx(xtx_rows, n_blocks, [1, n_workers], xtx_rounds)
     results = []
-    for name in backends:
-        print(f"{name} ...", file=log, flush=True)
+    runs = [(name, pattern) for name in backends for pattern in runs_of(name, patterns)]
+    for name, pattern in runs:
+        run_options = dict((options or {}).get(name) or {})
+        if pattern is not None:
+            run_options["pattern"] = pattern
+        what = label({"backend": name, "pattern": pattern})
+        print(f"{what} ...", file=log, flush=True)
         try:
             results.append(
                 measure_backend(
@@ -185,13 +235,14 @@ def run_overhead(
                     xtx_rows=xtx_rows,
                     xtx_rounds=xtx_rounds,
                     reference=reference,
-                    options=(options or {}).get(name),
+                    options=run_options,
                     log=log,
                 )
             )
         except Exception as exc:  # noqa: BLE001 - one engine failing must not hide the others
-            print(f"  {name}: FAILED {type(exc).__name__}: {exc}", file=log, flush=True)
-            results.append({"backend": name, "error": f"{type(exc).__name__}: {exc}"})
+            print(f"  {what}: FAILED {type(exc).__name__}: {exc}", file=log, flush=True)
+            error = f"{type(exc).__name__}: {exc}"
+            results.append({"backend": name, "pattern": pattern, "error": error})
     return {
         "kind": "dmlbench-overhead",
         "schema_version": 1,
@@ -203,28 +254,35 @@ def run_overhead(
             "xtx_rows": xtx_rows,
             "xtx_features": XTX_FEATURES,
             "xtx_rounds": xtx_rounds,
+            "patterns": None if patterns is None else list(patterns),
         },
         "results": results,
     }
 
 
+def label(record: dict[str, Any]) -> str:
+    """``backend`` or ``backend/pattern`` (for backends measured in a named pattern)."""
+    pattern = record.get("pattern")
+    return f"{record['backend']}/{pattern}" if pattern else record["backend"]
+
+
 def format_table(report: dict[str, Any]) -> str:
     """A plain-text table of a :func:`run_overhead` report."""
     head = (
-        f"{'backend':<8} {'workers':>7} {'start s':>8} {'round ms':>9} {'p10-p90 ms':>13} "
+        f"{'backend':<14} {'workers':>7} {'start s':>8} {'round ms':>9} {'p10-p90 ms':>13} "
         f"{'XtX s':>7} {'numpy s':>8} {'ratio':>6} {'effic.':>6}"
     )
     lines = [head, "-" * len(head)]
     for r in report["results"]:
         if "error" in r:
-            lines.append(f"{r['backend']:<8} failed: {r['error']}")
+            lines.append(f"{label(r):<14} failed: {r['error']}")
             continue
         rnd = r["round"]
         spread = f"{rnd['p10_s'] * 1e3:.2f}-{rnd['p90_s'] * 1e3:.2f}"
         xtx = r.get("xtx")
         ref = r.get("xtx_numpy")
         lines.append(
-            f"{r['backend']:<8} {r['info']['n_workers']:>7} {r['startup_s']:>8.2f} "
+            f"{label(r):<14} {r['info']['n_workers']:>7} {r['startup_s']:>8.2f} "
             f"{rnd['median_s'] * 1e3:>9.2f} {spread:>13} "
             + (
                 f"{xtx['median_s']:>7.3f} {ref['median_s']:>8.3f} {r['xtx_ratio']:>6.2f} "

@@ -22,7 +22,7 @@ SKLEARN_REFERENCE_MAX_ROWS = 2_000_000
 
 def extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
     """:func:`extra_metrics` of a model fitted on the resident Dataset ``ds``, and its
-    metric on the held-out Dataset ``test`` (``held_out_<metric>``) when there is one."""
+    held-out metric on the Dataset ``test`` (``held_out_<metric>``) when there is one."""
     from dmlbench.algorithms._common import targets
     from dmlbench.algorithms._kernels import head_rows, vstack
 
@@ -31,21 +31,25 @@ def extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
     sample = be.aggregate(ds, head_rows, vstack, per) if algo.extras_need_sample else None
     out = algo.extra_metrics(model, ds, y, sample)
     if test is not None:
-        out[f"held_out_{algo.metric.name}"] = algo.score(model, test)
+        out.update(algo.held_out_score(model, test))
     return out
 
 
 def reference_metric(
-    case: Case, algo, data, be, ds, test=None
+    case: Case, algo, data, be, ds, test=None, start=None
 ) -> tuple[float, str, dict[str, float]]:
     """(metric, source, extra metrics) of the reference implementation on the same rows.
 
     scikit-learn where it has the algorithm and the rows fit in memory; else dmlbench on
     the local backend, from the same blocks (or regenerated from the same recipe). The
-    extras include the metric on the held-out Dataset ``test`` when there is one.
+    extras include the metric on the held-out Dataset ``test`` when there is one. It runs
+    with the case's seed and from the case's shared ``start`` (a
+    :class:`~dmlbench.suites.workloads.Start`, always: a case's own ``init`` is ours'
+    alone), so the check can be as tight as the problem is the same.
     """
     small = ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS
-    ref = algo.reference(case.params) if algo.reference else None
+    params = algo.run_params(case, start)
+    ref = algo.reference(params) if algo.reference else None
     if small and ref is not None:
         blocks = be.collect(ds)
         X = np.vstack([b.X for b in blocks])
@@ -57,7 +61,7 @@ def reference_metric(
         if test is not None:
             held = be.collect(test)
             X_test, y_test = np.vstack([b.X for b in held]), np.concatenate([b.y for b in held])
-            extras[f"held_out_{algo.metric.name}"] = algo.score(ref, X_test, y_test)
+            extras.update(algo.held_out_score(ref, X_test, y_test))
         return value, f"scikit-learn {type(ref).__name__}", extras
     with get_backend("local") as local:
         local_test = None
@@ -70,7 +74,7 @@ def reference_metric(
             if test is not None:
                 shifted = partial(shifted_block, make=maker, offset=data.n_blocks)
                 local_test = local.generate(shifted, HELD_OUT_BLOCKS)
-        est = algo.make(case.params, local, data).fit(local_ds)
+        est = algo.make(params, local, data).fit(local_ds)
         value = algo.score(est, local_ds)
         extras = extras_on(algo, est, local, local_ds, local_test)
         return value, "dmlbench on the local backend", extras

@@ -251,7 +251,7 @@ def test_book_suite_smoke_on_every_installed_backend(suite, tmp_path, dmlbench_c
     assert {r["case"]["backend"] for r in ok} == set(available_backends())
     extras = {name for r in ok for name in r["quality"]["extras"]}
     expected = {
-        "credit": {"roc_auc", "held_out_accuracy", "held_out_r2"},
+        "credit": {"accuracy", "roc_auc", "held_out_accuracy", "held_out_r2"},
         "ecommerce": {"precision_at_10", "silhouette"},
         "images": {"held_out_accuracy"},
     }[suite]

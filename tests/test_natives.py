@@ -53,7 +53,7 @@ def test_every_pair_has_a_comparator_or_a_reason():
 def test_every_scikit_learn_reference_is_a_local_comparator():
     for name, spec in ALGORITHMS.items():
         if spec.reference is not None:
-            assert NATIVES[(name, "local")].endswith(":ReferenceComparator"), name
+            assert NATIVES[(name, "local")].endswith(":BaselineComparator"), name
 
 
 @pytest.mark.parametrize(

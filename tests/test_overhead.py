@@ -134,3 +134,42 @@ def test_natives_suite_on_the_engines(tmp_path, dmlbench_cli):
             if c["case"]["algorithm"] == "linear_regression":
                 q = c["quality"]
                 assert q["value"] == pytest.approx(q["reference"], rel=1e-6)
+
+
+def test_overhead_pattern_flag_is_checked(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["overhead", "--pattern", "tasks,fast"])
+    assert exit_info.value.code == 2
+    assert "unknown pattern(s) ['fast']; valid choices: ['resident', 'tasks']" in (
+        capsys.readouterr().err
+    )
+
+
+def test_overhead_runs_every_pattern_by_default():
+    from dmlbench.suites.overhead import runs_of
+
+    assert runs_of("local", None) == [None] and runs_of("local", ["tasks"]) == [None]
+    if "dask" in available_backends():
+        assert runs_of("dask", None) == ["resident", "tasks"]
+        assert runs_of("dask", ["tasks"]) == ["tasks"]
+
+
+@pytest.mark.slow
+def test_overhead_measures_each_pattern(tmp_path, dmlbench_cli):
+    """One round per Dask pattern (a smoke check, not a measurement): one record each,
+    labelled by its pattern, which the backend's own info confirms."""
+    if "dask" not in available_backends():
+        pytest.skip("dask is not installed: enabled by pip install 'dmlbench[dask]'")
+    out = tmp_path / "overhead.json"
+    proc = dmlbench_cli(
+        "overhead", "--backends", "dask", "--xtx-rows", "0", "--rounds", "1", "--warmup", "0",
+        "--json", str(out),
+    )  # fmt: skip
+    results = json.loads(out.read_text())["results"]
+    assert [(r["backend"], r["pattern"]) for r in results] == [
+        ("dask", "resident"),
+        ("dask", "tasks"),
+    ], results
+    assert [r["info"]["pattern"] for r in results] == ["resident", "tasks"]
+    rows = [line.split()[0] for line in proc.stdout.splitlines()[2:]]
+    assert rows == ["dask/resident", "dask/tasks"], proc.stdout

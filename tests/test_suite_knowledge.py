@@ -129,15 +129,22 @@ def test_a_new_algorithm_is_one_spec_entry(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("metric_sign", "value", "reference", "ok"),
     [
-        ("inertia", 101.0, 100.0, True),  # one-sided, relative 2 %
-        ("inertia", 103.0, 100.0, False),
-        ("inertia", 50.0, 100.0, True),  # a better optimum is right too
+        ("inertia", 100.0 * (1 + 5e-7), 100.0, True),  # the same start: relative 1e-6
+        ("inertia", 100.0 * (1 + 2e-6), 100.0, False),
+        ("inertia", 99.0, 100.0, False),  # two-sided: from the same start, not the same path
         ("r2", 0.9, 0.9 + 2e-6, False),  # two-sided, absolute 1e-6
         ("r2", 0.9, 0.9 + 5e-7, True),
+        ("objective", 0.4 * (1 + 2e-6), 0.4, False),  # one-sided, relative 1e-6
+        ("objective", 0.4 * (1 + 5e-7), 0.4, True),
+        ("objective", 0.3, 0.4, True),  # below the strict reference's minimum: not wrong
     ],
 )
 def test_quality_rules_come_from_the_declared_metric(metric_sign, value, reference, ok):
-    algo = {"inertia": ALGORITHMS["kmeans"], "r2": ALGORITHMS["linear_regression"]}[metric_sign]
+    algo = {
+        "inertia": ALGORITHMS["kmeans"],
+        "r2": ALGORITHMS["linear_regression"],
+        "objective": ALGORITHMS["logistic_regression"],
+    }[metric_sign]
     assert algo.quality_ok(value, reference) is ok
 
 
