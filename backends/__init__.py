@@ -21,7 +21,13 @@ from dmlbench.backends._protocol import (
     Dataset,
     RemoteError,
 )
-from dmlbench.backends._registry import available_backends, backend_names, get_backend, max_workers
+from dmlbench.backends._registry import (
+    available_backends,
+    backend_names,
+    get_backend,
+    max_workers,
+    patterns,
+)
 from dmlbench.backends._worker import block_index
 
 __all__ = [
@@ -40,4 +46,5 @@ __all__ = [
     "get_backend",
     "is_int_at_least",
     "max_workers",
+    "patterns",
 ]

@@ -57,6 +57,8 @@ class BaseBackend(Backend):
     name: str = "base"
     #: The most workers this backend can have (None: no limit of its own).
     max_workers: int | None = None
+    #: The values of ``pattern=`` this adapter takes, the default first (empty: one way).
+    patterns: tuple[str, ...] = ()
 
     def __init__(self, n_workers: int = 2) -> None:
         self.n_workers = check_int(n_workers, "n_workers", f"get_backend({self.name!r})")

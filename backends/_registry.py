@@ -43,6 +43,12 @@ def max_workers(name: str) -> int | None:
     return _adapter(name).max_workers
 
 
+def patterns(name: str) -> tuple[str, ...]:
+    """The ways backend ``name`` can run the verbs (its ``pattern=`` values, the default
+    first); empty when it has only one."""
+    return _adapter(name).patterns
+
+
 def _check_name(name: str) -> None:
     if name not in _BACKENDS:
         raise ValueError(f"unrecognized backend {name!r} must be one of: {list(_BACKENDS)}")

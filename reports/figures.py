@@ -56,7 +56,8 @@ def pyplot():
 
 
 def color(backend: str) -> str:
-    return BACKEND_COLORS.get(backend, OTHER_COLOR)
+    """The backend's colour; a pattern of it (``"dask:tasks"``) keeps the backend's."""
+    return BACKEND_COLORS.get(backend.split(":")[0], OTHER_COLOR)
 
 
 def _slug(text: str) -> str:

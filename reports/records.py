@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 import numpy as np
 
@@ -59,6 +59,7 @@ class CaseFields(TypedDict):
     repeats: int  # timed fits after the cold one
     timeout: float
     seed: int
+    pattern: NotRequired[str | None]  # how the verbs ran (dask, ray); absent in old records
 
 
 class Phases(TypedDict, total=False):
@@ -69,6 +70,7 @@ class Phases(TypedDict, total=False):
     preprocess_s: float  # only for datasets that are preprocessed on the workers
     prepare_s: float  # untimed: an implementation's input made resident in its library's form
     start_s: float  # untimed, once per case: the shared starting point (k-means' centres)
+    search_s: float  # untimed: a time-to-target case's search for its budget
     fit_cold_s: float  # the first fit, kept apart from the timed ones
     fit_s: list[float]  # the timed fits, one per repeat
     predict_s: float  # computing the quality metric (median over the fits: each is scored)
@@ -112,7 +114,8 @@ class Record(TypedDict, total=False):
     fit_median_s: float  # median of the timed fits
     fit_spread_s: list[float]  # [min, max] of the timed fits
     n_iter: int | None
-    per_iteration_s: float | None  # median time per iteration, from the trace
+    #: Median time per iteration: from the trace (ours), else the fit median over n_iter.
+    per_iteration_s: float | None
     trace: list[dict[str, float]]  # per iteration: iteration, seconds, objective, ...
     timed_traces: list[list[dict[str, float]]]  # one trace per timed fit
     quality: Quality
@@ -122,6 +125,9 @@ class Record(TypedDict, total=False):
     #: rows, seed, shape, digest (sha1 of its float64 bytes, 12 hex), and ``shared`` (False,
     #: with a ``reason``, when ours ran from the case's own ``init``).
     start: dict[str, Any]
+    #: A time-to-target case's goal: ``metric``, ``target``, ``budget_param``, ``budget``
+    #: (the smallest that reached it), ``reached`` and the ``search`` (one row per fit).
+    target: dict[str, Any]
     peak_memory_mb: float  # of the process tree during the case
     backend_info: dict[str, Any]  # Backend.info(): engine, version, workers, threads
 
@@ -145,13 +151,21 @@ def case_id(case: Mapping[str, Any]) -> str:
     -------
     str
         ``algorithm/dataset/impl/backend/w<n_workers>/n<n_samples>/d<n_features>/<params>``
-        with the parameters as JSON with sorted keys.
+        with the parameters as JSON with sorted keys; the backend is
+        ``backend:pattern`` (:func:`engine_name`) when the case names a pattern.
     """
     params = json.dumps(case["params"], sort_keys=True)
     return (
-        f"{case['algorithm']}/{case['dataset']}/{case['impl']}/{case['backend']}/"
+        f"{case['algorithm']}/{case['dataset']}/{case['impl']}/{engine_name(case)}/"
         f"w{case['n_workers']}/n{case['n_samples']}/d{case['n_features']}/{params}"
     )
+
+
+def engine_name(case: Mapping[str, Any]) -> str:
+    """The backend a case ran on, as results name it: ``"dask"``, or ``"dask:tasks"`` when
+    the case names a pattern (records from before patterns have none)."""
+    pattern = case.get("pattern")
+    return case["backend"] if pattern is None else f"{case['backend']}:{pattern}"
 
 
 def make_record(case: Mapping[str, Any], outcome: str, **fields: Any) -> Record:

@@ -138,6 +138,12 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
             "Written once (dmlbench) vs each engine's own library (native; hatched) vs"
             " scikit-learn on one core.",
         )
+        section(
+            "Execution patterns",
+            tables.patterns(results),
+            intro="Each engine's own idiomatic way (tasks through its scheduler) against the"
+            " resident pattern, per fit and per round.",
+        )
         section("Phases", [tables.phases(results)], figs.phases)
         section("Convergence", [], figs.convergence)
     section("Round overhead", [tables.overhead(results)], figs.overhead)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from dmlbench.reports.records import RESULTS_NAME, RecordsError, read_records
+from dmlbench.reports.records import RESULTS_NAME, RecordsError, engine_name, read_records
 
 
 class ReportError(RecordsError):
@@ -80,9 +80,13 @@ def _overhead(path: Path) -> list[dict[str, Any]]:
 
 def case_value(record: dict[str, Any], name: str) -> Any:
     """A field of the record's case; ``n_workers`` is the number of workers the case really
-    ran on (recorded from the engine), which reports group by, else the number asked for."""
+    ran on (recorded from the engine), which reports group by, else the number asked for;
+    ``backend`` names the pattern too when the case has one (``"dask:tasks"``), so each
+    pattern is its own engine in every table and figure."""
     if name == "n_workers" and record.get("n_workers") is not None:
         return record["n_workers"]
+    if name == "backend":
+        return engine_name(record["case"])
     return record["case"][name]
 
 
@@ -113,5 +117,5 @@ def is_single_core_baseline(record: dict[str, Any]) -> bool:
 
 def series_label(record: dict[str, Any]) -> str:
     """How a curve is named in legends: backend, and the implementation when native."""
-    c = record["case"]
-    return c["backend"] if c["impl"] == "dmlbench" else f"{c['backend']} native"
+    c, backend = record["case"], engine_name(record["case"])
+    return backend if c["impl"] == "dmlbench" else f"{backend} native"

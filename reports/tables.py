@@ -118,7 +118,7 @@ def fmt_number(value) -> str:
 
 def _case_order(r: dict[str, Any]) -> tuple:
     c = r["case"]
-    return (workload_key(r), c["impl"], c["backend"], _c(r, "n_workers"), c["n_samples"])
+    return (workload_key(r), c["impl"], _c(r, "backend"), _c(r, "n_workers"), c["n_samples"])
 
 
 # -- strong scaling ---------------------------------------------------------------------
@@ -249,10 +249,16 @@ def comparison(results: Results) -> list[Table]:
                 "impl",
                 "workers",
                 "fit median (s)",
+                "spread (s)",
+                "n",
+                "iterations",
+                "per iteration (s)",
                 "x scikit-learn 1 core",
                 "written-once / native",
             ],
-            note="x scikit-learn: this time over scikit-learn's on one core (below 1 is faster); "
+            note="median and [min, max] of n timed fits, after one cold fit, each fit's answer "
+            "checked; iterations of the last fit. "
+            "x scikit-learn: this time over scikit-learn's on one core (below 1 is faster); "
             "written-once / native: dmlbench's time over the engine's own library's, same "
             "backend and workers (below 1: dmlbench is faster).",
         )
@@ -263,15 +269,19 @@ def comparison(results: Results) -> list[Table]:
         )
         for n, rs in _group(records, lambda r: _c(r, "n_samples")).items():
             baseline = _sklearn_time(rs)
+            # A native library runs on the engine whatever pattern ours used: keyed by the
+            # plain backend, so "dask:tasks" and "dask" both compare with dask-ml.
             native = {
-                (_c(r, "backend"), _c(r, "n_workers")): r["fit_median_s"]
+                (r["case"]["backend"], _c(r, "n_workers")): r["fit_median_s"]
                 for r in rs
                 if _c(r, "impl") == "native"
             }
             for r in sorted(rs, key=_case_order):
                 backend, impl, p = _c(r, "backend"), _c(r, "impl"), _c(r, "n_workers")
                 t = r["fit_median_s"]
-                vs_native = native.get((backend, p)) if impl == "dmlbench" else None
+                vs_native = (
+                    native.get((r["case"]["backend"], p)) if impl == "dmlbench" else None
+                )
                 table.rows.append(
                     [
                         n,
@@ -279,6 +289,10 @@ def comparison(results: Results) -> list[Table]:
                         impl,
                         p,
                         t,
+                        _spread(r),
+                        len(r["phases"].get("fit_s") or []),
+                        r.get("n_iter"),
+                        r.get("per_iteration_s"),
                         None if baseline is None else t / baseline,
                         None if vs_native is None else t / vs_native,
                     ]
@@ -307,6 +321,67 @@ def comparison(results: Results) -> list[Table]:
     return tables
 
 
+def _spread(r: dict[str, Any]) -> str | None:
+    """``[min, max]`` of a record's timed fits, as text (seconds, 3 significant digits)."""
+    lo_hi = r.get("fit_spread_s")
+    return None if not lo_hi else f"[{lo_hi[0]:.3g}, {lo_hi[1]:.3g}]"
+
+
+# -- execution patterns -----------------------------------------------------------------
+def patterns(results: Results) -> list[Table]:
+    """Per engine with several patterns measured (``dask``: resident and tasks), what each
+    pattern costs per fit and per round, and its ratio to the fastest of them."""
+    tables = []
+    ours = [r for r in results.ok if _c(r, "impl") == "dmlbench" and r["case"].get("pattern")]
+    for wkey, records in _group(ours, workload_key).items():
+        table = Table(
+            f"Execution patterns: {workload_label(wkey)}",
+            [
+                "backend",
+                "workers",
+                "n_samples",
+                "pattern",
+                "fit median (s)",
+                "spread (s)",
+                "per round (s)",
+                "fit / fastest",
+                "round / fastest",
+            ],
+            note="the same fit through each way the engine can run it: 'resident' (blocks kept "
+            "in worker memory, one call per worker per round) and 'tasks' (the engine's "
+            "idiomatic pattern: a task per block through its scheduler); a round is one "
+            "iteration (median over the last fit's trace).",
+        )
+        groups = _group(
+            records,
+            lambda r: (r["case"]["backend"], _c(r, "n_workers"), _c(r, "n_samples")),
+        )
+        for (backend, p, n), rs in groups.items():
+            if len(rs) < 2:
+                continue
+            fastest = min(r["fit_median_s"] for r in rs)
+            rounds = [r["per_iteration_s"] for r in rs if r.get("per_iteration_s")]
+            fastest_round = min(rounds) if rounds else None
+            for r in sorted(rs, key=lambda r: r["case"]["pattern"]):
+                per = r.get("per_iteration_s")
+                table.rows.append(
+                    [
+                        backend,
+                        p,
+                        n,
+                        r["case"]["pattern"],
+                        r["fit_median_s"],
+                        _spread(r),
+                        per,
+                        r["fit_median_s"] / fastest,
+                        None if per is None or not fastest_round else per / fastest_round,
+                    ]
+                )
+        if table.rows:
+            tables.append(table)
+    return tables
+
+
 def _sklearn_time(records) -> float | None:
     """scikit-learn's fit on one core: the native implementation on the local backend."""
     for r in records:
@@ -320,6 +395,8 @@ PHASES = (
     ("engine start", "engine_start_s"),
     ("data generation", "generate_s"),
     ("preprocessing", "preprocess_s"),
+    ("shared start", "start_s"),
+    ("input prepared (untimed)", "prepare_s"),
     ("first (cold) fit", "fit_cold_s"),
     ("fit (median)", None),
     ("predict/score", "predict_s"),
@@ -458,7 +535,7 @@ def summary_rows(results: Results) -> list[dict[str, Any]]:
             quality_ok=q.get("ok"),
             peak_memory_mb=r.get("peak_memory_mb"),
         )
-        key = (workload_key(r), c["backend"], c["impl"], c["n_samples"], c["n_features"])
+        key = (workload_key(r), _c(r, "backend"), c["impl"], c["n_samples"], c["n_features"])
         if r["outcome"] == "ok" and key in base and base[key][0] != _c(r, "n_workers"):
             p0, t0 = base[key]
             row["speedup"] = metrics.speedup(t0, r["fit_median_s"])

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from dmlbench.suites.natives import (
-    NATIVE_MLP_MAX_ITER,
     Comparator,
     Fitted,
     block_source,
     mean_variance,
     scored_by_ours,
     shared_centres,
+    native_mlp_budget,
 )
 
 
@@ -257,28 +257,47 @@ class MLPComparator(_MLlib):
         n_classes = int(self.df.agg({"label": "max"}).collect()[0][0]) + 1
         hidden = tuple(case.params.get("hidden_layer_sizes", (100,)))
         self.layers = [self.make(0).X.shape[1], *hidden, n_classes]
+        self.held_out_df = None
+        if self.held_out_rows is not None:  # untimed: scored after each clock stops
+            from pyspark.ml.linalg import Vectors
+
+            rows = [
+                (Vectors.dense(x), float(label))
+                for b in be.collect(self.held_out_rows)
+                for x, label in zip(b.X, b.y, strict=True)
+            ]
+            self.held_out_df = self.spark.createDataFrame(rows, ["features", "label"]).cache()
+            self.frames.append(self.held_out_df)
+            self.held_out_df.count()
 
     def fit(self) -> Fitted:
         from pyspark.ml.classification import MultilayerPerceptronClassifier
         from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 
-        seed = self.case.seed
+        seed = self.algo.seed_of(self.case)
+        max_iter = native_mlp_budget(self.algo, self.case)
         model = MultilayerPerceptronClassifier(
-            layers=self.layers, maxIter=NATIVE_MLP_MAX_ITER, solver="l-bfgs", seed=seed
+            layers=self.layers, maxIter=max_iter, solver="l-bfgs", seed=seed
         ).fit(self.df)
-        df = self.df
+        df, held_out_df = self.df, self.held_out_df
         native = {
             "impl": "MLlib MultilayerPerceptronClassifier",
             "settings": {
                 "layers": self.layers,
-                "maxIter": NATIVE_MLP_MAX_ITER,
+                "maxIter": max_iter,
                 "solver": "l-bfgs",
                 "seed": seed,
             },
             "input": self.cached,
         }
         evaluator = MulticlassClassificationEvaluator(metricName="accuracy")
-        return Fitted(lambda d: float(evaluator.evaluate(model.transform(df))), native=native)
+        return Fitted(
+            lambda d: float(evaluator.evaluate(model.transform(df))),
+            native=native,
+            held_out=None
+            if held_out_df is None
+            else lambda test: float(evaluator.evaluate(model.transform(held_out_df))),
+        )
 
 
 class ALSComparator(_MLlib):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dmlbench.suites.natives import NATIVE_MLP_MAX_ITER, Comparator, Fitted
+from dmlbench.suites.natives import Comparator, Fitted, native_mlp_budget
 from dmlbench.suites.workloads import ALGORITHMS, digest
 
 
@@ -86,8 +86,8 @@ class MLPComparator(_OneCore):
         ref = MLPClassifier(
             hidden_layer_sizes=tuple(params.get("hidden_layer_sizes", (100,))),
             solver="lbfgs" if params.get("solver") == "lbfgs" else "adam",
-            max_iter=NATIVE_MLP_MAX_ITER,
-            random_state=self.case.seed,
+            max_iter=native_mlp_budget(algo, self.case),
+            random_state=algo.seed_of(self.case),
         )
         with warnings.catch_warnings():  # not converging in max_iter is a result, not an error
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -95,5 +95,17 @@ class MLPComparator(_OneCore):
         return Fitted(
             lambda d: algo.score(ref, X, y),
             ref.n_iter_,
-            native={"impl": "scikit-learn MLPClassifier", "settings": ref.get_params()},
+            native={"impl": "scikit-learn MLPClassifier", "settings": ref.get_params(),
+                    "n_iter": ref.n_iter_},  # fmt: skip
+            held_out=lambda test: float(ref.score(*self.held_out_arrays)),
         )
+
+    def prepare(self, case, algo, data, be, ds) -> None:
+        super().prepare(case, algo, data, be, ds)
+        # The held-out rows as numpy too, untimed (scored after each clock stops).
+        if self.held_out_rows is not None:
+            blocks = be.collect(self.held_out_rows)
+            self.held_out_arrays = (
+                np.vstack([b.X for b in blocks]),
+                np.concatenate([b.y for b in blocks]),
+            )

@@ -52,6 +52,9 @@ class Fitted:
     native: dict[str, Any] | None = None
     #: ``(dataset, held-out dataset or None) -> {name: value}``: secondary quality numbers.
     extras: Callable[[Dataset, Dataset | None], dict[str, float]] | None = None
+    #: The held-out metric (the algorithm's ``held_out_metric``, accuracy for the MLP) on
+    #: the case's resident held-out Dataset: what a time-to-target case is checked by.
+    held_out: Callable[[Dataset], float] | None = None
 
 
 @runtime_checkable
@@ -64,11 +67,18 @@ class Comparator(Protocol):
 
     #: The library, as people name it ("dask-ml", "Spark MLlib", "scikit-learn").
     library: str
+    #: The case ``prepare`` was given; ``fit`` reads its parameters. A time-to-target
+    #: search sets it to a copy with another budget (``max_iter``) between fits.
+    case: Case
     #: The case's shared starting point (``AlgorithmSpec.start``: k-means' initial
     #: centres in ``start.params["init"]``), set by the runner before ``prepare``; None
     #: when the algorithm declares none. Every implementation starts from it, natives
     #: included even when the case names its own ``init`` for ours.
     start: Start | None = None
+    #: The case's resident held-out Dataset (None when the dataset has none), set by the
+    #: runner before ``prepare``: a comparator that reports ``Fitted.held_out`` prepares
+    #: its rows in its library's form there, untimed.
+    held_out_rows: Dataset | None = None
 
     def skip_reason(self, case: Case) -> str | None:
         """None if this comparator can run ``case``, else why not (recorded as ``skipped``)."""
@@ -127,6 +137,15 @@ NO_NATIVE_LIBRARY: dict[str, str] = {
 #: The native MLPs train their own way (MLlib: full-batch L-BFGS); this many iterations,
 #: MLlib's default, is what their users would run.
 NATIVE_MLP_MAX_ITER = 100
+
+
+def native_mlp_budget(algo: AlgorithmSpec, case: Case) -> int:
+    """How long a native MLP trains: the case's budget in a time-to-target case (the
+    search sets ``max_iter``), else :data:`NATIVE_MLP_MAX_ITER` (a fixed-work case's
+    ``max_iter`` counts ours' rounds, which mean something else to another library)."""
+    if algo.target_of(case) is not None and algo.budget_param in case.params:
+        return int(case.params[algo.budget_param])
+    return NATIVE_MLP_MAX_ITER
 
 
 def comparator(algorithm: str, backend: str) -> Comparator:

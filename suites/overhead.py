@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from dmlbench.backends import Block, backend_names, get_backend, max_workers
-from dmlbench.backends._registry import _adapter
+from dmlbench.backends import patterns as offered_patterns
 
 XTX_FEATURES = 20
 
@@ -59,14 +59,9 @@ def gram(block: Block) -> np.ndarray:
     return block.X.T @ block.X
 
 
-def backend_patterns(name: str) -> tuple[str, ...]:
-    """The values of backend ``name``'s ``pattern=`` option; ``()`` if it has one way only."""
-    return tuple(getattr(_adapter(name), "patterns", ()))
-
-
 def parse_patterns(text: str) -> list[str]:
     """``--pattern``: comma-separated pattern names, each offered by some backend."""
-    known = sorted({p for name in backend_names() for p in backend_patterns(name)})
+    known = sorted({p for name in backend_names() for p in offered_patterns(name)})
     names = [t.strip() for t in text.split(",") if t.strip()]
     unknown = [n for n in names if n not in known]
     if not names or unknown:
@@ -74,16 +69,16 @@ def parse_patterns(text: str) -> list[str]:
     return names
 
 
-def runs_of(name: str, patterns: Sequence[str] | None) -> list[str | None]:
+def runs_of(name: str, wanted: Sequence[str] | None) -> list[str | None]:
     """The patterns to measure backend ``name`` in: those asked for that it offers (every
     one it offers by default); ``[None]`` (its only way) for a backend without patterns."""
-    offered = backend_patterns(name)
+    offered = offered_patterns(name)
     if not offered:
         return [None]
-    chosen: list[str | None] = [p for p in offered if patterns is None or p in patterns]
+    chosen: list[str | None] = [p for p in offered if wanted is None or p in wanted]
     if not chosen:
         raise ValueError(
-            f"the {name!r} backend offers none of the patterns {list(patterns or [])}; "
+            f"the {name!r} backend offers none of the patterns {list(wanted or [])}; "
             f"it offers {list(offered)}: add one to --pattern"
         )
     return chosen

@@ -26,6 +26,7 @@ import sys
 import time
 import traceback
 from contextlib import suppress
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -107,14 +108,16 @@ def run_suite(
     todo = [c for c in suite.cases if c.id not in done]
     env = environment()
     progress = Progress(len(todo), stream)
-    groups: dict[tuple[str, int], list[Case]] = {}
+    groups: dict[tuple[str, int, str | None], list[Case]] = {}
     for case in todo:
-        groups.setdefault((case.backend, case.n_workers), []).append(case)
+        groups.setdefault((case.backend, case.n_workers, case.pattern), []).append(case)
     try:
-        for (backend, n_workers), cases in groups.items():
+        for (backend, n_workers, pattern), cases in groups.items():
             # Resources (Spark's memory) sized from the group's largest case, the user's
             # settings on top: ours and the native get the same engine.
             opts = engine_options(backend, cases, (options or {}).get(backend, {}))
+            if pattern is not None:
+                opts = {**opts, "pattern": pattern}
             engine = _Engine(backend, n_workers, opts)
             try:
                 for case in cases:
@@ -261,8 +264,16 @@ def _measure(case: Case, be) -> dict[str, Any]:
         impl.start = start  # every implementation (and the reference) starts from it
         # Untimed: the input in the form the implementation needs, cached and complete.
         t0 = time.perf_counter()
+        impl.held_out_rows = test
         impl.prepare(case, algo, data, be, ds)
         phases["prepare_s"] = time.perf_counter() - t0
+        target = algo.target_of(case)
+        goal = None
+        if target is not None:  # untimed: the smallest budget that reaches the target
+            t0 = time.perf_counter()
+            goal = time_to_target(impl, case, algo, test, target)
+            phases["search_s"] = time.perf_counter() - t0
+        metric_name = algo.metric.name if goal is None else goal["metric"]
         fits, traces, values, scoring = [], [], [], []
         for _ in range(1 + case.repeats):  # the first (cold) fit is kept apart
             t0 = time.perf_counter()
@@ -272,18 +283,25 @@ def _measure(case: Case, be) -> dict[str, Any]:
             # Every fit's answer is checked, scored after its clock stopped: a repeat that
             # came out fast because it stopped early must not hide behind a good last one.
             t0 = time.perf_counter()
-            values.append(model.metric(ds))
+            values.append(model.metric(ds) if goal is None else _held_out(model, test))
             scoring.append(time.perf_counter() - t0)
         phases["fit_cold_s"], timed = fits[0], fits[1:]
         phases["fit_s"] = timed
         phases["predict_s"] = statistics.median(scoring)
         value = values[-1]
         extras = model.extras(ds, test) if model.extras else {}
-        reference, ref_source, ref_extras = reference_metric(case, algo, data, be, ds, test, start)
         native = case.impl == "native"
-        # A native whose problem differs from ours (dask-ml penalises the intercept) brings
-        # its own rule, with its reason, into the record; ours never does.
-        rule = (model.native or {}).get("tolerance") if native else None
+        if goal is None:
+            reference, ref_source, ref_extras = reference_metric(
+                case, algo, data, be, ds, test, start
+            )
+            # A native whose problem differs from ours (dask-ml penalises the intercept)
+            # brings its own rule, with its reason, into the record; ours never does.
+            rule = (model.native or {}).get("tolerance") if native else None
+        else:  # every fit must reach the target: ours and a native, one rule
+            reference, ref_source, ref_extras = target, "the case's target", {}
+            rule = {"value": 0.0, "reason": f"time to target: every fit's {metric_name} at "
+                    f"least {target:g}, at {goal['budget_param']}={goal['budget']}"}  # fmt: skip
         # Ours from the case's own init is not the reference's problem: the spec's rule.
         if started and not started["shared"] and algo.own_start_tolerance is not None:
             rule = {"value": algo.own_start_tolerance, "reason": started["reason"]}
@@ -294,20 +312,24 @@ def _measure(case: Case, be) -> dict[str, Any]:
         ]
         ok = all(passed)
         failed = [
-            f"{_fit_name(i)}: {algo.metric.name} {v:.10g}"
+            f"{_fit_name(i)}: {metric_name} {v:.10g}"
             for i, (v, p) in enumerate(zip(values, passed, strict=True))
             if not p
         ]
         trace = getattr(model, "trace", None) or []
-        per_iter = (
-            statistics.median(np.diff([0.0] + [r["seconds"] for r in trace])) if trace else None
-        )
+        n_iter = getattr(model, "n_iter", None)
+        # From the trace where the implementation keeps one (ours), else the timed median
+        # over the iterations a library reports (the natives): one column for everyone.
+        if trace:
+            per_iter = statistics.median(np.diff([0.0] + [r["seconds"] for r in trace]))
+        else:
+            per_iter = statistics.median(timed) / n_iter if n_iter else None
         return {
             "outcome": "ok" if ok else "wrong-answer",
             "reason": None
             if ok
             else (
-                f"{len(failed)} of {len(values)} fits off the reference {algo.metric.name} "
+                f"{len(failed)} of {len(values)} fits off the reference {metric_name} "
                 f"{reference:.10g} (tolerance {tolerance:g}, "
                 f"{'relative' if algo.metric.relative else 'absolute'}): {'; '.join(failed)}"
             ),
@@ -315,12 +337,12 @@ def _measure(case: Case, be) -> dict[str, Any]:
             "phases": phases,
             "fit_median_s": statistics.median(timed),
             "fit_spread_s": [min(timed), max(timed)],
-            "n_iter": getattr(model, "n_iter", None),
+            "n_iter": n_iter,
             "per_iteration_s": per_iter,
             "trace": trace,
             "timed_traces": traces[1:],  # one per timed fit: convergence bands
             "quality": {
-                "metric": algo.metric.name,
+                "metric": metric_name,
                 "value": value,
                 "values": values,  # one per fit, the cold one first
                 "reference": reference,
@@ -336,6 +358,7 @@ def _measure(case: Case, be) -> dict[str, Any]:
             **({"native": model.native} if model.native else {}),
             **({"seed": seed} if (seed := algo.seed_of(case)) is not None else {}),
             **({"start": started} if started else {}),
+            **({"target": goal} if goal else {}),
         }
     finally:
         with suppress(Exception):
@@ -372,6 +395,71 @@ def _start(case: Case, algo, data, phases: dict[str, Any]) -> tuple[Any, dict[st
     return start, record
 
 
+#: The most a time-to-target case trains when it names no budget of its own.
+DEFAULT_TARGET_BUDGET = 512
+
+
+def time_to_target(impl: Comparator, case: Case, algo, test, target: float) -> dict[str, Any]:
+    """Find the smallest budget at which ``impl`` reaches ``target`` on the held-out rows,
+    and leave ``impl.case`` at it: the fits the runner then times.
+
+    The budget (``algo.budget_param``: the MLP's ``max_iter``, epochs for Adam and
+    iterations for L-BFGS) doubles from 1 until a fit's held-out metric reaches the
+    target, then bisects down to the smallest budget that does; every fit of the search is
+    a whole fit from the case's seed (untimed, recorded). It never goes beyond the case's
+    own ``max_iter`` (else :data:`DEFAULT_TARGET_BUDGET`): a target not reached there
+    leaves the budget at that ceiling, and the timed fits then fail their check.
+
+    Returns
+    -------
+    dict
+        ``metric``, ``target``, ``budget_param``, ``budget`` (chosen), ``reached`` and
+        ``search``: one ``{"budget", "seconds", "value", "n_iter"}`` per fit tried.
+    """
+    name, metric = algo.budget_param, algo.held_out_metric or algo.metric
+    cap = int(case.params.get(name, DEFAULT_TARGET_BUDGET))
+    if test is None:
+        raise ValueError(
+            f"a time-to-target case needs held-out rows; dataset {case.dataset!r} has none "
+            "(expected a generated dataset with held-out blocks, or a real one)"
+        )
+    search: list[dict[str, Any]] = []
+
+    def reaches(budget: int) -> bool:
+        impl.case = replace(case, params={**case.params, name: budget})
+        t0 = time.perf_counter()
+        model = impl.fit()
+        seconds = time.perf_counter() - t0
+        value = _held_out(model, test)
+        search.append({"budget": budget, "seconds": seconds, "value": value,
+                       "n_iter": model.n_iter})  # fmt: skip
+        return value >= target if metric.higher_is_better else value <= target
+
+    missed, budget = 0, 1  # the largest budget known to miss, the one tried next
+    while not reaches(budget):
+        missed = budget
+        if budget >= cap:
+            break
+        budget = min(2 * budget, cap)
+    reached = budget != missed
+    while reached and budget - missed > 1:  # reached at budget, not at missed: bisect
+        mid = (missed + budget) // 2
+        missed, budget = (missed, mid) if reaches(mid) else (mid, budget)
+    impl.case = replace(case, params={**case.params, name: budget})
+    return {"metric": f"held_out_{metric.name}", "target": target, "budget_param": name,
+            "budget": budget, "reached": reached, "search": search}  # fmt: skip
+
+
+def _held_out(model: Fitted, test) -> float:
+    """A fit's held-out metric, or a clear error when its implementation gives none."""
+    if model.held_out is None:
+        raise ValueError(
+            f"{(model.native or {}).get('impl', 'this implementation')} reports no held-out "
+            "metric (Fitted.held_out): a time-to-target case cannot check it"
+        )
+    return float(model.held_out(test))
+
+
 def _fit_name(index: int) -> str:
     """How a reason names fit ``index`` of a case (0 is the cold fit)."""
     return "cold fit" if index == 0 else f"timed repeat {index}"
@@ -384,8 +472,6 @@ def _prepared(be, raw, data, phases: dict[str, Any]):
     (rebuilt from the raw recipe and the fitted parameters), so native libraries and the
     reference see exactly the rows ours trains on.
     """
-    from dataclasses import replace
-
     from dmlbench.algorithms._table_kernels import prepared_block
 
     t0 = time.perf_counter()
@@ -413,11 +499,13 @@ class Ours(Comparator):
         # The case's seed and the shared start (unless the case names its own init).
         est = algo.make(algo.run_params(self.case, self.start, ours=True), be, self.data)
         est.fit(self.ds)
+        held_out = algo.held_out_metric or algo.metric
         return Fitted(
             lambda d: algo.score(est, d),
             getattr(est, "n_iter_", None),
             getattr(est, "trace_", None),
             extras=lambda d, test: extras_on(algo, est, be, d, test),
+            held_out=lambda test: algo.score(est, test, metric=held_out),
         )
 
 

@@ -18,6 +18,7 @@ Example::
     impl = ["dmlbench"]
     n_samples = [10000, 100000]
     n_features = [20]
+    patterns = ["resident", "tasks"]   # optional: how dask and ray run the verbs
 
     [[workload]]
     algorithm = "kmeans"
@@ -37,12 +38,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dmlbench.backends import backend_names, is_int_at_least, max_workers
+from dmlbench.backends import backend_names, is_int_at_least, max_workers, patterns
 from dmlbench.reports.records import case_id
-from dmlbench.suites.workloads import ALGORITHMS, DATASETS
+from dmlbench.suites.workloads import ALGORITHMS, DATASETS, TARGET_PARAM
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
-AXES = ("backends", "n_workers", "impl", "n_samples", "n_features")
+AXES = ("backends", "n_workers", "impl", "n_samples", "n_features", "patterns")
 IMPLS = ("dmlbench", "native")
 SUITE_KEYS = ("name", "description", "repeats", "timeout", "seed")
 WORKLOAD_KEYS = ("algorithm", "dataset", "params", *AXES)
@@ -70,6 +71,10 @@ class Case:
     repeats: int
     timeout: float
     seed: int
+    #: How the backend runs the verbs (``get_backend(..., pattern=)``: "resident" or
+    #: "tasks" on dask and ray); None: the backend's default, and always for backends
+    #: with one way and for native libraries, which do not run through our verbs.
+    pattern: str | None = None
 
     @property
     def id(self) -> str:
@@ -159,6 +164,8 @@ def expand(
         raise SuiteError(f"{source}: needs at least one [[workload]] table (algorithm, dataset)")
     cases = []
     left_out: dict[tuple[str, int], int] = {}  # (backend, n_workers) -> cases left out
+    left_out_patterns: dict[tuple[str, str], int] = {}  # (backend, pattern) -> cases left out
+    all_patterns = sorted({p for b in backend_names() for p in patterns(b)})
     for w_index, w in enumerate(workloads):
         where = f"workload[{w_index}]"
         err.table(w, where)
@@ -173,6 +180,8 @@ def expand(
             )
         params = w.get("params", {})
         err.table(params, f"{where}.params")
+        if TARGET_PARAM in params:
+            _check_target(err, params[TARGET_PARAM], algo, data, f"{where}.params.target")
         axes = {axis: overrides.get(axis, w.get(axis, grid.get(axis))) for axis in AXES}
         if backends is not None:
             axes["backends"] = backends
@@ -190,21 +199,49 @@ def expand(
             "impl": err.list_of(axes["impl"], f"{where}.impl", choices=IMPLS),
             "n_samples": err.list_of(axes["n_samples"], f"{where}.n_samples", low=1),
             "n_features": err.list_of(axes["n_features"], f"{where}.n_features", low=1),
+            "patterns": [None]
+            if axes["patterns"] is None
+            else err.list_of(axes["patterns"], f"{where}.patterns", choices=all_patterns),
         }
-        for b, nw, impl, n, d in itertools.product(*(lists[a] for a in AXES)):
+        seen: set[str] = set()
+        for b, nw, impl, n, d, pattern in itertools.product(*(lists[a] for a in AXES)):
             limit = max_workers(b)
             if limit is not None and nw > limit:
                 left_out[(b, nw)] = left_out.get((b, nw), 0) + 1
                 continue
-            cases.append(
-                Case(name, algo, data, dict(params), b, nw, impl, n, d, repeats, timeout, seed)
+            offered = patterns(b)
+            if pattern is not None and pattern not in offered and offered:
+                left_out_patterns[(b, pattern)] = left_out_patterns.get((b, pattern), 0) + 1
+                continue
+            if impl == "native" or not offered:
+                pattern = None  # one way to run: the patterns axis collapses to one case
+            case = Case(
+                name, algo, data, dict(params), b, nw, impl, n, d, repeats, timeout, seed, pattern
             )
+            if case.id not in seen:
+                seen.add(case.id)
+                cases.append(case)
     notes = [
         f"{count} case(s) of {b} with {nw} workers left out: the {b} backend has at most "
         f"{max_workers(b)} worker(s)"
         for (b, nw), count in left_out.items()
+    ] + [
+        f"{count} case(s) of {b} with pattern {p!r} left out: {b} runs {list(patterns(b))}"
+        for (b, p), count in left_out_patterns.items()
     ]
     return Suite(name, meta.get("description", ""), cases, source, notes)
+
+
+def _check_target(err: _Errors, target: Any, algo: str, data: str, key: str) -> None:
+    """A time-to-target case needs an algorithm with a budget and held-out rows."""
+    spec, dataset = ALGORITHMS[algo], DATASETS[data]
+    if spec.budget_param is None:
+        valid = [a for a, s in ALGORITHMS.items() if s.budget_param is not None]
+        err.fail(key, f"absent: {algo} trains a fixed problem (a target is for {valid})", target)
+    if not (dataset.has_held_out or dataset.loader):
+        err.fail(key, f"absent: dataset {data!r} has no held-out rows to reach it on", target)
+    if isinstance(target, bool) or not isinstance(target, (int, float)):
+        err.fail(key, "a number: the held-out metric to reach", target)
 
 
 class _Errors:

@@ -143,6 +143,9 @@ def test_the_same_suite_twice_gives_the_same_answers_from_one_start(tmp_path):
     assert native["native"]["settings"]["random_state"] == 7
     # One problem, one path: the same number of Lloyd iterations.
     assert ours["n_iter"] == native["n_iter"] == native["native"]["n_iter"]
+    # Time per iteration for both: ours from its trace, the library's from its n_iter.
+    assert ours["per_iteration_s"] > 0
+    assert native["per_iteration_s"] == pytest.approx(native["fit_median_s"] / native["n_iter"])
 
 
 @pytest.mark.slow

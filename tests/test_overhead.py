@@ -5,6 +5,7 @@ import json
 import pytest
 
 from dmlbench.backends import available_backends
+from dmlbench.backends import patterns as offered_patterns
 from dmlbench.suites.cli import main
 
 
@@ -59,7 +60,11 @@ def test_overhead_on_every_engine(tmp_path, dmlbench_cli):
     out = tmp_path / "overhead.json"
     proc = dmlbench_cli(*small_overhead_args(",".join(engines), out))
     report = json.loads(out.read_text())
-    assert [r["backend"] for r in report["results"]] == engines
+    # Every engine, in order, each in every pattern it offers (Dask and Ray: two).
+    assert list(dict.fromkeys(r["backend"] for r in report["results"])) == engines
+    for name in engines:
+        ran = [r["pattern"] for r in report["results"] if r["backend"] == name]
+        assert ran == (list(offered_patterns(name)) or [ran[0]]), (name, ran)
     for rec in report["results"]:
         assert rec["info"]["n_workers"] == 2, rec
         assert rec["xtx_max_rel_error"] < 1e-12, rec

@@ -116,3 +116,114 @@ def test_unknown_pattern_is_refused(name):
         r"\['resident', 'tasks'\]. Got 'task'",
     ):
         get_backend(name, pattern="task")
+
+
+# -- the pattern as a suite axis ----------------------------------------------------------
+PATTERN_SUITE = """
+[suite]
+name = "patterns"
+repeats = 1
+[grid]
+backends = ["local", "dask", "spark", "ray"]
+n_workers = [2]
+impl = ["dmlbench", "native"]
+n_samples = [4000]
+patterns = ["resident", "tasks"]
+[[workload]]
+algorithm = "kmeans"
+dataset = "blobs"
+params = { n_clusters = 3, max_iter = 5 }
+"""
+
+
+def test_patterns_axis_expands_only_where_an_engine_has_several_ways():
+    import tomllib
+
+    from dmlbench.suites.spec import expand
+
+    doc = tomllib.loads(PATTERN_SUITE.replace('["local", "dask", "spark", "ray"]', '["dask", "spark", "ray"]'))
+    suite = expand(doc, "inline")
+    got = sorted((c.backend, c.impl, c.pattern) for c in suite.cases)
+    assert got == [
+        ("dask", "dmlbench", "resident"),
+        ("dask", "dmlbench", "tasks"),
+        ("dask", "native", None),  # dask-ml does not run through our verbs: one case
+        ("ray", "dmlbench", "resident"),
+        ("ray", "dmlbench", "tasks"),
+        ("ray", "native", None),
+        ("spark", "dmlbench", None),  # one way to run: the axis collapses
+        ("spark", "native", None),
+    ]
+    ids = [c.id for c in suite.cases]
+    assert len(set(ids)) == len(ids)
+    assert any("/dask:tasks/" in i for i in ids) and any("/spark/" in i for i in ids)
+    # Without the axis, ids stay what they were (resuming old results keeps working).
+    plain = expand(tomllib.loads(PATTERN_SUITE.replace('patterns = ["resident", "tasks"]', "")), "x")
+    assert all(c.pattern is None and ":" not in c.id for c in plain.cases)
+
+
+def test_an_unknown_pattern_is_refused_with_the_valid_ones():
+    import tomllib
+
+    from dmlbench.suites.spec import SuiteError, expand
+
+    doc = tomllib.loads(PATTERN_SUITE.replace('"tasks"]', '"actors"]'))
+    with pytest.raises(SuiteError, match=r"patterns.*'actors'.*\['resident', 'tasks'\]"):
+        expand(doc, "inline")
+
+
+def test_the_report_puts_each_pattern_beside_the_fastest():
+    from dmlbench.reports.records import make_record
+    from dmlbench.reports.results import Results
+    from dmlbench.reports.tables import comparison, patterns
+
+    def record(pattern, impl, fit, per_round):
+        case = {
+            "suite": "s", "algorithm": "kmeans", "dataset": "blobs", "params": {},
+            "backend": "dask", "n_workers": 2, "impl": impl, "n_samples": 1000,
+            "n_features": 20, "repeats": 3, "timeout": 60.0, "seed": 0, "pattern": pattern,
+        }  # fmt: skip
+        return make_record(
+            case, "ok", fit_median_s=fit, fit_spread_s=[fit, fit], per_iteration_s=per_round,
+            n_iter=10, phases={"fit_s": [fit] * 3},
+        )  # fmt: skip
+
+    results = Results(
+        cases=[
+            record("resident", "dmlbench", 1.0, 0.1),
+            record("tasks", "dmlbench", 1.5, 0.14),
+            record(None, "native", 3.0, 0.3),
+        ]
+    )
+    (table,) = patterns(results)
+    rows = {row[3]: row for row in table.rows}
+    assert rows["resident"][7] == 1.0 and rows["tasks"][7] == pytest.approx(1.5)
+    assert rows["tasks"][8] == pytest.approx(1.4)
+    # Each pattern is its own engine in the comparison, both against the one dask-ml.
+    (comp,) = comparison(results)
+    mine = {row[1]: row[-1] for row in comp.rows if row[2] == "dmlbench"}
+    assert mine == {"dask:resident": pytest.approx(1 / 3), "dask:tasks": pytest.approx(0.5)}
+
+
+@pytest.mark.slow
+def test_a_suite_runs_both_dask_patterns_and_records_them(tmp_path):
+    import tomllib
+
+    from dmlbench.reports.records import read_records
+    from dmlbench.suites.runner import run_suite
+    from dmlbench.suites.spec import expand
+
+    if "dask" not in selected_backends() or missing_modules("dask"):
+        pytest.skip("enabled by DMLBENCH_BACKENDS including dask and pip install 'dmlbench[dask]'")
+    doc = tomllib.loads(
+        PATTERN_SUITE.replace('["local", "dask", "spark", "ray"]', '["dask"]').replace(
+            '["dmlbench", "native"]', '["dmlbench"]'
+        )
+    )
+    records = read_records(run_suite(expand(doc, "inline"), tmp_path / "out"))
+    assert [r["outcome"] for r in records] == ["ok", "ok"]
+    assert sorted(r["backend_info"]["pattern"] for r in records) == ["resident", "tasks"]
+    assert sorted(r["case"]["pattern"] for r in records) == ["resident", "tasks"]
+    # The same start, the same steps: the same answer either way.
+    a, b = (r["quality"]["value"] for r in records)
+    assert a == pytest.approx(b, rel=1e-9)

@@ -1,0 +1,106 @@
+"""A different model is compared by the time to one held-out accuracy, not by iterations.
+
+A case that names a ``target`` (the MLP: its held-out accuracy) is timed, for ours and a
+native library alike, at the smallest budget (``max_iter``) that reaches the target, found
+by an untimed doubling-then-bisection search; every timed fit must reach it. On ``local``
+(ours and scikit-learn, small rows: seconds); MLlib's behind ``slow`` on Spark.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from dmlbench.backends import get_backend
+from dmlbench.suites import runner
+from dmlbench.suites.spec import Case, SuiteError, expand
+from dmlbench.suites.workloads import ALGORITHMS
+
+MLP = ALGORITHMS["mlp"]
+
+
+def mlp_case(impl: str = "dmlbench", backend: str = "local", n_workers: int = 1, **params) -> Case:
+    """An MLP on 4000 generated 8x8 images (10 classes) with a held-out accuracy target."""
+    params = {"solver": "adam", "hidden_layer_sizes": [32], "batch_size": 200, **params}
+    return Case(
+        "t", "mlp", "images", params, backend, n_workers, impl, 4000, 64, 1, 300.0, 3
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def local():
+    with get_backend("local").start() as be:
+        yield be
+
+
+@pytest.mark.parametrize("impl", ["dmlbench", "native"])
+def test_timed_at_the_smallest_budget_that_reaches_the_target(local, impl):
+    record = runner._measure(mlp_case(impl, target=0.9, max_iter=64), local)
+    goal, quality = record["target"], record["quality"]
+    assert record["outcome"] == "ok", record["reason"]
+    assert goal["reached"] and goal["budget_param"] == "max_iter"
+    tried = {row["budget"]: row["value"] for row in goal["search"]}
+    budget = goal["budget"]
+    assert tried[budget] >= 0.9
+    if budget > 1:  # one less misses it: the smallest budget, not the first power of two
+        assert tried[budget - 1] < 0.9
+    # Every timed fit trains at that budget from the same seed and is checked on it.
+    assert quality["metric"] == "held_out_accuracy" and quality["reference"] == 0.9
+    assert all(v >= 0.9 for v in quality["values"]) and len(quality["values"]) == 2
+    assert record["seed"] == 3
+    assert record["phases"]["search_s"] > 0
+    if impl == "native":
+        assert record["native"]["settings"]["max_iter"] == budget
+
+
+def test_a_target_out_of_reach_is_a_wrong_answer_that_says_so(local):
+    record = runner._measure(mlp_case(target=0.999, max_iter=2), local)
+    goal = record["target"]
+    assert not goal["reached"] and goal["budget"] == 2
+    assert [row["budget"] for row in goal["search"]] == [1, 2]
+    assert record["outcome"] == "wrong-answer"
+    assert "held_out_accuracy" in record["reason"] and "0.999" in record["reason"]
+
+
+def test_the_target_is_never_passed_to_an_estimator():
+    params = MLP.run_params(mlp_case(target=0.9))
+    assert "target" not in params and params["random_state"] == 3
+
+
+SUITE = """
+[suite]
+name = "t"
+[grid]
+backends = ["local"]
+n_samples = [2000]
+[[workload]]
+algorithm = "{algorithm}"
+dataset = "{dataset}"
+params = {{ target = {target} }}
+"""
+
+
+@pytest.mark.parametrize(
+    "algorithm, dataset, target, message",
+    [
+        ("kmeans", "blobs", "0.9", r"kmeans trains a fixed problem.*\['mlp'\]"),
+        ("mlp", "classification", '"high"', "a number"),
+    ],
+)
+def test_a_target_where_it_means_nothing_is_refused(algorithm, dataset, target, message):
+    doc = tomllib.loads(SUITE.format(algorithm=algorithm, dataset=dataset, target=target))
+    with pytest.raises(SuiteError, match=message):
+        expand(doc, "inline")
+
+
+@pytest.mark.slow
+def test_a_native_on_an_engine_is_timed_to_the_same_target(backend):
+    """MLlib's MLP (sigmoid units, L-BFGS: its budget counts iterations) on Spark."""
+    if backend.name != "spark":
+        pytest.skip("MLlib's MLP: runs on the spark backend only")
+    case = mlp_case("native", "spark", backend.n_workers, target=0.9, max_iter=256)
+    record = runner._measure(case, backend)
+    assert record["outcome"] == "ok", record["reason"]
+    assert record["native"]["settings"]["maxIter"] == record["target"]["budget"]
+    assert all(v >= 0.9 for v in record["quality"]["values"])
