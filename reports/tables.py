@@ -279,9 +279,7 @@ def comparison(results: Results) -> list[Table]:
             for r in sorted(rs, key=_case_order):
                 backend, impl, p = _c(r, "backend"), _c(r, "impl"), _c(r, "n_workers")
                 t = r["fit_median_s"]
-                vs_native = (
-                    native.get((r["case"]["backend"], p)) if impl == "dmlbench" else None
-                )
+                vs_native = native.get((r["case"]["backend"], p)) if impl == "dmlbench" else None
                 table.rows.append(
                     [
                         n,

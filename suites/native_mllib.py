@@ -21,9 +21,9 @@ from dmlbench.suites.natives import (
     Fitted,
     block_source,
     mean_variance,
+    native_mlp_budget,
     scored_by_ours,
     shared_centres,
-    native_mlp_budget,
 )
 
 

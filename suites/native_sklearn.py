@@ -95,8 +95,11 @@ class MLPComparator(_OneCore):
         return Fitted(
             lambda d: algo.score(ref, X, y),
             ref.n_iter_,
-            native={"impl": "scikit-learn MLPClassifier", "settings": ref.get_params(),
-                    "n_iter": ref.n_iter_},  # fmt: skip
+            native={
+                "impl": "scikit-learn MLPClassifier",
+                "settings": ref.get_params(),
+                "n_iter": ref.n_iter_,
+            },  # fmt: skip
             held_out=lambda test: float(ref.score(*self.held_out_arrays)),
         )
 

@@ -141,7 +141,9 @@ def test_patterns_axis_expands_only_where_an_engine_has_several_ways():
 
     from dmlbench.suites.spec import expand
 
-    doc = tomllib.loads(PATTERN_SUITE.replace('["local", "dask", "spark", "ray"]', '["dask", "spark", "ray"]'))
+    doc = tomllib.loads(
+        PATTERN_SUITE.replace('["local", "dask", "spark", "ray"]', '["dask", "spark", "ray"]')
+    )
     suite = expand(doc, "inline")
     got = sorted((c.backend, c.impl, c.pattern) for c in suite.cases)
     assert got == [
@@ -158,8 +160,10 @@ def test_patterns_axis_expands_only_where_an_engine_has_several_ways():
     assert len(set(ids)) == len(ids)
     assert any("/dask:tasks/" in i for i in ids) and any("/spark/" in i for i in ids)
     # Without the axis, ids stay what they were (resuming old results keeps working).
-    plain = expand(tomllib.loads(PATTERN_SUITE.replace('patterns = ["resident", "tasks"]', "")), "x")
-    assert all(c.pattern is None and ":" not in c.id for c in plain.cases)
+    plain = expand(
+        tomllib.loads(PATTERN_SUITE.replace('patterns = ["resident", "tasks"]', "")), "x"
+    )
+    assert all(c.pattern is None and f"/{c.backend}/" in c.id for c in plain.cases)
 
 
 def test_an_unknown_pattern_is_refused_with_the_valid_ones():

@@ -36,18 +36,18 @@ def local():
 
 @pytest.mark.parametrize("impl", ["dmlbench", "native"])
 def test_timed_at_the_smallest_budget_that_reaches_the_target(local, impl):
-    record = runner._measure(mlp_case(impl, target=0.9, max_iter=64), local)
+    record = runner._measure(mlp_case(impl, target=0.8, max_iter=32), local)
     goal, quality = record["target"], record["quality"]
     assert record["outcome"] == "ok", record["reason"]
     assert goal["reached"] and goal["budget_param"] == "max_iter"
     tried = {row["budget"]: row["value"] for row in goal["search"]}
     budget = goal["budget"]
-    assert tried[budget] >= 0.9
+    assert tried[budget] >= 0.8
     if budget > 1:  # one less misses it: the smallest budget, not the first power of two
-        assert tried[budget - 1] < 0.9
+        assert tried[budget - 1] < 0.8
     # Every timed fit trains at that budget from the same seed and is checked on it.
-    assert quality["metric"] == "held_out_accuracy" and quality["reference"] == 0.9
-    assert all(v >= 0.9 for v in quality["values"]) and len(quality["values"]) == 2
+    assert quality["metric"] == "held_out_accuracy" and quality["reference"] == 0.8
+    assert all(v >= 0.8 for v in quality["values"]) and len(quality["values"]) == 2
     assert record["seed"] == 3
     assert record["phases"]["search_s"] > 0
     if impl == "native":
@@ -99,8 +99,8 @@ def test_a_native_on_an_engine_is_timed_to_the_same_target(backend):
     """MLlib's MLP (sigmoid units, L-BFGS: its budget counts iterations) on Spark."""
     if backend.name != "spark":
         pytest.skip("MLlib's MLP: runs on the spark backend only")
-    case = mlp_case("native", "spark", backend.n_workers, target=0.9, max_iter=256)
+    case = mlp_case("native", "spark", backend.n_workers, target=0.8, max_iter=256)
     record = runner._measure(case, backend)
     assert record["outcome"] == "ok", record["reason"]
     assert record["native"]["settings"]["maxIter"] == record["target"]["budget"]
-    assert all(v >= 0.9 for v in record["quality"]["values"])
+    assert all(v >= 0.8 for v in record["quality"]["values"])
