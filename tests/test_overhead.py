@@ -110,7 +110,7 @@ def test_natives_suite_runs_and_reports(tmp_path, dmlbench_cli):
     for c in cases:
         assert c["outcome"] == "ok", (c["case_id"], c.get("reason"))
         if c["case"]["impl"] == "native":
-            assert c["native"]["impl"] == "scikit-learn KMeans", c["native"]
+            assert c["native"]["impl"].startswith("scikit-learn "), c["native"]
 
 
 @pytest.mark.slow
