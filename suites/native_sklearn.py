@@ -87,6 +87,8 @@ class MLPComparator(_OneCore):
             hidden_layer_sizes=tuple(params.get("hidden_layer_sizes", (100,))),
             solver="lbfgs" if params.get("solver") == "lbfgs" else "adam",
             max_iter=native_mlp_budget(algo, self.case),
+            # The hyperparameters both estimators name alike (scikit-learn's convention).
+            **{k: params[k] for k in ("learning_rate_init", "batch_size", "alpha") if k in params},
             random_state=algo.seed_of(self.case),
         )
         with warnings.catch_warnings():  # not converging in max_iter is a result, not an error
