@@ -8,7 +8,7 @@ from contextlib import suppress
 from typing import TextIO
 
 from dmlbench.backends import Cancelled
-from dmlbench.reports.records import PROBLEMS
+from dmlbench.reports.records import PROBLEMS, engine_name
 from dmlbench.suites.spec import Case
 
 
@@ -50,14 +50,17 @@ class Progress:
 
     def start(self, case: Case) -> None:
         self._show(
-            f"{case.algorithm} {case.dataset} {case.impl} {case.backend} "
+            f"{case.algorithm} {case.dataset} {case.impl} {engine_name(case.to_dict())} "
             f"w={case.n_workers} n={case.n_samples}"
         )
 
     def finish(self, case: Case, outcome: str, seconds: float, reason: str | None = None) -> None:
         self.done += 1
         self.last = outcome
-        label = f"{case.algorithm} {case.backend} w={case.n_workers} n={case.n_samples}"
+        label = (
+            f"{case.algorithm} {case.impl} {engine_name(case.to_dict())} w={case.n_workers} "
+            f"n={case.n_samples}"
+        )
         line = f"[{self.done}/{self.total}] {label}: {outcome} ({seconds:.1f} s)"
         if not self.tty:
             print(line, file=self.stream, flush=True)

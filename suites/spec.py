@@ -25,7 +25,7 @@ Example::
     dataset = "blobs"
     params = { n_clusters = 8, max_iter = 20 }
 
-    [profiles.smoke]         # overrides grid axes (and repeats)
+    [profiles.smoke]         # overrides grid axes (and repeats; params a workload names)
     n_samples = [2000]
     repeats = 1
 """
@@ -47,7 +47,7 @@ AXES = ("backends", "n_workers", "impl", "n_samples", "n_features", "patterns")
 IMPLS = ("dmlbench", "native")
 SUITE_KEYS = ("name", "description", "repeats", "timeout", "seed")
 WORKLOAD_KEYS = ("algorithm", "dataset", "params", *AXES)
-PROFILE_KEYS = (*AXES, "repeats")
+PROFILE_KEYS = (*AXES, "repeats", "params")
 TOP_KEYS = ("suite", "grid", "workload", "profiles")
 
 
@@ -151,6 +151,7 @@ def expand(
     profiles = doc.get("profiles", {})
     err.table(profiles, "profiles")
     overrides: dict[str, Any] = {}  # a profile overrides the grid and the workloads' axes
+    profile_params: dict[str, Any] = {}
     if profile is not None:
         if profile not in profiles:
             raise SuiteError(f"{source}: no profile {profile!r}; this suite has {sorted(profiles)}")
@@ -159,6 +160,10 @@ def expand(
         overrides = dict(profiles[profile])
         if "repeats" in overrides:
             repeats = err.count(overrides.pop("repeats"), f"profiles.{profile}.repeats", low=1)
+        # Parameter values a profile changes in the workloads that name them (a smoke
+        # profile's reachable target on its few rows); never adds a parameter.
+        profile_params = overrides.pop("params", {})
+        err.table(profile_params, f"profiles.{profile}.params")
     workloads = doc.get("workload", [])
     if not isinstance(workloads, list) or not workloads:
         raise SuiteError(f"{source}: needs at least one [[workload]] table (algorithm, dataset)")
@@ -166,6 +171,7 @@ def expand(
     left_out: dict[tuple[str, int], int] = {}  # (backend, n_workers) -> cases left out
     left_out_patterns: dict[tuple[str, str], int] = {}  # (backend, pattern) -> cases left out
     all_patterns = sorted({p for b in backend_names() for p in patterns(b)})
+    seen: set[str] = set()  # a case two workloads (or a collapsed axis) make runs once
     for w_index, w in enumerate(workloads):
         where = f"workload[{w_index}]"
         err.table(w, where)
@@ -180,6 +186,7 @@ def expand(
             )
         params = w.get("params", {})
         err.table(params, f"{where}.params")
+        params = {k: profile_params.get(k, v) for k, v in params.items()}
         if TARGET_PARAM in params:
             _check_target(err, params[TARGET_PARAM], algo, data, f"{where}.params.target")
         axes = {axis: overrides.get(axis, w.get(axis, grid.get(axis))) for axis in AXES}
@@ -203,7 +210,6 @@ def expand(
             if axes["patterns"] is None
             else err.list_of(axes["patterns"], f"{where}.patterns", choices=all_patterns),
         }
-        seen: set[str] = set()
         for b, nw, impl, n, d, pattern in itertools.product(*(lists[a] for a in AXES)):
             limit = max_workers(b)
             if limit is not None and nw > limit:

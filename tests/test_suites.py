@@ -374,7 +374,7 @@ def test_progress_bar_on_a_real_terminal(tmp_path):
     screen = screen.decode()
     assert "\r[" in screen and "ETA" in screen and "last: ok" in screen  # redrawn in place
     assert "[1/3] linear_regression" not in screen  # no plain lines for cases that went well
-    assert "kmeans local w=1 n=600: failed" in screen  # a problem is kept, with its reason
+    assert "kmeans dmlbench local w=1 n=600: failed" in screen  # a problem is kept, with its reason
     assert "'init' parameter of KMeans must be one of" in screen
 
 

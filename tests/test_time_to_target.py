@@ -104,3 +104,12 @@ def test_a_native_on_an_engine_is_timed_to_the_same_target(backend):
     assert record["outcome"] == "ok", record["reason"]
     assert record["native"]["settings"]["maxIter"] == record["target"]["budget"]
     assert all(v >= 0.8 for v in record["quality"]["values"])
+
+
+def test_a_profile_changes_only_the_params_a_workload_names():
+    from dmlbench.suites.spec import load_suite
+
+    full, smoke = load_suite("natives"), load_suite("natives", profile="smoke")
+    assert {c.params.get("target") for c in full.cases if c.algorithm == "mlp"} == {0.97}
+    assert {c.params.get("target") for c in smoke.cases if c.algorithm == "mlp"} == {0.8}
+    assert all("target" not in c.params for c in smoke.cases if c.algorithm != "mlp")
