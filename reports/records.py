@@ -114,8 +114,11 @@ class Record(TypedDict, total=False):
     fit_median_s: float  # median of the timed fits
     fit_spread_s: list[float]  # [min, max] of the timed fits
     n_iter: int | None
-    #: Median time per iteration: from the trace (ours), else the fit median over n_iter.
+    #: The fit median over n_iter, for every implementation that reports its iterations.
     per_iteration_s: float | None
+    #: Median time of one round of ours' trace (the iteration loop alone, without the fit's
+    #: set-up and final passes); None for a library, which keeps no trace.
+    per_round_s: float | None
     trace: list[dict[str, float]]  # per iteration: iteration, seconds, objective, ...
     timed_traces: list[list[dict[str, float]]]  # one trace per timed fit
     quality: Quality

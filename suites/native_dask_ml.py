@@ -20,6 +20,7 @@ from dmlbench.suites.natives import (
     scored_by_ours,
     shared_centres,
 )
+from dmlbench.suites.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
 
 
 class _DaskML(Comparator):
@@ -29,15 +30,22 @@ class _DaskML(Comparator):
     supervised = True  # whether y is loaded too
 
     def prepare(self, case, algo, data, be, ds) -> None:
+        from distributed import futures_of
+
         self.case, self.algo, self.data, self.be = case, algo, data, be
         self.make, n_blocks = block_source(case, data)
-        self.X, self.y = _dask_arrays(be.native(), self.make, n_blocks, self.supervised)
+        client = be.native()
+        self.X, self.y = _dask_arrays(client, self.make, n_blocks, self.supervised)
+        arrays = [self.X] if self.y is None else [self.X, self.y]
+        self.placement = _chunks_per_worker(client, futures_of(arrays))
 
     def release(self) -> None:
         # Dropping the last reference releases the persisted chunks on the workers.
         self.X = self.y = None
 
     def _scored(self, fitted, native, n_iter=None) -> Fitted:
+        # Where its input sits: chunks of X (and y) per worker, sorted.
+        native["input"] = {"chunks_per_worker": self.placement}
         return scored_by_ours(
             self.case, self.algo, self.data, self.be, fitted, native=native, n_iter=n_iter
         )
@@ -139,6 +147,18 @@ DASK_ML_LOGISTIC_REASON = (
 )
 
 
+def dask_glm_pgtol(tol: float, n_samples: int, C: float) -> float:
+    """dask_glm's L-BFGS ``pgtol`` for ours' gradient tolerance ``tol``.
+
+    dask_glm (``algorithms.lbfgs``) minimises ``Σ log-loss + ||β||² / (2 C)`` with scipy's
+    ``fmin_l_bfgs_b(pgtol=tol)``, the max-norm of that objective's gradient; ours minimises
+    ``(C Σ log-loss + ½ ||W||²) / n``, which is ``C / n`` times it. So ours' rule
+    ``||∇ ours||∞ <= tol`` is ``||∇ dask_glm||∞ <= tol · n / C``: passing ``tol`` unchanged
+    would ask dask-ml for a gradient ``n / C`` times smaller than ours.
+    """
+    return tol * n_samples / C
+
+
 class LogisticRegressionComparator(_DaskML):
     """dask-ml ``LogisticRegression(solver="lbfgs", C=C)``, binary labels only.
 
@@ -160,8 +180,9 @@ class LogisticRegressionComparator(_DaskML):
         self.y = be.native().persist((self.y == self.classes[1]).astype(np.float64))
         wait(futures_of(self.y))
         self.C = float(case.params.get("C", 1.0))
-        self.max_iter = int(case.params.get("max_iter", 500))
-        self.tol = 1e-8
+        self.max_iter = int(case.params.get("max_iter", OURS_LOGISTIC_MAX_ITER))
+        self.tol = float(case.params.get("tol", OURS_LOGISTIC_TOL))
+        self.pgtol = dask_glm_pgtol(self.tol, int(self.X.shape[0]), self.C)
 
     def fit(self) -> Fitted:
         from dask_ml.linear_model import LogisticRegression
@@ -170,7 +191,7 @@ class LogisticRegressionComparator(_DaskML):
             solver="lbfgs",
             C=self.C,
             max_iter=self.max_iter,
-            tol=self.tol,
+            tol=self.pgtol,
             fit_intercept=True,
             # dask_glm standardises the columns by default, which moves the penalty onto
             # w·std: off, so only the intercept's penalty differs from ours.
@@ -182,7 +203,8 @@ class LogisticRegressionComparator(_DaskML):
                 "solver": "lbfgs",
                 "C": self.C,
                 "max_iter": self.max_iter,
-                "tol": self.tol,
+                "tol": self.pgtol,  # dask_glm's pgtol, on its own objective's gradient
+                "case_tol": self.tol,  # ours' (the max-norm of ours' gradient)
                 "intercept_penalised": True,
                 "normalize": False,
             },
@@ -223,8 +245,23 @@ def _dask_arrays(client: Any, make_block, n_blocks: int, with_y: bool = True):
             allow_unknown_chunksizes=True,
         )
     X, y = client.persist([X, y]) if y is not None else (client.persist(X), None)
-    wait(futures_of([X] if y is None else [X, y]))
+    futures = futures_of([X] if y is None else [X, y])
+    wait(futures)
+    counts = _chunks_per_worker(client, futures)
+    if counts[-1] - counts[0] > 2:
+        # The scheduler placed the chunks unevenly, while ours holds an even contiguous
+        # share per worker: balanced before the clock (one X and one y chunk per block).
+        client.rebalance(futures)
     X.compute_chunk_sizes()
     if y is not None:
         y.compute_chunk_sizes()
     return X, y
+
+
+def _chunks_per_worker(client: Any, futures) -> list[int]:
+    """How many of ``futures``' chunks each worker holds, sorted (every worker counted)."""
+    counts = dict.fromkeys(client.scheduler_info()["workers"], 0)
+    for holders in client.who_has(futures).values():
+        for worker in holders[:1]:
+            counts[worker] = counts.get(worker, 0) + 1
+    return sorted(counts.values())

@@ -280,6 +280,7 @@ class MLPComparator(_MLlib):
             layers=self.layers, maxIter=max_iter, solver="l-bfgs", seed=seed
         ).fit(self.df)
         df, held_out_df = self.df, self.held_out_df
+        n_iter = _total_iterations(model)
         native = {
             "impl": "MLlib MultilayerPerceptronClassifier",
             "settings": {
@@ -288,11 +289,13 @@ class MLPComparator(_MLlib):
                 "solver": "l-bfgs",
                 "seed": seed,
             },
+            "n_iter": n_iter,
             "input": self.cached,
         }
         evaluator = MulticlassClassificationEvaluator(metricName="accuracy")
         return Fitted(
             lambda d: float(evaluator.evaluate(model.transform(df))),
+            n_iter,
             native=native,
             held_out=None
             if held_out_df is None
@@ -360,6 +363,16 @@ class ALSComparator(_MLlib):
         checkpoints = getattr(self, "checkpoints", None)
         if checkpoints:
             shutil.rmtree(checkpoints, ignore_errors=True)
+
+
+def _total_iterations(model: Any) -> int | None:
+    """The L-BFGS iterations of a fitted Spark ML model, from its training summary (one
+    py4j call; None when the model keeps no summary)."""
+    if not model.hasSummary:
+        return None
+    summary = model.summary
+    summary = summary() if callable(summary) else summary  # a method on some models
+    return int(summary.totalIterations)
 
 
 def _cached(sc: Any, materialise) -> dict[str, Any]:

@@ -136,3 +136,28 @@ def test_dask_ml_logistic_records_its_own_rule_and_why():
 
     assert native_dask_ml.DASK_ML_LOGISTIC_TOLERANCE > LOGISTIC.tolerance
     assert "intercept" in native_dask_ml.DASK_ML_LOGISTIC_REASON
+
+
+def test_dask_glm_gets_ours_stopping_rule_in_its_own_units():
+    """dask_glm's objective is n/C times ours, so is its gradient: ours' gtol scales up."""
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    from dmlbench.algorithms._kernels import logistic_loss_grad
+    from dmlbench.backends import Block
+    from dmlbench.suites.native_dask_ml import dask_glm_pgtol
+
+    X, y = make_classification(500, 5, random_state=0)
+    C, n = 0.5, X.shape[0]
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(1, 6))  # [w, b] of one binary problem
+    beta = W.ravel()
+    # dask_glm's gradient (algorithms.lbfgs, Logistic + L2 at lamduh=1/C) on [X, 1].
+    Xi = np.column_stack([X, np.ones(n)])
+    glm_grad = Xi.T @ (1 / (1 + np.exp(-Xi @ beta)) - y) + beta / C
+    # Ours' gradient, as algorithms/linear.py forms it (intercept unpenalised there, so
+    # compare the weights' part, where both penalise).
+    _, g = logistic_loss_grad(Block(X, y.astype(float)), W, np.array([0.0, 1.0]))
+    ours_grad = (C * np.ravel(g) + np.append(beta[:5], 0.0)) / n
+    assert np.allclose(glm_grad[:5] * C / n, ours_grad[:5])
+    assert dask_glm_pgtol(1e-8, n, C) == pytest.approx(1e-8 * n / C)

@@ -188,7 +188,7 @@ def test_the_report_puts_each_pattern_beside_the_fastest():
             "n_features": 20, "repeats": 3, "timeout": 60.0, "seed": 0, "pattern": pattern,
         }  # fmt: skip
         return make_record(
-            case, "ok", fit_median_s=fit, fit_spread_s=[fit, fit], per_iteration_s=per_round,
+            case, "ok", fit_median_s=fit, fit_spread_s=[fit, fit], per_round_s=per_round,
             n_iter=10, phases={"fit_s": [fit] * 3},
         )  # fmt: skip
 

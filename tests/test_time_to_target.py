@@ -103,6 +103,8 @@ def test_a_native_on_an_engine_is_timed_to_the_same_target(backend):
     record = runner._measure(case, backend)
     assert record["outcome"] == "ok", record["reason"]
     assert record["native"]["settings"]["maxIter"] == record["target"]["budget"]
+    # Its iterations, from the training summary: at most the budget.
+    assert 0 < record["n_iter"] == record["native"]["n_iter"] <= record["target"]["budget"]
     assert all(v >= 0.8 for v in record["quality"]["values"])
 
 
