@@ -22,7 +22,7 @@ from typing import Any, Self, TypeVar
 
 from dmlbench.backends._checks import check_int
 from dmlbench.backends._protocol import Backend, Block, Cancelled, Dataset
-from dmlbench.backends._worker import Call
+from dmlbench.backends._worker import Call, Outcome
 
 T = TypeVar("T")
 
@@ -77,6 +77,7 @@ class BaseBackend(Backend):
         # Ids the workers should forget with the next call (broadcasts the driver dropped,
         # frees that an engine cannot address to every worker directly).
         self._pending_drop: list[str] = []
+        self.rebuilt_blocks = 0
 
     @classmethod
     def check_system(cls) -> str:
@@ -242,10 +243,11 @@ class BaseBackend(Backend):
         drops, self._pending_drop[:] = tuple(self._pending_drop), []
         call = replace(call, generation=self._generation, drop=call.drop + drops)
         outcomes = self._run(call, ranges)
-        for status, payload in outcomes:
+        self.rebuilt_blocks += sum(rebuilt for _, _, rebuilt in outcomes)
+        for status, payload, _ in outcomes:
             if status == "err":
                 raise payload
-        return [payload for _, payload in outcomes]
+        return [payload for _, payload, _ in outcomes]
 
     def _new_id(self) -> str:
         return f"{self._token}-{next(self._ids)}"
@@ -281,7 +283,7 @@ class BaseBackend(Backend):
         """Number of worker slots blocks are spread over."""
         return self.n_workers
 
-    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         """One outcome per slot, in slot order; slot ``s`` works on blocks ``ranges[s]``."""
         raise NotImplementedError
 

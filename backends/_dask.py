@@ -31,7 +31,7 @@ from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend
 from dmlbench.backends._protocol import BackendError
 from dmlbench.backends._tasks import TaskPattern, check_pattern
-from dmlbench.backends._worker import Call, StoredHandle
+from dmlbench.backends._worker import Call, Outcome, StoredHandle
 
 # Broadcast values larger than this are stored on the workers once instead of travelling
 # inline with every call that uses them.
@@ -156,7 +156,7 @@ class DaskBackend(BaseBackend):
     def _n_slots(self) -> int:
         return len(self._workers)
 
-    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         try:
             out = self._client.run(_on_worker, call, self._workers, ranges, workers=self._workers)
         except Exception as exc:
@@ -165,9 +165,8 @@ class DaskBackend(BaseBackend):
 
     def _run_each(self, calls: list[Call]) -> None:
         for worker, call in zip(self._workers, calls, strict=True):
-            status, payload = self._client.run(_on_worker, call, [worker], [[]], workers=[worker])[
-                worker
-            ]
+            outcomes = self._client.run(_on_worker, call, [worker], [[]], workers=[worker])
+            status, payload, _ = outcomes[worker]
             if status == "err":
                 raise payload
 

@@ -13,7 +13,7 @@ import numpy as np
 from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend
 from dmlbench.backends._protocol import Block, Dataset
-from dmlbench.backends._worker import Call
+from dmlbench.backends._worker import Call, Outcome
 
 
 class LocalBackend(BaseBackend):
@@ -45,7 +45,7 @@ class LocalBackend(BaseBackend):
             self._limiter.restore_original_limits()
             self._limiter = None
 
-    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         return [_worker.run(call, r) for r in ranges]
 
     def _ship(self, ds_id: str, blocks: list[Block]) -> tuple:

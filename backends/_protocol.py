@@ -145,6 +145,10 @@ class Backend(Protocol):
     #: Worker processes (one core each). Asked for before :meth:`start`; what the engine
     #: really provides once started (an existing cluster's own size).
     n_workers: int
+    #: Resident blocks the workers found missing and rebuilt from their recipe since the
+    #: backend was made (a restarted worker; an engine that ran a task where its blocks
+    #: are not): read it around a timed fit to tell whether the fit rebuilt data.
+    rebuilt_blocks: int
 
     @property
     def started(self) -> bool:

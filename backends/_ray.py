@@ -24,7 +24,7 @@ from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend
 from dmlbench.backends._protocol import BackendError
 from dmlbench.backends._tasks import TaskPattern, check_pattern
-from dmlbench.backends._worker import Call, Handle
+from dmlbench.backends._worker import Call, Handle, Outcome
 
 #: The ways this adapter can run the verbs: ``pattern=`` of ``get_backend("ray")``.
 PATTERNS = {
@@ -52,7 +52,7 @@ class BlockActor:
     def __init__(self) -> None:
         _worker.setup_process()
 
-    def run(self, call: Call, indices: list[int]) -> tuple[str, Any]:
+    def run(self, call: Call, indices: list[int]) -> Outcome:
         return _worker.run(call, indices)
 
 
@@ -179,7 +179,7 @@ class RayBackend(BaseBackend):
     def _n_slots(self) -> int:
         return len(self._actors)
 
-    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         refs = [a.run.remote(call, r) for a, r in zip(self._actors, ranges, strict=True)]
         try:
             return self._ray.get(refs)
@@ -187,7 +187,7 @@ class RayBackend(BaseBackend):
             raise BackendError(f"Ray failed running {call.op!r}: {exc}") from exc
 
     def _run_each(self, calls: list[Call]) -> None:
-        for status, payload in self._ray.get(
+        for status, payload, _ in self._ray.get(
             [a.run.remote(c, []) for a, c in zip(self._actors, calls, strict=True)]
         ):
             if status == "err":
@@ -244,7 +244,7 @@ class RayTasksBackend(TaskPattern, RayBackend):
     def _n_slots(self) -> int:
         return self.n_workers
 
-    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         # Only start() gets here ("describe"): tasks that overlap in time, so that they
         # describe distinct worker processes.
         if call.op != "describe":

@@ -40,7 +40,7 @@ from typing import Any
 from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend, block_ranges
 from dmlbench.backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
-from dmlbench.backends._worker import Call, Handle
+from dmlbench.backends._worker import Call, Handle, Outcome
 
 JAVA_HELP = (
     "Spark needs Java 17 or 21 (OpenJDK). On Debian/Ubuntu: "
@@ -189,7 +189,7 @@ class SparkBackend(BaseBackend):
             self._spark.stop()
         self._spark = self._sc = None
 
-    def _run(self, call: Call, ranges: list[list[int]]) -> list[tuple[str, Any]]:
+    def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         # A job cannot address every Python worker, so each carries what is still live and
         # every worker that runs a task forgets the rest (datasets freed since).
         call = replace(call, retain=(self._token, frozenset(self._live)))
@@ -256,6 +256,7 @@ class SparkBackend(BaseBackend):
             "spark.driver.memory": conf.get("spark.driver.memory", "1g (Spark's default)"),
             "jvm_max_heap_mb": round(jvm.java.lang.Runtime.getRuntime().maxMemory() / 2**20),
             "jvm_blas": blas,
+            "jvm_blas_libraries": _blas_libraries(int(jvm.java.lang.ProcessHandle.current().pid())),
             "jvm_env": {var: jvm.java.lang.System.getenv(var) for var in _worker.BLAS_ENV},
         }
 
@@ -295,6 +296,18 @@ def _stop_jvm() -> None:
             proc.wait()
     SparkContext._gateway = None
     SparkContext._jvm = None
+
+
+def _blas_libraries(pid: int) -> list[str] | None:
+    """The BLAS shared libraries process ``pid`` has mapped (``/proc/PID/maps``), resolved
+    to their files: which ``libblas.so.3`` a JNIBLAS really calls (OpenBLAS, or the slow
+    reference BLAS). None where the process is not on this host or maps are unreadable."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line.lower()}
+    except OSError:
+        return None
+    return sorted({os.path.realpath(p) for p in paths if p.startswith("/")})
 
 
 def _first_line(exc: Exception) -> str:

@@ -8,7 +8,8 @@ same code runs in a Dask worker, a PySpark Python worker, a Ray actor and in-pro
 Outcomes are plain tuples, ``("ok", payload)`` or ``("err", exception)``: a user
 function's exception is caught here, tagged with the block index, and sent back as a
 value, so the engine never sees a failed task (no retries, no poisoned worker) and the
-driver re-raises the original exception.
+driver re-raises the original exception. A worker's whole share of a call (:func:`run`)
+adds a third element, the resident blocks it had to rebuild (:data:`Outcome`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ _CANCELLED: set[str] = set()
 _process_ready = False
 # Index of the block a verb's function is running on in this process (-1: none).
 _current_index = -1
+#: What :func:`run` returns: ``(status, payload, blocks rebuilt)``.
+Outcome = tuple[str, Any, int]
+#: Resident blocks this process had to rebuild from their recipe (held nowhere when a
+#: call needed them: a restarted worker, or an engine that sent the task elsewhere).
+_rebuilt = 0
 
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -157,9 +163,11 @@ def block_index() -> int:
 
 def get_block(ds_id: str, recipe: tuple, i: int, *, keep: bool = True) -> Block:
     """Block ``i`` of dataset ``ds_id``: resident if held, else rebuilt (and kept if asked)."""
+    global _rebuilt
     block = STORE.get((ds_id, i))
     if block is None:
         block = build_block(recipe, i)
+        _rebuilt += 1
         if keep:
             STORE[(ds_id, i)] = block
     return block
@@ -186,8 +194,11 @@ def forget(ds_ids: Iterable[str]) -> None:
         del BROADCASTS[key]
 
 
-def run(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
-    """Run ``call`` over this worker's blocks ``indices`` (ascending); return an outcome.
+def run(call: Call, indices: Sequence[int]) -> Outcome:
+    """Run ``call`` over this worker's blocks ``indices`` (ascending); return an outcome
+    ``(status, payload, rebuilt)``: ``rebuilt`` counts the resident blocks the call found
+    missing here and rebuilt from their recipe (always 0 for ``"build"``, whose blocks are
+    new), so that a driver can tell a timed round that rebuilt data from one that did not.
 
     Payloads: ``"build"``/``"map"``/``"store"`` -> list of (index, n_samples);
     ``"aggregate"`` -> ``(first_index, value)`` pre-combined in block order, or ``None``
@@ -195,6 +206,12 @@ def run(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
     Engine entry points call :func:`setup_process` first; the in-process ``local``
     backend does not (it limits BLAS threads only while it is started).
     """
+    before = _rebuilt
+    status, payload = _run_call(call, indices)
+    return status, payload, 0 if call.op == "build" else _rebuilt - before
+
+
+def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
     global _current_index
     forget(call.drop)
     if call.retain is not None:
@@ -358,11 +375,12 @@ def task_size(outcome: tuple[str, Any]) -> tuple[str, Any]:
     return outcome if outcome[0] == "err" else ("ok", outcome[1].n_samples)
 
 
-def task_describe(seconds: float = 0.0) -> tuple[str, Any]:
+def task_describe(seconds: float = 0.0) -> Outcome:
     """Task: :func:`describe_process` of the process running it (after ``seconds``, so
-    that concurrent describe tasks land in distinct worker processes)."""
+    that concurrent describe tasks land in distinct worker processes), shaped like a
+    :func:`run` outcome (it stands for one in ``start``)."""
     import time
 
     setup_process()
     time.sleep(seconds)
-    return ("ok", describe_process())
+    return ("ok", describe_process(), 0)

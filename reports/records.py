@@ -113,7 +113,11 @@ class Record(TypedDict, total=False):
     phases: Phases
     fit_median_s: float  # median of the timed fits
     fit_spread_s: list[float]  # [min, max] of the timed fits
-    n_iter: int | None
+    n_iter: int | None  # median over the timed fits (they may differ: n_iter_per_fit)
+    n_iter_per_fit: list[int | None]  # every fit's iterations, the cold one first
+    #: Per fit, the cold one first: resident blocks found missing on the workers and
+    #: rebuilt from their recipe inside that fit's clock (0: the data stayed resident).
+    rebuilt_blocks: list[int]
     #: The fit median over n_iter, for every implementation that reports its iterations.
     per_iteration_s: float | None
     #: Median time of one round of ours' trace (the iteration loop alone, without the fit's

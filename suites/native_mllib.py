@@ -19,12 +19,30 @@ import numpy as np
 from dmlbench.suites.natives import (
     Comparator,
     Fitted,
+    NativeUnsupported,
     block_source,
     mean_variance,
     native_mlp_budget,
     scored_by_ours,
     shared_centres,
 )
+from dmlbench.suites.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
+
+
+def require_native_blas(be) -> None:
+    """Refuse (``NativeUnsupported``: the case is skipped, with the fix) an MLlib run on
+    Java BLAS: ours and every other native call OpenBLAS, so MLlib must too.
+
+    The Spark adapter records which BLAS the JVM loaded (``settings.jvm_blas``): netlib's
+    ``JNIBLAS`` calls the machine's ``libblas.so.3``; ``VectorBLAS``/``F2jBLAS`` are Java.
+    """
+    blas = str(be.info()["settings"].get("jvm_blas", "unknown"))
+    if "JNIBLAS" not in blas:
+        raise NativeUnsupported(
+            f"MLlib would run on Java BLAS ({blas}) while ours runs OpenBLAS: not the same "
+            "resources. Install a native BLAS that provides libblas.so.3 (Debian/Ubuntu: "
+            "apt-get install libopenblas0-pthread) and run again"
+        )
 
 
 class _MLlib(Comparator):
@@ -34,6 +52,7 @@ class _MLlib(Comparator):
     library = "Spark MLlib"
 
     def prepare(self, case, algo, data, be, ds) -> None:
+        require_native_blas(be)
         self.case, self.algo, self.data, self.be = case, algo, data, be
         self.spark = be.native()
         self.make, n_blocks = block_source(case, data)
@@ -51,6 +70,9 @@ class _MLlib(Comparator):
         self.cached = _cached(self.spark.sparkContext, df.count)
         self.n_samples = self.cached["rows"]
         return df
+
+    def verify(self) -> None:
+        _still_cached(self.be.native().sparkContext, self.cached)
 
     def release(self) -> None:
         for frame in getattr(self, "frames", []):
@@ -106,6 +128,7 @@ class KMeansComparator(_MLlib):
         from pyspark.mllib.common import _py2java, _to_java_object_rdd
         from pyspark.mllib.linalg import _convert_to_vector
 
+        require_native_blas(be)
         self.case, self.algo, self.data, self.be = case, algo, data, be
         self.frames = []
         sc = be.native().sparkContext
@@ -200,8 +223,10 @@ class LogisticRegressionComparator(_MLlib):
     def prepare(self, case, algo, data, be, ds) -> None:
         super().prepare(case, algo, data, be, ds)
         self.C = float(case.params.get("C", 1.0))
-        self.max_iter = int(case.params.get("max_iter", 500))
-        self.tol = 1e-8
+        # Ours' iteration cap and tolerance (the case's, else ours' defaults): Breeze's
+        # tolerance is relative, so the number is the same but the rule is not (recorded).
+        self.max_iter = int(case.params.get("max_iter", OURS_LOGISTIC_MAX_ITER))
+        self.tol = float(case.params.get("tol", OURS_LOGISTIC_TOL))
 
     def fit(self) -> Fitted:
         from pyspark.ml.classification import LogisticRegression
@@ -225,6 +250,7 @@ class LogisticRegressionComparator(_MLlib):
                 # relative to the objective), not ours' absolute gradient max-norm: its
                 # answer is checked by our objective at 1e-6 all the same.
                 "tol": self.tol,
+                "case_tol": self.tol,  # ours' (the max-norm of ours' gradient), unconverted
             },
         }
 
@@ -313,6 +339,7 @@ class ALSComparator(_MLlib):
     """
 
     def prepare(self, case, algo, data, be, ds) -> None:
+        require_native_blas(be)
         self.case, self.be = case, be
         self.spark = spark = be.native()
         self.frames = []
@@ -400,6 +427,7 @@ def _cached(sc: Any, materialise) -> dict[str, Any]:
             "spark.driver.memory=8g) or use fewer rows."
         )
     cached = {
+        "rdd_ids": sorted(info.id() for info in new),
         "rows": rows if isinstance(rows, int) else sum(rows),
         "partitions": sum(info.numPartitions() for info in new),
         "memory_mb": round(sum(info.memSize() for info in new) / 2**20, 1),
@@ -415,6 +443,28 @@ def _cached(sc: Any, materialise) -> dict[str, Any]:
             "(dmlbench run --spark-conf spark.driver.memory=8g) or use fewer rows."
         )
     return cached
+
+
+def _still_cached(sc: Any, cached: dict[str, Any]) -> None:
+    """Raise unless every RDD :func:`_cached` checked still holds all of its partitions in
+    memory and none on disk (Spark may evict or spill a cache while a fit runs)."""
+    infos = {info.id(): info for info in sc._jsc.sc().getRDDStorageInfo()}
+    problems = []
+    for rdd_id in cached["rdd_ids"]:
+        info = infos.get(rdd_id)
+        if info is None:
+            problems.append(f"RDD {rdd_id} is no longer cached")
+        elif info.numCachedPartitions() < info.numPartitions() or info.diskSize():
+            problems.append(
+                f"{info.name()}: {info.numCachedPartitions()} of {info.numPartitions()} "
+                f"partitions cached, {round(info.diskSize() / 2**20, 1)} MB on disk"
+            )
+    if problems:
+        raise RuntimeError(
+            "the native library's input did not stay in memory through the timed fits "
+            f"({'; '.join(problems)}): those fits rebuilt or re-read it. Give Spark more "
+            "memory (dmlbench run --spark-conf spark.driver.memory=8g) or use fewer rows."
+        )
 
 
 def _block_X(make_block, i: int) -> list:

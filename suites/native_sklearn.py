@@ -29,12 +29,37 @@ class _OneCore(Comparator):
         self.X = np.vstack([b.X for b in blocks])
         self.y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
         self._threads: Any = threadpool_limits(limits=1)
+        self.threads = one_thread_pools()
 
     def release(self) -> None:
         threads = getattr(self, "_threads", None)
         if threads is not None:
             threads.restore_original_limits()
         self._threads = self.X = self.y = None
+
+
+def one_thread_pools() -> list[dict[str, Any]]:
+    """The thread pools (BLAS, OpenMP) this process has, checked at one thread each: what
+    a one-core native really ran with, for its record.
+
+    Raises
+    ------
+    RuntimeError
+        A pool that ``threadpool_limits(1)`` did not bring down to one thread.
+    """
+    from threadpoolctl import threadpool_info
+
+    pools = [
+        {k: p.get(k) for k in ("user_api", "internal_api", "version", "num_threads")}
+        for p in threadpool_info()
+    ]
+    many = [p for p in pools if p["num_threads"] != 1]
+    if many:
+        raise RuntimeError(
+            f"scikit-learn must run on one core, but these thread pools have more than one "
+            f"thread after threadpool_limits(1): {many}"
+        )
+    return pools
 
 
 class BaselineComparator(_OneCore):
@@ -71,6 +96,7 @@ class BaselineComparator(_OneCore):
                     for k, v in est.get_params().items()
                 },
                 "n_iter": n_iter,
+                "threads": self.threads,
             },
         )
 
@@ -101,6 +127,7 @@ class MLPComparator(_OneCore):
                 "impl": "scikit-learn MLPClassifier",
                 "settings": ref.get_params(),
                 "n_iter": ref.n_iter_,
+                "threads": self.threads,
             },  # fmt: skip
             held_out=lambda test: float(ref.score(*self.held_out_arrays)),
         )

@@ -98,6 +98,12 @@ class Comparator(Protocol):
         """The timed part: fit on the prepared input, nothing else."""
         ...
 
+    def verify(self) -> None:
+        """Untimed, after the last fit: raise if the prepared input did not stay resident
+        through the fits (a cache evicted or spilled to disk meanwhile), so a fit that read
+        it from disk or rebuilt it is never reported as a result."""
+        return None
+
     def release(self) -> None:
         """Free what ``prepare`` made (safe after a partial ``prepare``)."""
         return None

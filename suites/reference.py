@@ -1,8 +1,9 @@
 """The reference answer of a case: what every implementation's metric is checked against.
 
 scikit-learn on the same rows where it has the algorithm (the spec's ``reference``) and
-the rows fit in memory; else dmlbench on the ``local`` backend, from the same blocks (or
-rebuilt from the same recipe). Also the secondary quality numbers of a fitted model.
+the rows fit in memory (the spec's ``reference_max_rows``); else dmlbench on the ``local``
+backend, from the same blocks (or rebuilt from the same recipe). Also the secondary
+quality numbers of a fitted model.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ from dmlbench.backends import get_backend
 from dmlbench.suites.datasets import shifted_block
 from dmlbench.suites.spec import Case
 from dmlbench.suites.workloads import HELD_OUT_BLOCKS, sample_rows
-
-#: Above this many rows the reference is the local backend, not scikit-learn on a copy.
-SKLEARN_REFERENCE_MAX_ROWS = 2_000_000
 
 
 def extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
@@ -47,7 +45,7 @@ def reference_metric(
     :class:`~dmlbench.suites.workloads.Start`, always: a case's own ``init`` is ours'
     alone), so the check can be as tight as the problem is the same.
     """
-    small = ds.n_samples <= SKLEARN_REFERENCE_MAX_ROWS
+    small = ds.n_samples <= algo.reference_max_rows
     params = algo.run_params(case, start)
     ref = algo.reference(params) if algo.reference else None
     if small and ref is not None:

@@ -26,8 +26,6 @@ import sys
 import time
 import traceback
 from contextlib import suppress
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -43,7 +41,6 @@ from dmlbench.reports.records import (
     read_records,
     to_json,
 )
-from dmlbench.suites.datasets import shifted_block
 from dmlbench.suites.environment import environment
 from dmlbench.suites.monitor import PeakMemory, Progress, Watchdog
 from dmlbench.suites.natives import (
@@ -56,9 +53,11 @@ from dmlbench.suites.natives import (
     no_native_reason,
 )
 from dmlbench.suites.reference import extras_on, reference_metric
+from dmlbench.suites.resident import resident_data
 from dmlbench.suites.resources import engine_options
 from dmlbench.suites.spec import Case, Suite, SuiteError
-from dmlbench.suites.workloads import ALGORITHMS, DATASETS, HELD_OUT_BLOCKS
+from dmlbench.suites.target import held_out, reaches_target, time_to_target
+from dmlbench.suites.workloads import ALGORITHMS
 
 
 # -- running ----------------------------------------------------------------------------
@@ -228,37 +227,6 @@ def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
         }
 
 
-def resident_data(case: Case, be, phases: dict[str, Any]):
-    """(training Dataset, held-out Dataset or None, DatasetSpec) of ``case`` on ``be``.
-
-    Generated data is made on the workers (real data shipped); raw tables are preprocessed
-    there; ``phases`` gets the generation and preprocessing times. The returned spec makes
-    exactly the resident (prepared) blocks, for native libraries and the reference.
-    """
-    data = DATASETS[case.dataset]
-    t0 = time.perf_counter()
-    if data.loader:
-        from dmlbench.algorithms._common import split_blocks
-
-        (X, y), (X_test, y_test) = data.split()
-        ds = be.from_blocks(split_blocks(X, y))
-    else:
-        ds = be.generate(
-            data.blocks_maker(case.n_samples, case.n_features, case.seed), data.n_blocks
-        )
-    phases["generate_s"] = time.perf_counter() - t0
-    if data.preprocess:
-        ds, data = _prepared(be, ds, data, phases)
-    test = None
-    if data.loader:
-        test = be.from_blocks(split_blocks(X_test, y_test))
-    elif data.has_held_out:  # generated after preprocessing: transformed with its fit
-        maker = data.blocks_maker(case.n_samples, case.n_features, case.seed)
-        shifted = partial(shifted_block, make=maker, offset=data.n_blocks)
-        test = be.generate(shifted, HELD_OUT_BLOCKS)
-    return ds, test, data
-
-
 def _measure(case: Case, be) -> dict[str, Any]:
     algo = ALGORITHMS[case.algorithm]
     phases: dict[str, Any] = {}
@@ -279,17 +247,22 @@ def _measure(case: Case, be) -> dict[str, Any]:
             goal = time_to_target(impl, case, algo, test, target)
             phases["search_s"] = time.perf_counter() - t0
         metric_name = algo.metric.name if goal is None else goal["metric"]
-        fits, traces, values, scoring = [], [], [], []
+        fits, traces, values, scoring, n_iters, rebuilt = [], [], [], [], [], []
         for _ in range(1 + case.repeats):  # the first (cold) fit is kept apart
+            rebuilt_before = be.rebuilt_blocks
             t0 = time.perf_counter()
             model = impl.fit()  # one clock for ours and the natives: around fit() alone
             fits.append(time.perf_counter() - t0)
+            # Blocks a fit found missing on its workers were rebuilt inside its clock.
+            rebuilt.append(be.rebuilt_blocks - rebuilt_before)
             traces.append(model.trace or [])
+            n_iters.append(model.n_iter)
             # Every fit's answer is checked, scored after its clock stopped: a repeat that
             # came out fast because it stopped early must not hide behind a good last one.
             t0 = time.perf_counter()
-            values.append(model.metric(ds) if goal is None else _held_out(model, test))
+            values.append(model.metric(ds) if goal is None else held_out(model, test))
             scoring.append(time.perf_counter() - t0)
+        impl.verify()  # the input is still resident and complete after the last fit
         phases["fit_cold_s"], timed = fits[0], fits[1:]
         phases["fit_s"] = timed
         phases["predict_s"] = statistics.median(scoring)
@@ -302,7 +275,7 @@ def _measure(case: Case, be) -> dict[str, Any]:
             )
             # A native whose problem differs from ours (dask-ml penalises the intercept)
             # brings its own rule, with its reason, into the record; ours never does.
-            rule = (model.native or {}).get("tolerance") if native else None
+            rule = native_rule(algo, (model.native or {}).get("tolerance"), reference)
         else:  # every fit must reach the target: ours and a native, one rule
             reference, ref_source, ref_extras = target, "the case's target", {}
             rule = {"value": 0.0, "reason": f"time to target: every fit's {metric_name} at "
@@ -324,9 +297,11 @@ def _measure(case: Case, be) -> dict[str, Any]:
             if not p
         ]
         trace = getattr(model, "trace", None) or []
-        n_iter = getattr(model, "n_iter", None)
-        # One way for everyone: the timed median over the iterations (set-up and final
-        # passes included, as in a library's fit). Ours' trace also gives the rounds alone.
+        timed_iters = [n for n in n_iters[1:] if n]
+        n_iter = statistics.median_low(timed_iters) if timed_iters else None
+        # One way for everyone: the timed median over the timed fits' median iterations
+        # (set-up and final passes included, as in a library's fit). Ours' trace also
+        # gives the rounds alone.
         per_iter = statistics.median(timed) / n_iter if n_iter else None
         per_round = (
             statistics.median(np.diff([0.0] + [r["seconds"] for r in trace])) if trace else None
@@ -345,6 +320,8 @@ def _measure(case: Case, be) -> dict[str, Any]:
             "fit_median_s": statistics.median(timed),
             "fit_spread_s": [min(timed), max(timed)],
             "n_iter": n_iter,
+            "n_iter_per_fit": n_iters,  # the cold fit first; None where a library hides it
+            "rebuilt_blocks": rebuilt,  # per fit, the cold one first: 0 when all resident
             "per_iteration_s": per_iter,
             "per_round_s": per_round,
             "trace": trace,
@@ -403,103 +380,22 @@ def _start(case: Case, algo, data, phases: dict[str, Any]) -> tuple[Any, dict[st
     return start, record
 
 
-#: The most a time-to-target case trains when it names no budget of its own.
-DEFAULT_TARGET_BUDGET = 512
+def native_rule(algo, rule: dict[str, Any] | None, reference: float) -> dict[str, Any] | None:
+    """A native library's own answer rule, ``{"value", "reason"}``, or None (ours').
 
-
-def time_to_target(impl: Comparator, case: Case, algo, test, target: float) -> dict[str, Any]:
-    """Find the smallest budget at which ``impl`` reaches ``target`` on the held-out rows,
-    and leave ``impl.case`` at it: the fits the runner then times.
-
-    The budget (``algo.budget_param``: the MLP's ``max_iter``, epochs for Adam and
-    iterations for L-BFGS) doubles from 1 until a fit's held-out metric reaches the
-    target, then bisects between the last budget that missed and the first that reached
-    it: the smallest budget when the held-out metric grows with the budget (one less is
-    then known to miss; it is recorded, not assumed). Every fit of the search is a whole
-    fit from the case's seed (untimed, recorded); the held-out rows that choose the budget
-    also grade the timed fits, for every implementation alike. It never goes beyond the case's
-    own ``max_iter`` (else :data:`DEFAULT_TARGET_BUDGET`): a target not reached there
-    leaves the budget at that ceiling, and the timed fits then fail their check.
-
-    Returns
-    -------
-    dict
-        ``metric``, ``target``, ``budget_param``, ``budget`` (chosen), ``reached`` and
-        ``search``: one ``{"budget", "seconds", "value", "n_iter"}`` per fit tried.
+    A library whose problem differs from ours by a known amount gives ``excess``: how much
+    its own optimum may exceed ours in the metric's units; its rule is then ours' tolerance
+    plus that excess (relative to the reference for a relative metric).
     """
-    name, metric = algo.budget_param, algo.held_out_metric or algo.metric
-    cap = int(case.params.get(name, DEFAULT_TARGET_BUDGET))
-    if test is None:
-        raise ValueError(
-            f"a time-to-target case needs held-out rows; dataset {case.dataset!r} has none "
-            "(expected a generated dataset with held-out blocks, or a real one)"
-        )
-    search: list[dict[str, Any]] = []
-
-    def reaches(budget: int) -> bool:
-        impl.case = replace(case, params={**case.params, name: budget})
-        t0 = time.perf_counter()
-        model = impl.fit()
-        seconds = time.perf_counter() - t0
-        value = _held_out(model, test)
-        search.append({"budget": budget, "seconds": seconds, "value": value,
-                       "n_iter": model.n_iter})  # fmt: skip
-        return reaches_target(algo, value, target)
-
-    missed, budget = 0, 1  # the largest budget known to miss, the one tried next
-    while not reaches(budget):
-        missed = budget
-        if budget >= cap:
-            break
-        budget = min(2 * budget, cap)
-    reached = budget != missed
-    while reached and budget - missed > 1:  # reached at budget, not at missed: bisect
-        mid = (missed + budget) // 2
-        missed, budget = (missed, mid) if reaches(mid) else (mid, budget)
-    impl.case = replace(case, params={**case.params, name: budget})
-    return {"metric": f"held_out_{metric.name}", "target": target, "budget_param": name,
-            "budget": budget, "reached": reached, "search": search}  # fmt: skip
-
-
-def reaches_target(algo, value: float, target: float) -> bool:
-    """Whether a held-out value reaches the target, in the held-out metric's direction."""
-    metric = algo.held_out_metric or algo.metric
-    return value >= target if metric.higher_is_better else value <= target
-
-
-def _held_out(model: Fitted, test) -> float:
-    """A fit's held-out metric, or a clear error when its implementation gives none."""
-    if model.held_out is None:
-        raise ValueError(
-            f"{(model.native or {}).get('impl', 'this implementation')} reports no held-out "
-            "metric (Fitted.held_out): a time-to-target case cannot check it"
-        )
-    return float(model.held_out(test))
+    if not rule or "excess" not in rule:
+        return rule
+    excess = rule["excess"] / abs(reference) if algo.metric.relative else rule["excess"]
+    return {**rule, "value": algo.tolerance_for(False) + excess}
 
 
 def _fit_name(index: int) -> str:
     """How a reason names fit ``index`` of a case (0 is the cold fit)."""
     return "cold fit" if index == 0 else f"timed repeat {index}"
-
-
-def _prepared(be, raw, data, phases: dict[str, Any]):
-    """Preprocess the raw resident Dataset on the workers (timed as its own phase).
-
-    Returns the prepared Dataset, and a DatasetSpec whose blocks are the prepared ones
-    (rebuilt from the raw recipe and the fitted parameters), so native libraries and the
-    reference see exactly the rows ours trains on.
-    """
-    from dmlbench.algorithms._table_kernels import prepared_block
-
-    t0 = time.perf_counter()
-    try:
-        ds, params = data.preprocess(be, raw)
-    finally:
-        with suppress(Exception):
-            be.free(raw)
-    phases["preprocess_s"] = time.perf_counter() - t0
-    maker = partial(prepared_block, raw=data.make_block, params=params)
-    return ds, replace(data, make_block=maker, preprocess=None)
 
 
 class Ours(Comparator):

@@ -131,11 +131,45 @@ def test_a_native_rule_replaces_the_tolerance_one_sided_only_when_given():
     assert LOGISTIC.quality_ok(0.5, 1.0, native=True, tolerance=1e-3)  # lower: one-sided
 
 
-def test_dask_ml_logistic_records_its_own_rule_and_why():
+@pytest.mark.parametrize("n_samples", [455, 20_000])
+def test_dask_ml_logistic_excess_bounds_the_gap_its_intercept_penalty_makes(n_samples):
+    """dask-ml's problem (the intercept penalised too) solved exactly with scikit-learn on
+    [X, 1] without an intercept: ours' objective at its optimum exceeds ours' optimum by
+    more than ours' 1e-6 on small data, and by no more than the excess it records (b²/n)."""
+    import numpy as np
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
     from dmlbench.suites import native_dask_ml  # imports dask-ml only when it fits
 
-    assert native_dask_ml.DASK_ML_LOGISTIC_TOLERANCE > LOGISTIC.tolerance
+    X, y = make_classification(n_samples, 8, weights=[0.8], flip_y=0.05, random_state=0)
+    C = 1.0
+
+    def ours(w, b):  # (C Σ log-loss + ½‖w‖²) / n: the intercept unpenalised
+        z = X @ w + b
+        return (C * np.sum(np.logaddexp(0, z) - y * z) + 0.5 * w @ w) / n_samples
+
+    strict = {"C": C, "tol": 1e-12, "max_iter": 10_000}
+    best = LogisticRegression(**strict).fit(X, y)
+    penalised = LogisticRegression(fit_intercept=False, **strict).fit(
+        np.column_stack([X, np.ones(n_samples)]), y
+    )
+    w_d, b_d = penalised.coef_[0, :-1], penalised.coef_[0, -1]
+    f_star = ours(best.coef_[0], best.intercept_[0])
+    gap = ours(w_d, b_d) - f_star
+    excess = b_d**2 / n_samples  # what the comparator records as its "excess"
+    assert 0 < gap <= excess
+    if n_samples < 1000:
+        assert gap / f_star > LOGISTIC.tolerance  # ours' rule alone would fail it
     assert "intercept" in native_dask_ml.DASK_ML_LOGISTIC_REASON
+
+
+def test_a_native_excess_becomes_a_relative_tolerance_above_ours():
+    from dmlbench.suites.runner import native_rule
+
+    rule = native_rule(LOGISTIC, {"excess": 2e-3, "reason": "r"}, reference=4.0)
+    assert rule["value"] == pytest.approx(LOGISTIC.tolerance + 2e-3 / 4.0)
+    assert rule["reason"] == "r" and native_rule(LOGISTIC, None, reference=4.0) is None
 
 
 def test_dask_glm_gets_ours_stopping_rule_in_its_own_units():

@@ -482,6 +482,17 @@ def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
         assert q["tolerance"] is not None and q["ok"]
         if c["algorithm"] in ("linear_regression", "kmeans"):  # the same optimum as ours
             assert q["value"] == pytest.approx(q["reference"], rel=1e-6)
+        # Every fit's iterations and residency recorded; a native's input stays resident.
+        assert len(r["n_iter_per_fit"]) == len(r["rebuilt_blocks"]) == 1 + c["repeats"]
+        assert r["rebuilt_blocks"] == [0] * (1 + c["repeats"])
+        if c["backend"] == "spark":  # MLlib on the native BLAS ours uses, as loaded
+            settings = r["backend_info"]["settings"]
+            assert "JNIBLAS" in settings["jvm_blas"], settings
+            assert any("blas" in lib for lib in settings["jvm_blas_libraries"]), settings
+        if r["native"]["impl"] == "dask-ml LogisticRegression(lbfgs)":
+            # Its iterations, read from scipy's own report inside dask_glm.
+            assert r["n_iter"] == r["native"]["lbfgs"]["nit"] > 0
+            assert "excess" in r["native"]["tolerance"] and q["tolerance"] > 1e-6
 
 
 def test_ray_explains_it_has_no_native_library(tmp_path):

@@ -59,6 +59,10 @@ class Delegating:
     def started(self) -> bool:
         return self.inner.started
 
+    @property
+    def rebuilt_blocks(self) -> int:
+        return self.inner.rebuilt_blocks
+
     def start(self) -> Delegating:
         self.inner.start()
         self.n_workers = self.inner.n_workers
