@@ -1,0 +1,163 @@
+"""Scaling models fitted to measured throughput, to predict past the measured workers.
+
+* Amdahl: ``X(N) = λ N / (1 + σ (N − 1))``: a serial fraction σ.
+* The Universal Scalability Law (Gunther 1993, 2007):
+  ``X(N) = λ N / (1 + σ (N − 1) + κ N (N − 1))``: contention σ and coherency κ (the
+  cost of workers exchanging data, which makes throughput peak at
+  ``N* = sqrt((1 − σ) / κ)`` and then fall).
+
+Throughput is fits per second (1 / fit time). Both are fitted by scipy's least squares on
+the throughput itself (what the published fits do), with σ, κ ≥ 0. A curve through two
+points is not a model: a fit needs at least three distinct worker counts
+(:data:`MIN_COUNTS`), else :class:`TooFewPoints`. Intervals on σ, κ, λ and on every
+prediction come from refitting bootstrap replicates of each worker count's median time
+(:mod:`dmlbench.reports.stats`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dmlbench.reports.stats import LEVEL, RESAMPLES, Times, median_of, median_replicates
+
+#: Distinct worker counts a model needs (two points fit any two-parameter curve exactly).
+MIN_COUNTS = 3
+#: Worker counts a report predicts at.
+PREDICT_AT = (4, 8, 16, 32, 64)
+
+
+class TooFewPoints(ValueError):
+    """Fewer distinct worker counts than a model can be fitted to; says how many."""
+
+
+def usl(n, sigma: float, kappa: float, lam: float):
+    """USL throughput at ``n`` workers (array or scalar)."""
+    n = np.asarray(n, dtype=float)
+    return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+
+
+def amdahl(n, sigma: float, lam: float):
+    """Amdahl throughput at ``n`` workers (USL with κ = 0)."""
+    return usl(n, sigma, 0.0, lam)
+
+
+@dataclass(frozen=True)
+class ScalingFit:
+    """A fitted model: its name, parameters, their intervals, and what it predicts."""
+
+    model: str  # "usl" or "amdahl"
+    params: dict[str, float]  # sigma, kappa (usl), lam
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    counts: tuple[int, ...] = ()  # the measured worker counts it was fitted to
+    level: float = LEVEL
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def throughput(self, n):
+        p = self.params
+        return usl(n, p["sigma"], p.get("kappa", 0.0), p["lam"])
+
+    @property
+    def peak(self) -> float | None:
+        """``N* = sqrt((1 − σ) / κ)``, where throughput peaks; None when κ = 0."""
+        kappa = self.params.get("kappa", 0.0)
+        if kappa <= 0:
+            return None
+        return math.sqrt((1 - self.params["sigma"]) / kappa)
+
+    @property
+    def max_workers(self) -> int | None:
+        """The whole number of workers at or just below the peak (``N_max``)."""
+        return None if self.peak is None else int(math.floor(self.peak))
+
+    @property
+    def max_throughput(self) -> float | None:
+        """Throughput at ``N_max`` (``X_max``)."""
+        return None if self.max_workers is None else float(self.throughput(self.max_workers))
+
+    def predict(self, n: int) -> dict[str, float]:
+        """Predicted fit time and speedup over one worker at ``n`` workers, with the
+        bootstrap interval of each (``time_low`` ...), when the fit has replicates."""
+        x, x1 = float(self.throughput(n)), float(self.throughput(1))
+        out = {"workers": n, "time": 1 / x, "speedup": x / x1}
+        if self.replicates is not None and len(self.replicates):
+            reps = self.replicates
+            kappa = reps[:, 1] if self.model == "usl" else 0.0
+            lam = reps[:, -1]
+            xs = usl(n, reps[:, 0], kappa, lam)
+            x1s = usl(1, reps[:, 0], kappa, lam)
+            tail = (1 - self.level) / 2 * 100
+            out["time_low"], out["time_high"] = np.percentile(1 / xs, [tail, 100 - tail])
+            out["speedup_low"], out["speedup_high"] = np.percentile(xs / x1s, [tail, 100 - tail])
+        return out
+
+
+def _least_squares(model: str, n: np.ndarray, x: np.ndarray) -> np.ndarray:
+    from scipy.optimize import least_squares
+
+    if model == "usl":
+        def residual(p):
+            return usl(n, p[0], p[1], p[2]) - x
+
+        start, low, high = [0.01, 1e-4, x[0] / n[0]], [0, 0, 0], [1, 1, np.inf]
+    else:
+        def residual(p):
+            return amdahl(n, p[0], p[1]) - x
+
+        start, low, high = [0.01, x[0] / n[0]], [0, 0], [1, np.inf]
+    tight = {"xtol": 1e-15, "ftol": 1e-15, "gtol": 1e-15}
+    return least_squares(residual, start, bounds=(low, high), x_scale="jac", **tight).x
+
+
+def fit_throughput(
+    counts: Sequence[float], throughput: Sequence[float], model: str = "usl"
+) -> ScalingFit:
+    """Fit ``model`` ("usl" or "amdahl") to measured throughput at ``counts`` workers.
+
+    Raises
+    ------
+    TooFewPoints
+        Fewer than :data:`MIN_COUNTS` distinct worker counts.
+    ValueError
+        An unknown model.
+    """
+    if model not in ("usl", "amdahl"):
+        raise ValueError(f"model must be 'usl' or 'amdahl'; got {model!r}")
+    n, x = np.asarray(counts, dtype=float), np.asarray(throughput, dtype=float)
+    distinct = sorted({int(c) for c in counts})
+    if len(distinct) < MIN_COUNTS:
+        raise TooFewPoints(
+            f"a scaling model needs at least {MIN_COUNTS} distinct worker counts; got "
+            f"{distinct}: a curve through {len(distinct)} point(s) is not a model"
+        )
+    p = _least_squares(model, n, x)
+    names = ("sigma", "kappa", "lam") if model == "usl" else ("sigma", "lam")
+    return ScalingFit(model, dict(zip(names, map(float, p), strict=True)), counts=tuple(distinct))
+
+
+def fit_times(
+    by_workers: Mapping[int, Times],
+    model: str = "usl",
+    *,
+    level: float = LEVEL,
+    resamples: int = RESAMPLES // 4,
+    seed: int = 0,
+) -> ScalingFit:
+    """Fit ``model`` to fit times per worker count (throughput = 1 / median time), with
+    percentile intervals on its parameters from refitting bootstrap replicates."""
+    counts = sorted(by_workers)
+    fitted = fit_throughput(counts, [1 / median_of(by_workers[w]) for w in counts], model)
+    reps = np.column_stack(
+        [median_replicates(by_workers[w], resamples=resamples, seed=seed + k)
+         for k, w in enumerate(counts)]  # fmt: skip
+    )
+    params = np.array([_least_squares(model, np.asarray(counts, float), 1 / row) for row in reps])
+    tail = (1 - level) / 2 * 100
+    intervals = {
+        name: tuple(float(v) for v in np.percentile(params[:, i], [tail, 100 - tail]))
+        for i, name in enumerate(fitted.params)
+    }
+    return ScalingFit(model, fitted.params, intervals, fitted.counts, level, params)  # type: ignore[arg-type]

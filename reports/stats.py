@@ -1,0 +1,249 @@
+"""Intervals on every figure: bootstrap of the raw fit times.
+
+Variance lives at two levels: between engine launches (a fresh engine, fresh data
+placement, a fresh JIT) and between the timed fits of one launch. A case's times are
+therefore a list of launches, each a list of fit times; one launch is the common case.
+A bootstrap replicate resamples launches with replacement, then fits within each chosen
+launch, and takes the median of the pooled fits (the percentile bootstrap; Efron &
+Tibshirani 1993, ch. 13). Every derived figure (speedup, efficiency, Karp–Flatt, ratios,
+COST) is computed on the replicates of its inputs, series by series independently, so its
+interval carries the noise of every median it is made of.
+
+Pure numpy, no engine and nothing of ours: the runner calls :func:`median_interval` to stop
+adaptive repeats, and the reports and ``compare`` call the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Confidence level of every interval dmlbench prints.
+LEVEL = 0.95
+#: Bootstrap replicates per interval: the percentiles of 2,000 replicates move by well
+#: under 1 % of a typical interval's width between seeds.
+RESAMPLES = 2000
+
+Times = Sequence[float] | Sequence[Sequence[float]]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate and its bootstrap interval.
+
+    ``value`` is the figure computed from the measured medians themselves (not the mean
+    of the replicates); ``low``/``high`` the percentile interval at ``level``; ``n`` the
+    timed fits behind it (all series together).
+    """
+
+    value: float
+    low: float
+    high: float
+    n: int
+    level: float = LEVEL
+
+    def overlaps(self, other: Interval) -> bool:
+        """Whether two intervals share a point: a tie, not a win."""
+        return self.low <= other.high and other.low <= self.high
+
+    def excludes(self, low: float, high: float) -> bool:
+        """Whether the whole interval lies outside ``[low, high]``."""
+        return self.low > high or self.high < low
+
+    @property
+    def half_width(self) -> float:
+        """The interval's half width relative to its value (0.05: ±5 %)."""
+        return (self.high - self.low) / 2 / abs(self.value) if self.value else float("inf")
+
+    def format(self, spec: str = ".3g", suffix: str = "") -> str:
+        """``1.84× [1.71, 1.97]`` style (``suffix="×"``)."""
+        v, lo, hi = (format(x, spec) for x in (self.value, self.low, self.high))
+        return f"{v}{suffix} [{lo}, {hi}]"
+
+    def as_dict(self) -> dict[str, float]:
+        return {"value": self.value, "low": self.low, "high": self.high, "n": self.n,
+                "level": self.level}  # fmt: skip
+
+
+def launches_of(times: Times) -> list[list[float]]:
+    """``times`` as a list of launches (a flat list of fit times is one launch).
+
+    Raises
+    ------
+    ValueError
+        No fit time at all, or a launch without one.
+    """
+    if len(times) and not isinstance(times[0], (int, float, np.floating)):
+        launches = [[float(t) for t in launch] for launch in times]  # type: ignore[union-attr]
+    else:
+        launches = [[float(t) for t in times]]  # type: ignore[arg-type]
+    if not launches or any(not launch for launch in launches):
+        raise ValueError(f"times must hold at least one fit time per launch; got {times!r}")
+    return launches
+
+
+def median_replicates(times: Times, *, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
+    """Bootstrap replicates of the median fit time, shape (resamples,).
+
+    Two levels: launches drawn with replacement, then fits drawn with replacement within
+    each drawn launch (each launch keeps its own number of fits); the replicate is the
+    median of the pooled draws. One launch: the ordinary bootstrap of the median.
+    """
+    launches = launches_of(times)
+    rng = np.random.default_rng(seed)
+    n_launches = len(launches)
+    picks = rng.integers(0, n_launches, size=(resamples, n_launches))
+    if len({len(launch) for launch in launches}) == 1:  # vectorised: launches of equal size
+        data = np.asarray(launches)  # (n_launches, m)
+        m = data.shape[1]
+        drawn = data[picks]  # (resamples, n_launches, m)
+        fits = rng.integers(0, m, size=drawn.shape)
+        pooled = np.take_along_axis(drawn, fits, axis=2).reshape(resamples, -1)
+        return np.median(pooled, axis=1)
+    arrays = [np.asarray(launch) for launch in launches]
+    out = np.empty(resamples)
+    for r in range(resamples):
+        pooled = [a[rng.integers(0, len(a), size=len(a))] for a in (arrays[i] for i in picks[r])]
+        out[r] = np.median(np.concatenate(pooled))
+    return out
+
+
+def median_of(times: Times) -> float:
+    """The median of every fit time of every launch."""
+    return float(np.median(np.concatenate([np.asarray(x) for x in launches_of(times)])))
+
+
+def n_fits(times: Times) -> int:
+    return sum(len(x) for x in launches_of(times))
+
+
+def _percentiles(replicates: np.ndarray, level: float) -> tuple[float, float]:
+    finite = replicates[np.isfinite(replicates)]
+    if finite.size == 0:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def median_interval(
+    times: Times, *, level: float = LEVEL, resamples: int = RESAMPLES, seed: int = 0
+) -> Interval:
+    """The median fit time with its bootstrap interval (launches, then fits)."""
+    reps = median_replicates(times, resamples=resamples, seed=seed)
+    low, high = _percentiles(reps, level)
+    return Interval(median_of(times), low, high, n_fits(times), level)
+
+
+def figure_interval(
+    figure: Callable[..., float | np.ndarray],
+    *series: Times,
+    level: float = LEVEL,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Interval:
+    """The interval of ``figure(median_1, median_2, ...)`` of independent series.
+
+    ``figure`` must work elementwise on numpy arrays (``lambda t1, tp: t1 / tp``): it is
+    applied once to the measured medians (the value) and once to the replicates of every
+    series, each bootstrapped on its own (different seeds: the series are independent
+    measurements).
+    """
+    value = float(figure(*(median_of(s) for s in series)))
+    reps = [median_replicates(s, resamples=resamples, seed=seed + k) for k, s in enumerate(series)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        replicated = np.asarray(figure(*reps), dtype=float)
+    low, high = _percentiles(replicated, level)
+    return Interval(value, low, high, sum(n_fits(s) for s in series), level)
+
+
+def speedup_interval(base: Times, times: Times, **kw) -> Interval:
+    """Speedup ``t_base / t`` with its interval."""
+    return figure_interval(lambda tb, t: tb / t, base, times, **kw)
+
+
+def efficiency_interval(
+    base: Times, times: Times, workers: int, *, base_workers: int = 1, **kw
+) -> Interval:
+    """Parallel efficiency ``(t_base / t) · base_workers / workers`` with its interval."""
+    return figure_interval(lambda tb, t: tb / t * base_workers / workers, base, times, **kw)
+
+
+def karp_flatt_interval(base: Times, times: Times, workers: int, **kw) -> Interval | None:
+    """Karp–Flatt serial fraction ``(1/S − 1/p) / (1 − 1/p)`` with its interval (against
+    one worker; None for ``p = 1``)."""
+    if workers <= 1:
+        return None
+    p = workers
+    return figure_interval(lambda tb, t: (t / tb - 1 / p) / (1 - 1 / p), base, times, **kw)
+
+
+def ratio_interval(numerator: Times, denominator: Times, **kw) -> Interval:
+    """``median(numerator) / median(denominator)`` with its interval (B/A, ours/native)."""
+    return figure_interval(lambda a, b: a / b, numerator, denominator, **kw)
+
+
+@dataclass(frozen=True)
+class CostRange:
+    """COST (McSherry et al. 2015) with its uncertainty: the fewest measured workers whose
+    time beats the one-core baseline, as the range of worker counts its bootstrap gives.
+
+    ``low``/``high`` are worker counts, None meaning "not reached among the measured
+    counts"; ``value`` is the COST of the measured medians (None: not reached).
+    """
+
+    value: int | None
+    low: int | None
+    high: int | None
+    largest: int  # the largest worker count measured
+
+    def format(self) -> str:
+        def name(w: int | None) -> str:
+            return f"> {self.largest}" if w is None else str(w)
+
+        if self.value is None and self.low is None and self.high is None:
+            return f"not reached (> {self.largest} workers)"
+        if self.low == self.high:
+            return name(self.value)
+        return f"{name(self.value)} [{name(self.low)}, {name(self.high)}]"
+
+
+def cost_range(
+    by_workers: Mapping[int, Times],
+    baseline: Times,
+    *,
+    level: float = LEVEL,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> CostRange:
+    """COST of ``by_workers`` (worker count -> times) against ``baseline`` (one core),
+    with the central ``level`` range of its bootstrap distribution."""
+    counts = sorted(by_workers)
+
+    def cost(times: Mapping[int, float], base: float) -> float:
+        return next((float(w) for w in counts if times[w] < base), np.inf)
+
+    value = cost({w: median_of(t) for w, t in by_workers.items()}, median_of(baseline))
+    reps = {
+        w: median_replicates(by_workers[w], resamples=resamples, seed=seed + k)
+        for k, w in enumerate(counts)
+    }
+    base = median_replicates(baseline, resamples=resamples, seed=seed + len(counts))
+    dist = np.array([cost({w: reps[w][r] for w in counts}, base[r]) for r in range(resamples)])
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(dist, [tail, 100 - tail], method="nearest")
+
+    def count(x: float) -> int | None:
+        return None if not np.isfinite(x) else int(x)
+
+    return CostRange(count(value), count(low), count(high), counts[-1])
+
+
+def coefficient_of_variation(times: Times) -> float:
+    """Standard deviation over mean of every fit time (0 for a single fit)."""
+    pooled = np.concatenate([np.asarray(x) for x in launches_of(times)])
+    if pooled.size < 2 or pooled.mean() == 0:
+        return 0.0
+    return float(pooled.std(ddof=1) / pooled.mean())

@@ -1,0 +1,112 @@
+"""Intervals (``dmlbench.reports.stats``) and scaling models
+(``dmlbench.reports.scaling_models``): against hand-computed values, a simulated coverage
+check, and the published USL fit of the Cisco benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dmlbench.reports import stats
+from dmlbench.reports.scaling_models import (
+    TooFewPoints,
+    fit_throughput,
+    fit_times,
+    usl,
+)
+
+CISCO = Path(__file__).resolve().parents[2] / "shared" / "data" / "usl_cisco.csv"
+
+
+def test_the_published_usl_fit_of_the_cisco_benchmark():
+    """Schwartz (2015): σ = 0.02671591, κ = 7.690945e-4, λ = 995.6486, N_max = 35,
+    X_max = 12341; the fit must agree within 0.02 %."""
+    if not CISCO.exists():
+        pytest.skip(f"the golden data is shipped beside the repository: {CISCO} is missing")
+    data = np.loadtxt(CISCO, delimiter=",", comments="#", skiprows=6)
+    fit = fit_throughput(data[:, 0], data[:, 1], "usl")
+    published = {"sigma": 0.02671591, "kappa": 7.690945e-4, "lam": 995.6486}
+    for name, value in published.items():
+        assert fit.params[name] == pytest.approx(value, rel=2e-4), name
+    assert fit.max_workers == 35
+    assert fit.max_throughput == pytest.approx(12341, abs=1)
+
+
+def test_a_model_needs_three_worker_counts():
+    with pytest.raises(TooFewPoints, match=r"at least 3 distinct worker counts; got \[1, 2\]"):
+        fit_throughput([1, 2, 2], [1.0, 1.9, 1.9])
+    with pytest.raises(ValueError, match="model must be 'usl' or 'amdahl'"):
+        fit_throughput([1, 2, 4], [1, 2, 3], "gustafson")
+
+
+def test_usl_recovers_its_parameters_from_noisy_times_with_intervals_that_cover_them():
+    rng = np.random.default_rng(1)
+    truth = (0.05, 0.002, 2.0)  # σ, κ, λ (fits per second on one worker)
+    by_workers = {
+        w: list(1 / usl(w, *truth) * rng.normal(1, 0.01, size=7)) for w in (1, 2, 4, 8, 16)
+    }
+    fit = fit_times(by_workers, "usl", resamples=200)
+    for name, true in zip(("sigma", "kappa", "lam"), truth, strict=True):
+        low, high = fit.intervals[name]
+        assert low <= true <= high, (name, low, true, high)
+    pred = fit.predict(32)
+    assert pred["time_low"] <= 1 / usl(32, *truth) <= pred["time_high"]
+    assert fit.peak == pytest.approx(np.sqrt((1 - 0.05) / 0.002), rel=0.2)
+
+
+def test_amdahl_has_no_peak():
+    fit = fit_throughput([1, 2, 4, 8], [1.0, 1.8, 3.0, 4.4], "amdahl")
+    assert fit.peak is None and 0 < fit.params["sigma"] < 1
+
+
+def test_median_interval_of_one_and_of_several_launches():
+    one = stats.median_interval([1.0, 1.1, 0.9, 1.05, 1.02])
+    assert one.value == 1.02 and one.low <= one.value <= one.high and one.n == 5
+    assert 0.9 <= one.low and one.high <= 1.1  # a median of these fits cannot leave them
+    # Two launches that disagree: the interval spans both (launch-level variance).
+    two = stats.median_interval([[1.0, 1.01, 0.99], [1.3, 1.31, 1.29]])
+    assert two.low < 1.01 and two.high > 1.29 and two.n == 6
+    with pytest.raises(ValueError, match="at least one fit time per launch"):
+        stats.median_interval([[1.0], []])
+
+
+def test_percentile_intervals_cover_the_median_about_95_percent_of_the_time():
+    """Simulated coverage of the true median of a log-normal, 10 fits per case."""
+    rng = np.random.default_rng(2)
+    covered = sum(
+        stats.median_interval(list(np.exp(rng.normal(0, 0.1, 10))), resamples=500, seed=k)
+        .excludes(1.0, 1.0) is False
+        for k in range(300)
+    )
+    assert 0.88 <= covered / 300 <= 0.99
+
+
+def test_derived_figures_and_their_intervals():
+    t1, t2 = [2.0, 2.1, 1.9, 2.05, 1.95], [1.1, 1.0, 1.2, 1.05, 1.08]
+    s = stats.speedup_interval(t1, t2)
+    assert s.value == pytest.approx(2.0 / 1.08) and s.low < s.value < s.high
+    e = stats.efficiency_interval(t1, t2, 2)
+    assert e.value == pytest.approx(s.value / 2)
+    kf = stats.karp_flatt_interval(t1, t2, 2)
+    assert kf.value == pytest.approx((1 / s.value - 0.5) / 0.5)
+    assert stats.karp_flatt_interval(t1, t1, 1) is None
+    r = stats.ratio_interval(t2, t1)
+    assert r.value == pytest.approx(1 / s.value) and r.format(".2f", "×").endswith("]")
+    assert s.overlaps(stats.speedup_interval(t1, t2, seed=5))
+    assert not s.overlaps(stats.Interval(5.0, 4.9, 5.1, 3))
+
+
+def test_cost_is_a_range_of_worker_counts_or_not_reached():
+    clear = stats.cost_range({1: [2.0, 2.1, 2.05], 2: [1.1, 1.2, 1.15]}, [1.5, 1.6, 1.55])
+    assert (clear.value, clear.low, clear.high) == (2, 2, 2) and clear.format() == "2"
+    never = stats.cost_range({1: [2.0, 2.1], 2: [1.9, 1.95]}, [1.5, 1.6])
+    assert never.value is None and never.format() == "not reached (> 2 workers)"
+    edge = stats.cost_range({1: [2.0, 2.1], 2: [1.5, 1.7]}, [1.55, 1.6])
+    assert edge.high is None and edge.format().endswith("> 2]")
+
+
+def test_coefficient_of_variation():
+    assert stats.coefficient_of_variation([1.0]) == 0.0
+    assert stats.coefficient_of_variation([1.0, 1.2]) == pytest.approx(np.std([1, 1.2], ddof=1) / 1.1)
