@@ -21,7 +21,6 @@ from dmlbench.suites.natives import (
     scored_by_ours,
     shared_centres,
 )
-from dmlbench.suites.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
 
 
 class _DaskML(Comparator):
@@ -179,6 +178,10 @@ class LogisticRegressionComparator(_DaskML):
 
     def prepare(self, case, algo, data, be, ds) -> None:
         from distributed import futures_of, wait
+
+        # Imported here, not at the top: workers unpickle this module's functions
+        # (_spilled), and workloads imports scikit-learn (~1 s per worker process).
+        from dmlbench.suites.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
 
         super().prepare(case, algo, data, be, ds)
         self.classes = np.unique(self.y.compute())

@@ -26,7 +26,6 @@ from dmlbench.suites.natives import (
     scored_by_ours,
     shared_centres,
 )
-from dmlbench.suites.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
 
 
 def require_native_blas(be) -> None:
@@ -222,6 +221,10 @@ class LogisticRegressionComparator(_MLlib):
 
     def prepare(self, case, algo, data, be, ds) -> None:
         super().prepare(case, algo, data, be, ds)
+        # Imported here, not at the top: workers unpickle this module's row functions, and
+        # workloads imports scikit-learn (~1 s per worker process).
+        from dmlbench.suites.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
+
         self.C = float(case.params.get("C", 1.0))
         # Ours' iteration cap and tolerance (the case's, else ours' defaults): Breeze's
         # tolerance is relative, so the number is the same but the rule is not (recorded).

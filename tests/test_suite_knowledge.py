@@ -132,8 +132,9 @@ def test_a_new_algorithm_is_one_spec_entry(tmp_path, monkeypatch):
         ("inertia", 100.0 * (1 + 5e-7), 100.0, True),  # the same start: relative 1e-6
         ("inertia", 100.0 * (1 + 2e-6), 100.0, False),
         ("inertia", 99.0, 100.0, False),  # two-sided: from the same start, not the same path
-        ("r2", 0.9, 0.9 + 2e-6, False),  # two-sided, absolute 1e-6
-        ("r2", 0.9, 0.9 + 5e-7, True),
+        ("r2", 0.9, 0.9 + 2e-9, False),  # two-sided, absolute 1e-9
+        ("r2", 0.9 + 2e-9, 0.9, False),
+        ("r2", 0.9, 0.9 + 5e-10, True),
         ("objective", 0.4 * (1 + 2e-6), 0.4, False),  # one-sided, relative 1e-6
         ("objective", 0.4 * (1 + 5e-7), 0.4, True),
         ("objective", 0.3, 0.4, True),  # below the strict reference's minimum: not wrong
