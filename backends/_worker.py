@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,13 @@ _CANCELLED: set[str] = set()
 _process_ready = False
 # Index of the block a verb's function is running on in this process (-1: none).
 _current_index = -1
+#: Test-only: the factor by which every block function of a resident ``aggregate`` or
+#: ``map`` takes longer (a busy loop after it for ``(factor - 1)`` times its own time),
+#: so that tests can inject a genuine, proportional slowdown and check that ``dmlbench
+#: compare`` detects it. Read once per process; the environment record names it when set.
+SLOWDOWN_ENV = "DMLBENCH_TEST_SLOWDOWN"
+_SLOWDOWN = float(os.environ.get(SLOWDOWN_ENV) or 1.0)
+
 #: What :func:`run` returns: ``(status, payload, blocks rebuilt)``.
 Outcome = tuple[str, Any, int]
 #: Resident blocks this process had to rebuild from their recipe (held nowhere when a
@@ -247,12 +255,18 @@ def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
                 out.append((i, block.n_samples))
             elif op == "map":
                 assert call.fn is not None, "a 'map' call carries fn"
+                t0 = time.perf_counter()
                 new = _checked(call.fn(block, *args), call.fn, i)
+                if _SLOWDOWN != 1.0:
+                    _stretch(t0)
                 STORE[(call.out_id, i)] = new
                 out.append((i, new.n_samples))
             elif op == "aggregate":
                 assert call.fn is not None and call.combine is not None, "aggregate: fn, combine"
+                t0 = time.perf_counter()
                 value = call.fn(block, *args)
+                if _SLOWDOWN != 1.0:
+                    _stretch(t0)
                 acc = value if not out else call.combine(acc, value)
                 out.append(i)
             elif op == "collect":
@@ -266,6 +280,13 @@ def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
         return ("err", _portable(exc, i, call))
     finally:
         _current_index = -1
+
+
+def _stretch(t0: float) -> None:
+    """Busy-wait until the work begun at ``t0`` has taken ``_SLOWDOWN`` times as long."""
+    end = t0 + (time.perf_counter() - t0) * _SLOWDOWN
+    while time.perf_counter() < end:
+        pass
 
 
 def _checked(block: Any, fn: Callable, i: int) -> Block:

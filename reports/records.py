@@ -56,10 +56,13 @@ class CaseFields(TypedDict):
     impl: str  # "dmlbench" or "native"
     n_samples: int  # requested rows (generated data); the record's own n_samples is real
     n_features: int
-    repeats: int  # timed fits after the cold one
+    repeats: int | str  # timed fits after the cold one, per launch, or "auto"
     timeout: float
     seed: int
     pattern: NotRequired[str | None]  # how the verbs ran (dask, ray); absent in old records
+    launches: NotRequired[int]  # fresh engine launches per case (absent in old records: 1)
+    budget: NotRequired[float]  # repeats = "auto": seconds of timed fits per launch
+    max_repeats: NotRequired[int]  # repeats = "auto": the most timed fits per launch
 
 
 class Phases(TypedDict, total=False):
@@ -136,6 +139,15 @@ class Record(TypedDict, total=False):
     #: (the smallest that reached it), ``reached`` and the ``search`` (one row per fit).
     target: dict[str, Any]
     peak_memory_mb: float  # of the process tree during the case
+    #: Why the timed fits stopped: a fixed count, or ``repeats = "auto"``'s reason.
+    repeats_stop: str | None
+    #: Timed fits per launch (``launches > 1``): ``phases.fit_s`` pools them.
+    fit_s_by_launch: list[list[float]]
+    #: One summary per launch (``launches > 1``): outcome, engine start, cold and median fit,
+    #: why its repeats stopped, its answers, its rebuilt blocks.
+    launches: list[dict[str, Any]]
+    #: ``machine_state()`` before and after the case: load averages, CPU MHz, steal time.
+    machine: dict[str, Any]
     backend_info: dict[str, Any]  # Backend.info(): engine, version, workers, threads
 
 

@@ -9,6 +9,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from dmlbench.backends._worker import SLOWDOWN_ENV
+
 
 def environment() -> dict[str, Any]:
     """What the numbers were measured on: machine, BLAS, package versions, git commit."""
@@ -54,4 +56,60 @@ def environment() -> dict[str, Any]:
         ],
         "versions": versions,
         "git_commit": commit,
+        # A results file measured with the test-only slowdown says so (see _worker).
+        **({"test_slowdown": slowdown} if (slowdown := os.environ.get(SLOWDOWN_ENV)) else {}),
+    }
+
+
+def machine_state() -> dict[str, Any]:
+    """What else the machine was doing: load averages (1, 5, 15 min), the CPU frequency
+    (MHz, where the OS gives it) and the CPU time stolen by a hypervisor so far (seconds,
+    Linux): taken before and after each case, so a noisy case can be told from a slow one.
+    """
+    import psutil
+
+    state: dict[str, Any] = {"loadavg": [round(x, 2) for x in os.getloadavg()]}
+    with suppress(Exception):
+        freq = psutil.cpu_freq()
+        if freq is not None and freq.current:
+            state["cpu_mhz"] = round(freq.current)
+    steal = getattr(psutil.cpu_times(), "steal", None)
+    if steal is not None:
+        state["steal_s"] = round(steal, 2)
+    return state
+
+
+#: Times the calibration kernel runs at the start of a run.
+CALIBRATION_ROUNDS = 7
+
+
+def calibration(rounds: int = CALIBRATION_ROUNDS) -> dict[str, Any]:
+    """The run's noise floor: a short fixed kernel (a 256×256 matrix product and a
+    2M-element triad, one BLAS thread: compute and memory bandwidth), timed ``rounds`` times
+    at the start of a run. Its median compares machines and runs; its spread is the
+    machine's own noise before any engine starts.
+    """
+    import time
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((256, 256)), rng.random((256, 256))
+    x, y = rng.random(2_000_000), rng.random(2_000_000)
+    times = []
+    with threadpool_limits(limits=1):
+        for _ in range(rounds + 1):  # the first is a warm-up
+            t0 = time.perf_counter()
+            for _ in range(4):
+                a @ b
+                x + 2.5 * y
+            times.append(time.perf_counter() - t0)
+    timed = sorted(times[1:])
+    median = timed[len(timed) // 2]
+    return {
+        "kernel": "4 x (256x256 matmul + 2M triad), 1 BLAS thread",
+        "median_s": median,
+        "spread": (timed[-1] - timed[0]) / median,
+        "times_s": times[1:],
     }

@@ -41,7 +41,7 @@ from dmlbench.reports.records import (
     read_records,
     to_json,
 )
-from dmlbench.suites.environment import environment
+from dmlbench.suites.environment import calibration, environment, machine_state
 from dmlbench.suites.monitor import PeakMemory, Progress, Watchdog
 from dmlbench.suites.natives import (
     NATIVES,
@@ -53,6 +53,7 @@ from dmlbench.suites.natives import (
     no_native_reason,
 )
 from dmlbench.suites.reference import extras_on, reference_metric
+from dmlbench.suites.repeats import stop_reason
 from dmlbench.suites.resident import resident_data
 from dmlbench.suites.resources import engine_options
 from dmlbench.suites.spec import Case, Suite, SuiteError
@@ -107,6 +108,7 @@ def run_suite(
     done = {r["case_id"] for r in read_records(path)} if path.exists() else set()
     todo = [c for c in suite.cases if c.id not in done]
     env = environment()
+    env["calibration"] = calibration()  # the run's noise floor, before any engine starts
     progress = Progress(len(todo), stream)
     groups: dict[tuple[str, int, str | None], list[Case]] = {}
     for case in todo:
@@ -127,7 +129,9 @@ def run_suite(
                 for case in cases:
                     progress.start(case)
                     t0 = time.perf_counter()
+                    before = machine_state()
                     result = _run_one(case, engine, timeout or case.timeout)
+                    result["machine"] = {"before": before, "after": machine_state()}
                     record = make_record(
                         case.to_dict(), **result, environment=env, finished_at=time.time()
                     )
@@ -185,9 +189,61 @@ class _Engine:
 
 
 def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
+    """One case: each of its ``launches`` on a fresh engine (the first on the group's),
+    merged into one record; a launch that does not measure ends the case with its outcome."""
     reason = skip_reason(case)
     if reason:
         return {"outcome": "skipped", "reason": reason}
+    launches: list[dict[str, Any]] = []
+    for k in range(case.launches):
+        if k:
+            engine.close()  # launch-level variance: a new engine, new data placement
+        earlier = [r["phases"]["fit_s"] for r in launches]
+        result = _one_launch(case, engine, timeout, earlier)
+        if "phases" not in result or case.launches == 1:  # did not measure: the case ends
+            return result if not launches else {**result, "reason": f"launch {k + 1}: "
+                                                f"{result.get('reason')}"}  # fmt: skip
+        launches.append(result)
+    return merge_launches(launches)
+
+
+def merge_launches(launches: list[dict[str, Any]]) -> dict[str, Any]:
+    """One record of a case's launches: the first's answer and settings, every launch's
+    timed fits pooled (``phases.fit_s``; per launch in ``fit_s_by_launch``), and a summary
+    per launch; ``ok`` only if every launch is (else the first failing one's reason)."""
+    by_launch = [r["phases"]["fit_s"] for r in launches]
+    pooled = [t for fits in by_launch for t in fits]
+    merged = {**launches[0], "phases": {**launches[0]["phases"], "fit_s": pooled}}
+    merged["fit_s_by_launch"] = by_launch
+    merged["fit_median_s"] = statistics.median(pooled)
+    merged["fit_spread_s"] = [min(pooled), max(pooled)]
+    if merged.get("n_iter"):
+        merged["per_iteration_s"] = merged["fit_median_s"] / merged["n_iter"]
+    merged["launches"] = [
+        {
+            "outcome": r["outcome"],
+            "reason": r.get("reason"),
+            "engine_start_s": r["phases"].get("engine_start_s"),
+            "fit_cold_s": r["phases"]["fit_cold_s"],
+            "fit_median_s": r["fit_median_s"],
+            "repeats_stop": r.get("repeats_stop"),
+            "quality_values": r["quality"]["values"],
+            "rebuilt_blocks": r.get("rebuilt_blocks"),
+        }
+        for r in launches
+    ]
+    bad = next(((k, r) for k, r in enumerate(launches) if r["outcome"] != "ok"), None)
+    if bad is not None:
+        k, r = bad
+        merged.update(outcome=r["outcome"], reason=f"launch {k + 1}: {r['reason']}")
+        merged["quality"] = {**merged["quality"], "ok": False}
+    return merged
+
+
+def _one_launch(
+    case: Case, engine: _Engine, timeout: float, earlier: list[list[float]]
+) -> dict[str, Any]:
+    """One launch of ``case`` on ``engine`` (started here if it is not running)."""
     try:
         be = engine.get()
     except (BackendError, BackendUnavailable) as exc:
@@ -199,7 +255,7 @@ def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
     watchdog = Watchdog(be, timeout)
     try:
         with PeakMemory() as memory, watchdog:
-            record = _measure(case, be)
+            record = _measure(case, be, earlier)
         record["peak_memory_mb"] = round(memory.peak / 2**20, 1)
         record["phases"]["engine_start_s"] = engine.start_s
         record["backend_info"] = _plain(be.info())
@@ -227,7 +283,11 @@ def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
         }
 
 
-def _measure(case: Case, be) -> dict[str, Any]:
+def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[str, Any]:
+    """Measure one launch of ``case`` on the started ``be``: data made resident, the
+    implementation prepared (untimed), the cold fit, the timed fits (until
+    :func:`~dmlbench.suites.repeats.stop_reason`; ``earlier`` launches' fits count toward
+    an auto interval), every fit's answer checked."""
     algo = ALGORITHMS[case.algorithm]
     phases: dict[str, Any] = {}
     ds, test, data = resident_data(case, be, phases)
@@ -248,7 +308,8 @@ def _measure(case: Case, be) -> dict[str, Any]:
             phases["search_s"] = time.perf_counter() - t0
         metric_name = algo.metric.name if goal is None else goal["metric"]
         fits, traces, values, scoring, n_iters, rebuilt = [], [], [], [], [], []
-        for _ in range(1 + case.repeats):  # the first (cold) fit is kept apart
+        stop = None
+        while stop is None:  # the first (cold) fit is kept apart from the timed ones
             rebuilt_before = be.rebuilt_blocks
             t0 = time.perf_counter()
             model = impl.fit()  # one clock for ours and the natives: around fit() alone
@@ -262,6 +323,7 @@ def _measure(case: Case, be) -> dict[str, Any]:
             t0 = time.perf_counter()
             values.append(model.metric(ds) if goal is None else held_out(model, test))
             scoring.append(time.perf_counter() - t0)
+            stop = stop_reason(case, fits[1:], earlier or ()) if len(fits) > 1 else None
         impl.verify()  # the input is still resident and complete after the last fit
         phases["fit_cold_s"], timed = fits[0], fits[1:]
         phases["fit_s"] = timed
@@ -318,6 +380,7 @@ def _measure(case: Case, be) -> dict[str, Any]:
             "n_samples": ds.n_samples,
             "phases": phases,
             "fit_median_s": statistics.median(timed),
+            "repeats_stop": stop,
             "fit_spread_s": [min(timed), max(timed)],
             "n_iter": n_iter,
             "n_iter_per_fit": n_iters,  # the cold fit first; None where a library hides it

@@ -9,7 +9,8 @@ Example::
 
     [suite]
     name = "example"
-    repeats = 3              # timed fits after the first (cold) one
+    repeats = 3              # timed fits after the first (cold) one, or "auto"
+    launches = 1             # fresh engine launches per case, each with its own fits
     timeout = 300            # seconds per case
 
     [grid]
@@ -45,9 +46,19 @@ from dmlbench.suites.workloads import ALGORITHMS, DATASETS, TARGET_PARAM
 BUILTIN_DIR = Path(__file__).with_name("builtin")
 AXES = ("backends", "n_workers", "impl", "n_samples", "n_features", "patterns")
 IMPLS = ("dmlbench", "native")
-SUITE_KEYS = ("name", "description", "repeats", "timeout", "seed")
+SUITE_KEYS = ("name", "description", "repeats", "launches", "budget", "max_repeats", "timeout",
+              "seed")  # fmt: skip
 WORKLOAD_KEYS = ("algorithm", "dataset", "params", *AXES)
-PROFILE_KEYS = (*AXES, "repeats", "params")
+PROFILE_KEYS = (*AXES, "repeats", "launches", "params")
+#: ``repeats = "auto"``: timed fits are added until the 95 % interval of the median fit time
+#: is within ±AUTO_HALF_WIDTH, at least AUTO_MIN_REPEATS, at most ``max_repeats`` and
+#: within ``budget`` seconds of timed fits per launch.
+AUTO = "auto"
+AUTO_MIN_REPEATS = 3
+AUTO_HALF_WIDTH = 0.05
+#: Defaults of the two bounds of ``repeats = "auto"``.
+DEFAULT_MAX_REPEATS = 30
+DEFAULT_BUDGET = 60.0
 TOP_KEYS = ("suite", "grid", "workload", "profiles")
 
 
@@ -68,13 +79,21 @@ class Case:
     impl: str
     n_samples: int
     n_features: int
-    repeats: int
+    #: Timed fits after the cold one, per launch, or "auto" (see :data:`AUTO`).
+    repeats: int | str
     timeout: float
     seed: int
     #: How the backend runs the verbs (``get_backend(..., pattern=)``: "resident" or
     #: "tasks" on dask and ray); None: the backend's default, and always for backends
     #: with one way and for native libraries, which do not run through our verbs.
     pattern: str | None = None
+    #: Fresh engine launches per case (each generates its data and times its own fits):
+    #: variance between launches is measured, not only between fits of one launch.
+    launches: int = 1
+    #: ``repeats = "auto"``: seconds of timed fits per launch it may spend, and the most
+    #: timed fits it may run.
+    budget: float = DEFAULT_BUDGET
+    max_repeats: int = DEFAULT_MAX_REPEATS
 
     @property
     def id(self) -> str:
@@ -142,7 +161,12 @@ def expand(
     err.table(meta, "suite")
     err.keys(meta, SUITE_KEYS, "suite")
     name = err.typed(meta.get("name", Path(source).stem), str, "suite.name", "a string")
-    repeats = err.count(meta.get("repeats", 1), "suite.repeats", low=1)
+    repeats = err.repeats(meta.get("repeats", 1), "suite.repeats")
+    launches = err.count(meta.get("launches", 1), "suite.launches", low=1)
+    budget = err.number(meta.get("budget", DEFAULT_BUDGET), "suite.budget")
+    max_repeats = err.count(
+        meta.get("max_repeats", DEFAULT_MAX_REPEATS), "suite.max_repeats", low=AUTO_MIN_REPEATS
+    )
     timeout = err.number(meta.get("timeout", 600), "suite.timeout")
     seed = err.count(meta.get("seed", 0), "suite.seed", low=0)
     grid = dict(doc.get("grid", {}))
@@ -159,7 +183,9 @@ def expand(
         err.keys(profiles[profile], PROFILE_KEYS, f"profiles.{profile}")
         overrides = dict(profiles[profile])
         if "repeats" in overrides:
-            repeats = err.count(overrides.pop("repeats"), f"profiles.{profile}.repeats", low=1)
+            repeats = err.repeats(overrides.pop("repeats"), f"profiles.{profile}.repeats")
+        if "launches" in overrides:
+            launches = err.count(overrides.pop("launches"), f"profiles.{profile}.launches", low=1)
         # Parameter values a profile changes in the workloads that name them (a smoke
         # profile's reachable target on its few rows); never adds a parameter.
         profile_params = overrides.pop("params", {})
@@ -222,8 +248,9 @@ def expand(
             if impl == "native" or not offered:
                 pattern = None  # one way to run: the patterns axis collapses to one case
             case = Case(
-                name, algo, data, dict(params), b, nw, impl, n, d, repeats, timeout, seed, pattern
-            )
+                name, algo, data, dict(params), b, nw, impl, n, d, repeats, timeout, seed,
+                pattern, launches, budget, max_repeats,
+            )  # fmt: skip
             if case.id not in seen:
                 seen.add(case.id)
                 cases.append(case)
@@ -276,6 +303,11 @@ class _Errors:
     def typed(self, value: Any, kind: type, key: str, expected: str) -> Any:
         if not isinstance(value, kind):
             self.fail(key, expected, value)
+        return value
+
+    def repeats(self, value: Any, key: str) -> int | str:
+        if value != AUTO and not is_int_at_least(value, 1):
+            self.fail(key, f'an integer >= 1 or "{AUTO}"', value)
         return value
 
     def count(self, value: Any, key: str, *, low: int) -> int:

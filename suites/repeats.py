@@ -1,0 +1,50 @@
+"""How many timed fits a case gets: a fixed count, or ``repeats = "auto"``.
+
+Auto adds timed fits after the cold one until the 95 % bootstrap interval of the median
+fit time (over this launch's fits and every earlier launch's) is within ±5 %, with at
+least 3 fits and at most the case's ``max_repeats``, and stops earlier when one more fit
+would pass the case's ``budget`` of timed-fit seconds for this launch. Why it stopped is
+recorded with the case (``repeats_stop``), and every fit's time is kept.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from dmlbench.reports.stats import median_interval
+from dmlbench.suites.spec import AUTO, AUTO_HALF_WIDTH, AUTO_MIN_REPEATS, Case
+
+
+def stop_reason(
+    case: Case, timed: Sequence[float], earlier: Sequence[Sequence[float]] = ()
+) -> str | None:
+    """None while ``case`` needs another timed fit, else why its timed fits are done.
+
+    Parameters
+    ----------
+    case : Case
+        Its ``repeats`` (an int, or "auto"), ``budget`` and ``max_repeats``.
+    timed : sequence of float
+        This launch's timed fits so far (the cold fit is not among them).
+    earlier : sequence of sequences of float
+        Earlier launches' timed fits: the interval is over all of them.
+    """
+    if case.repeats != AUTO:
+        return None if len(timed) < int(case.repeats) else f"{case.repeats} repeats (fixed)"
+    if len(timed) < AUTO_MIN_REPEATS:
+        return None
+    interval = median_interval([*earlier, list(timed)])
+    if interval.half_width <= AUTO_HALF_WIDTH:
+        return (
+            f"auto: 95 % interval of the median within ±{interval.half_width:.1%} "
+            f"(goal ±{AUTO_HALF_WIDTH:.0%}) after {len(timed)} fits"
+        )
+    if len(timed) >= case.max_repeats:
+        return f"auto: max_repeats {case.max_repeats} reached at ±{interval.half_width:.1%}"
+    if sum(timed) + statistics.median(timed) > case.budget:
+        return (
+            f"auto: budget of {case.budget:g} s of timed fits reached at "
+            f"±{interval.half_width:.1%} after {len(timed)} fits"
+        )
+    return None

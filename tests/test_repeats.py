@@ -1,0 +1,72 @@
+"""How many timed fits a case gets (``repeats``: a count or "auto"), engine launches per
+case, and the machine's state recorded with each case."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from dmlbench.reports.records import read_records
+from dmlbench.suites.repeats import stop_reason
+from dmlbench.suites.runner import run_suite
+from dmlbench.suites.spec import SuiteError, expand
+
+
+def suite_doc(**meta):
+    return {
+        "suite": {"name": "repeats", **meta},
+        "grid": {"backends": ["local"], "n_workers": [1], "n_samples": [3000]},
+        "workload": [{"algorithm": "linear_regression", "dataset": "regression"}],
+    }
+
+
+def one_case(**meta):
+    return expand(suite_doc(**meta), "repeats.toml").cases[0]
+
+
+def test_repeats_is_a_count_or_auto():
+    assert one_case(repeats="auto").repeats == "auto"
+    assert one_case(repeats=4, launches=2).launches == 2
+    with pytest.raises(SuiteError, match=r"suite.repeats must be an integer >= 1 or \"auto\"; got 'many'"):
+        one_case(repeats="many")
+    with pytest.raises(SuiteError, match=r"suite.launches must be an integer >= 1; got 0"):
+        one_case(launches=0)
+    with pytest.raises(SuiteError, match=r"suite.max_repeats must be an integer >= 3; got 2"):
+        one_case(repeats="auto", max_repeats=2)
+
+
+def test_fixed_repeats_stop_at_their_count():
+    case = one_case(repeats=2)
+    assert stop_reason(case, [1.0]) is None
+    assert stop_reason(case, [1.0, 1.0]) == "2 repeats (fixed)"
+
+
+def test_auto_stops_when_the_interval_is_tight_or_a_bound_is_reached():
+    case = one_case(repeats="auto")
+    assert stop_reason(case, [1.0, 1.01]) is None  # at least three
+    assert "within ±" in stop_reason(case, [1.0, 1.01, 0.99])
+    noisy = [1.0, 1.5, 0.7, 1.3, 0.8]
+    assert stop_reason(case, noisy) is None  # ±5 % not reached, budget and cap far away
+    capped = replace(case, max_repeats=5)
+    assert "max_repeats 5 reached" in stop_reason(capped, noisy)
+    broke = replace(case, budget=5.0)
+    assert "budget of 5 s" in stop_reason(broke, noisy)
+    # Earlier launches count: a tight launch after a distant one is not tight overall.
+    assert stop_reason(case, [1.0, 1.01, 0.99], earlier=[[1.5, 1.52, 1.49]]) is None
+
+
+def test_auto_repeats_and_launches_end_to_end(tmp_path):
+    doc = suite_doc(repeats="auto", launches=2, max_repeats=6, budget=30)
+    records = read_records(run_suite(expand(doc, "repeats.toml"), tmp_path))
+    (r,) = records
+    assert r["outcome"] == "ok", r.get("reason")
+    by_launch = r["fit_s_by_launch"]
+    assert len(by_launch) == 2 and all(3 <= len(fits) <= 6 for fits in by_launch)
+    assert r["phases"]["fit_s"] == by_launch[0] + by_launch[1]  # pooled, every fit kept
+    assert len(r["launches"]) == 2 and all(x["repeats_stop"].startswith("auto") for x in r["launches"])
+    assert r["fit_spread_s"][0] <= r["fit_median_s"] <= r["fit_spread_s"][1]
+    # The machine before and after, and the run's noise floor.
+    assert len(r["machine"]["before"]["loadavg"]) == 3 and "after" in r["machine"]
+    cal = r["environment"]["calibration"]
+    assert cal["median_s"] > 0 and len(cal["times_s"]) == 7
