@@ -1,8 +1,15 @@
-"""Compare two runs case by case: B's median fit time over A's, against the noise.
+"""Compare two runs case by case: B's median fit time over A's, with its interval.
 
-A change counts only beyond both the threshold and the runs' own measured noise (the
-relative spread of each side's timed fits), so repeats make the verdict sharper. A case
-that gave a verified answer in A and not in B is a regression too.
+The rule (chosen over a rank test with a multiple-comparison correction, because it says
+by how much, not only whether): per case, the ratio B/A of the median fit times and its
+95 % bootstrap interval from both sides' raw fit times (launches, then fits;
+:mod:`dmlbench.reports.stats`). A change is reported only when the whole interval lies
+beyond the threshold, above ``1 + threshold`` (a regression) or below
+``1 / (1 + threshold)`` (an improvement); otherwise the case is the ``same``. A side whose
+fits vary by more than :data:`UNSTABLE_CV` (coefficient of variation) is ``unstable``
+instead: its median is not a number to gate on. The threshold is calibrated by A/A runs
+(the README gives the measured false-positive and detection rates). A case that gave a
+verified answer in A and not in B is a regression whatever its times.
 """
 
 from __future__ import annotations
@@ -11,11 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dmlbench.reports.metrics import relative_spread
+from dmlbench.reports import stats
 from dmlbench.reports.render import fmt
-from dmlbench.reports.results import load
+from dmlbench.reports.results import fit_times, load
 
-VERDICTS = ("regression", "improvement", "same", "only in A", "only in B", "not comparable")
+VERDICTS = (
+    "regression",
+    "improvement",
+    "same",
+    "unstable",
+    "only in A",
+    "only in B",
+    "not comparable",
+)
+#: Above this coefficient of variation of its timed fits, a side is too noisy to judge.
+UNSTABLE_CV = 0.10
 
 
 @dataclass
@@ -26,8 +43,8 @@ class Change:
     verdict: str  # one of VERDICTS
     a_s: float | None = None
     b_s: float | None = None
-    ratio: float | None = None
-    noise: float | None = None
+    ratio: stats.Interval | None = None  # B/A of the medians, with its interval
+    noise: float | None = None  # the larger coefficient of variation of the two sides
     detail: str = ""
 
 
@@ -54,24 +71,27 @@ def compare(a_paths: list[Path], b_paths: list[Path], threshold: float = 0.10) -
                 detail += f": {rb['reason'][:120]}"
             changes.append(Change(case_id, verdict, detail=detail))
             continue
-        ta, tb = ra["fit_median_s"], rb["fit_median_s"]
-        noise = max(_noise(ra), _noise(rb))
-        ratio = tb / ta
-        bound = max(threshold, noise)
-        verdict = "same"
-        if ratio > 1 + bound:
-            verdict = "regression"
-        elif ratio < 1 / (1 + bound):
-            verdict = "improvement"
-        changes.append(Change(case_id, verdict, ta, tb, ratio, noise))
+        changes.append(judge(case_id, fit_times(ra), fit_times(rb), threshold))
     return changes
 
 
-def _noise(record: dict[str, Any]) -> float:
-    return relative_spread(record["fit_median_s"], record["fit_spread_s"])
+def judge(case_id: str, a: stats.Times, b: stats.Times, threshold: float) -> Change:
+    """The verdict on one case from both sides' raw fit times (see the module's rule)."""
+    ratio = stats.ratio_interval(b, a)
+    noise = max(stats.coefficient_of_variation(a), stats.coefficient_of_variation(b))
+    change = Change(case_id, "same", stats.median_of(a), stats.median_of(b), ratio, noise)
+    if noise > UNSTABLE_CV:
+        change.verdict = "unstable"
+        change.detail = f"fit times vary by {noise:.0%} (over {UNSTABLE_CV:.0%}): not judged"
+    elif ratio.low > 1 + threshold:
+        change.verdict = "regression"
+    elif ratio.high < 1 / (1 + threshold):
+        change.verdict = "improvement"
+    return change
 
 
-COLUMNS = ["case", "A median (s)", "B median (s)", "B/A", "noise", "verdict", "detail"]
+COLUMNS = ["case", "A median (s)", "B median (s)", "B/A [95 % interval]", "noise (CV)",
+           "verdict", "detail"]  # fmt: skip
 
 
 def format_changes(changes: list[Change], style: str = "plain") -> str:
@@ -100,3 +120,17 @@ def format_changes(changes: list[Change], style: str = "plain") -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(COLUMNS, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(line.rstrip() for line in lines) + f"\n\n{summary}\n"
+
+
+def rates(changes: list[Change]) -> dict[str, Any]:
+    """How many compared cases got each verdict, and the share called a change (for
+    calibration: an A/A comparison's ``flagged`` share is its false-positive rate)."""
+    judged = [c for c in changes if c.ratio is not None]
+    flagged = [c for c in judged if c.verdict in ("regression", "improvement")]
+    return {
+        "judged": len(judged),
+        "flagged": len(flagged),
+        "regressions": sum(c.verdict == "regression" for c in judged),
+        "unstable": sum(c.verdict == "unstable" for c in judged),
+        "flagged_share": len(flagged) / len(judged) if judged else 0.0,
+    }

@@ -20,6 +20,7 @@ from dmlbench.reports import figures as figs
 from dmlbench.reports import tables
 from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import Results, load
+from dmlbench.reports.stats import Interval
 
 
 @dataclass
@@ -43,6 +44,10 @@ def fmt(value: Any) -> str:
     """A table cell: numbers to 4 significant digits, None as empty."""
     if value is None:
         return ""
+    if isinstance(value, Interval):  # before float: an Interval is its estimate
+        if value.low == value.high == float(value):
+            return fmt(float(value))
+        return f"{fmt(float(value))} [{fmt(value.low)}, {fmt(value.high)}]"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -123,6 +128,12 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
             tables.strong_scaling(results),
             figs.strong_scaling,
             "Fixed data size, more workers. Efficiency 1 is perfect scaling.",
+        )
+        section(
+            "Predicted scaling",
+            tables.predictions(results),
+            intro="Past the measured worker counts: predictions, with the model each comes "
+            "from and its assumptions (see the table's note).",
         )
         section(
             "Size scaling",

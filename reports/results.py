@@ -119,3 +119,13 @@ def series_label(record: dict[str, Any]) -> str:
     """How a curve is named in legends: backend, and the implementation when native."""
     c, backend = record["case"], engine_name(record["case"])
     return backend if c["impl"] == "dmlbench" else f"{backend} native"
+
+
+def fit_times(record: dict[str, Any]) -> list[list[float]]:
+    """A record's raw timed fits as launches (``fit_s_by_launch``, else its one launch's
+    ``phases.fit_s``; a record without them: its median alone), for the intervals."""
+    by_launch = record.get("fit_s_by_launch")
+    if by_launch:
+        return [list(x) for x in by_launch]
+    fits = (record.get("phases") or {}).get("fit_s")
+    return [list(fits)] if fits else [[record["fit_median_s"]]]

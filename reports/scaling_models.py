@@ -138,7 +138,7 @@ def fit_throughput(
     return ScalingFit(model, dict(zip(names, map(float, p), strict=True)), counts=tuple(distinct))
 
 
-def fit_times(
+def fit_scaling(
     by_workers: Mapping[int, Times],
     model: str = "usl",
     *,

@@ -29,20 +29,31 @@ RESAMPLES = 2000
 Times = Sequence[float] | Sequence[Sequence[float]]
 
 
-@dataclass(frozen=True)
-class Interval:
-    """An estimate and its bootstrap interval.
+class Interval(float):
+    """An estimate with its bootstrap interval; it *is* the estimate (a float), so tables
+    keep numbers in their cells and a renderer shows ``value [low, high]``.
 
-    ``value`` is the figure computed from the measured medians themselves (not the mean
+    The value is the figure computed from the measured medians themselves (not the mean
     of the replicates); ``low``/``high`` the percentile interval at ``level``; ``n`` the
     timed fits behind it (all series together).
     """
 
-    value: float
     low: float
     high: float
     n: int
-    level: float = LEVEL
+    level: float
+
+    def __new__(cls, value: float, low: float, high: float, n: int, level: float = LEVEL):
+        self = super().__new__(cls, value)
+        self.low, self.high, self.n, self.level = float(low), float(high), int(n), level
+        return self
+
+    def __reduce__(self):
+        return (Interval, (float(self), self.low, self.high, self.n, self.level))
+
+    @property
+    def value(self) -> float:
+        return float(self)
 
     def overlaps(self, other: Interval) -> bool:
         """Whether two intervals share a point: a tie, not a win."""

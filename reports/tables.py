@@ -12,10 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from dmlbench.reports import metrics
-from dmlbench.reports.records import PROBLEMS
+from dmlbench.reports import metrics, stats
+from dmlbench.reports.records import PROBLEMS, engine_name
 from dmlbench.reports.results import (
     Results,
+    fit_times,
     is_single_core_baseline,
     series_label,
     workload_key,
@@ -144,7 +145,8 @@ def strong_scaling(results: Results) -> list[Table]:
                 "Karp-Flatt e",
             ],
             note="speedup and efficiency against the fewest workers measured; "
-            "Karp-Flatt e = (1/S - 1/p) / (1 - 1/p), against 1 worker.",
+            "Karp-Flatt e = (1/S - 1/p) / (1 - 1/p), against 1 worker; each with its 95 % "
+            "bootstrap interval [low, high] from the raw fit times (launches, then fits).",
         )
         series = _group(
             records,
@@ -155,16 +157,107 @@ def strong_scaling(results: Results) -> list[Table]:
             if len({_c(r, "n_workers") for r in rs}) < 2:
                 continue
             base = rs[0]
-            p0, t0 = _c(base, "n_workers"), base["fit_median_s"]
+            p0, t0 = _c(base, "n_workers"), fit_times(base)
             for r in rs:
-                p, t = _c(r, "n_workers"), r["fit_median_s"]
-                s = metrics.speedup(t0, t)
-                e = metrics.efficiency(t0, t, p, base_workers=p0)
-                kf = metrics.karp_flatt(s, p) if p0 == 1 else None
-                table.rows.append([backend, impl, n, p, t, s, e, kf])
+                p, t = _c(r, "n_workers"), fit_times(r)
+                s = stats.speedup_interval(t0, t)
+                e = stats.efficiency_interval(t0, t, p, base_workers=p0)
+                kf = stats.karp_flatt_interval(t0, t, p) if p0 == 1 else None
+                table.rows.append([backend, impl, n, p, stats.median_interval(t), s, e, kf])
         if table.rows:
             tables.append(table)
     return tables
+
+
+# -- predictions past the measured workers ----------------------------------------------
+def predictions(results: Results) -> list[Table]:
+    """Predicted fit time and speedup past the measured worker counts, per series.
+
+    With at least three measured worker counts: the Universal Scalability Law fitted to
+    the series (σ, κ, λ with bootstrap intervals; the peak ``N*``). With fewer (a 2-core
+    machine measures 1 and 2): a component model from measured parts instead, never a
+    curve through two points: per iteration, the measured 1-worker time minus one round
+    of the engine's measured overhead is compute, divided evenly among ``p`` workers, plus
+    the round overhead ``dmlbench overhead`` measured at ``p`` workers (oversubscribed
+    above the cores), one round per iteration. Every row is a prediction, labelled with
+    its model.
+    """
+    from dmlbench.reports.scaling_models import MIN_COUNTS, PREDICT_AT, fit_scaling
+
+    tables = []
+    rounds = _round_overheads(results)
+    for wkey, records in _group(results.ok, workload_key).items():
+        table = Table(
+            f"Predicted scaling: {workload_label(wkey)}",
+            ["backend", "impl", "n_samples", "workers", "model", "predicted fit (s)",
+             "predicted speedup", "model parameters"],  # fmt: skip
+            note="PREDICTIONS, not measurements, with 95 % bootstrap intervals. usl: the "
+            "Universal Scalability Law fitted to >= 3 measured worker counts. components: "
+            "(1-worker time per iteration - one measured round) / p + the round overhead "
+            "measured at p workers by `dmlbench overhead` (above the cores: oversubscribed), "
+            "times the iterations; assumes even work, one round per iteration and no "
+            "imbalance (not yet measured).",
+        )
+        series = _group(
+            records, lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_samples"))
+        )
+        for (backend, impl, n), rs in series.items():
+            by_workers = {_c(r, "n_workers"): fit_times(r) for r in rs}
+            if len(by_workers) >= MIN_COUNTS:
+                fit = fit_scaling(by_workers, "usl")
+                params = ", ".join(
+                    f"{k} {v:.3g} [{fit.intervals[k][0]:.3g}, {fit.intervals[k][1]:.3g}]"
+                    for k, v in fit.params.items()
+                ) + ("" if fit.peak is None else f"; peak N* = {fit.peak:.1f}")
+                for w in (w for w in PREDICT_AT if w > max(by_workers)):
+                    pr = fit.predict(w)
+                    table.rows.append([
+                        backend, impl, n, w, "usl",
+                        stats.Interval(pr["time"], pr["time_low"], pr["time_high"], 0),
+                        stats.Interval(pr["speedup"], pr["speedup_low"], pr["speedup_high"], 0),
+                        params,
+                    ])  # fmt: skip
+                continue
+            one = next((r for r in rs if _c(r, "n_workers") == 1 and r.get("n_iter")), None)
+            overheads = _overheads_of(rounds, backend)
+            if one is None or 1 not in overheads or impl != "dmlbench":
+                continue
+            n_iter, t1 = one["n_iter"], fit_times(one)
+            for w in sorted(w for w in overheads if w > max(by_workers)):
+                o1, ow = overheads[1], overheads[w]
+
+                def model(t, w=w, o1=o1, ow=ow, k=n_iter):
+                    return ((t / k - o1) / w + ow) * k
+
+                time_w = stats.figure_interval(model, t1)
+                speedup = stats.figure_interval(lambda t, m=model: t / m(t), t1)
+                table.rows.append([
+                    backend, impl, n, w, "components", time_w, speedup,
+                    f"{n_iter} iterations; round {o1 * 1e3:.2f} ms at 1 worker, "
+                    f"{ow * 1e3:.2f} ms at {w}",
+                ])  # fmt: skip
+        if table.rows:
+            tables.append(table)
+    return tables
+
+
+def _round_overheads(results: Results) -> dict[str, dict[int, float]]:
+    """engine name (``dask:tasks``) -> workers -> median round (s), from overhead files."""
+    out: dict[str, dict[int, float]] = defaultdict(dict)
+    for r in results.overhead:
+        if "round" in r and r.get("n_workers"):
+            name = engine_name({"backend": r["backend"], "pattern": r.get("pattern")})
+            out[name][int(r["n_workers"])] = r["round"]["median_s"]
+    return dict(out)
+
+
+def _overheads_of(rounds: dict[str, dict[int, float]], engine: str) -> dict[int, float]:
+    """The round overheads measured for ``engine``; a case that names no pattern matches
+    its backend's only measured pattern (several: none, rather than a guess)."""
+    if engine in rounds:
+        return rounds[engine]
+    same = [v for k, v in rounds.items() if k.split(":")[0] == engine]
+    return same[0] if len(same) == 1 else {}
 
 
 # -- size scaling -----------------------------------------------------------------------
@@ -255,45 +348,50 @@ def comparison(results: Results) -> list[Table]:
                 "per iteration (s)",
                 "x scikit-learn 1 core",
                 "written-once / native",
+                "verdict",
             ],
-            note="median and [min, max] of n timed fits, after one cold fit, each fit's answer "
-            "checked; iterations of the last fit; per iteration: the fit median over them, "
-            "the same way for every implementation. "
+            note="median [95 % bootstrap interval] and [min, max] of n timed fits, after one "
+            "cold fit, each fit's answer checked; iterations: the timed fits' median; per "
+            "iteration: the fit median over them, the same way for every implementation. "
             "x scikit-learn: this time over scikit-learn's on one core (below 1 is faster); "
             "written-once / native: dmlbench's time over the engine's own library's, same "
-            "backend and workers (below 1: dmlbench is faster).",
+            "backend and workers (below 1: dmlbench is faster); verdict: faster or slower "
+            "only when the ratio's interval excludes 1, else a tie.",
         )
         costs = Table(
             f"COST: {workload_label(wkey)}",
             ["n_samples", "backend", "impl", "workers measured", "COST"],
-            note="the fewest workers that beat scikit-learn on one core (McSherry et al.).",
+            note="the fewest workers that beat scikit-learn on one core (McSherry et al.), "
+            "with the range of worker counts its 95 % bootstrap gives ([low, high]).",
         )
         for n, rs in _group(records, lambda r: _c(r, "n_samples")).items():
-            baseline = _sklearn_time(rs)
+            baseline = _sklearn_times(rs)
             # A native library runs on the engine whatever pattern ours used: keyed by the
             # plain backend, so "dask:tasks" and "dask" both compare with dask-ml.
             native = {
-                (r["case"]["backend"], _c(r, "n_workers")): r["fit_median_s"]
+                (r["case"]["backend"], _c(r, "n_workers")): fit_times(r)
                 for r in rs
                 if _c(r, "impl") == "native"
             }
             for r in sorted(rs, key=_case_order):
                 backend, impl, p = _c(r, "backend"), _c(r, "impl"), _c(r, "n_workers")
-                t = r["fit_median_s"]
+                t = fit_times(r)
                 vs_native = native.get((r["case"]["backend"], p)) if impl == "dmlbench" else None
+                ratio = None if vs_native is None else stats.ratio_interval(t, vs_native)
                 table.rows.append(
                     [
                         n,
                         backend,
                         impl,
                         p,
-                        t,
+                        stats.median_interval(t),
                         _spread(r),
-                        len(r["phases"].get("fit_s") or []),
+                        stats.n_fits(t),
                         r.get("n_iter"),
                         r.get("per_iteration_s"),
-                        None if baseline is None else t / baseline,
-                        None if vs_native is None else t / vs_native,
+                        None if baseline is None else stats.ratio_interval(t, baseline),
+                        ratio,
+                        None if ratio is None else verdict(ratio),
                     ]
                 )
             if baseline is None:
@@ -303,21 +401,27 @@ def comparison(results: Results) -> list[Table]:
             ).items():
                 if any(is_single_core_baseline(r) for r in srs):
                     continue
-                times = {_c(r, "n_workers"): r["fit_median_s"] for r in srs}
-                c = metrics.cost(times, baseline)
+                times = {_c(r, "n_workers"): fit_times(r) for r in srs}
                 costs.rows.append(
                     [
                         n,
                         backend,
                         impl,
                         ", ".join(map(str, sorted(times))),
-                        str(c) if c is not None else f"> {max(times)}",
+                        stats.cost_range(times, baseline).format(),
                     ]
                 )
         tables.append(table)
         if costs.rows:
             tables.append(costs)
     return tables
+
+
+def verdict(ratio: stats.Interval) -> str:
+    """``faster``/``slower`` for a time ratio whose interval excludes 1, else ``tie``."""
+    if ratio.high < 1:
+        return "faster"
+    return "slower" if ratio.low > 1 else "tie"
 
 
 def _spread(r: dict[str, Any]) -> str | None:
@@ -387,11 +491,11 @@ def _per_round(r: dict[str, Any]) -> float | None:
     return r.get("per_round_s", r.get("per_iteration_s"))
 
 
-def _sklearn_time(records) -> float | None:
-    """scikit-learn's fit on one core: the native implementation on the local backend."""
+def _sklearn_times(records) -> list[list[float]] | None:
+    """scikit-learn's fits on one core (the native implementation on the local backend)."""
     for r in records:
         if is_single_core_baseline(r):
-            return r["fit_median_s"]
+            return fit_times(r)
     return None
 
 

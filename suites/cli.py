@@ -48,6 +48,10 @@ def _whole_number(text: str, low: int) -> int:
     return value
 
 
+def _positive_ints(text: str) -> list[int]:
+    return [_positive_int(part) for part in text.split(",") if part.strip()]
+
+
 def _positive_int(text: str) -> int:
     return _whole_number(text, 1)
 
@@ -155,10 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser(
         "compare",
         help="compare two runs case by case; exit 1 on a regression",
-        description="Per case: B's median fit time over A's, with the measured noise (the "
-        "spread of each side's timed fits). A change counts beyond max(threshold, noise); a "
-        "case that was ok in A and not in B is a regression. Exit status 1 if any case "
-        "regressed, 0 otherwise (for CI).",
+        description="Per case: B's median fit time over A's, with its 95 %% bootstrap "
+        "interval from both sides' raw fit times. A change counts only when the whole "
+        "interval lies beyond 1 + threshold (regression) or below 1 / (1 + threshold) "
+        "(improvement); a side whose fits vary by more than 10 %% (coefficient of "
+        "variation) is 'unstable', not judged; a case that was ok in A and not in B is a "
+        "regression. Exit status 1 if any case regressed, 0 otherwise (for CI).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=textwrap.dedent("""\
             examples:
@@ -219,9 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     over.add_argument(
         "--n-workers",
-        type=_positive_int,
-        default=2,
-        help="worker processes per engine (local always uses 1; default 2)",
+        type=_positive_ints,
+        default=[2],
+        help="worker processes per engine, or a comma-separated list (1,2,4,8,16: counts "
+        "above the cores run oversubscribed, recorded as such); local always uses 1; "
+        "default 2",
     )
     over.add_argument(
         "--pattern",

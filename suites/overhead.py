@@ -19,6 +19,7 @@ idiomatic pattern per round stands next to the fastest one.
 from __future__ import annotations
 
 import operator
+import os
 import statistics
 import sys
 import time
@@ -141,6 +142,9 @@ def measure_backend(
     log = log or sys.stderr
     workers = min(n_workers, max_workers(name) or n_workers)
     record: dict[str, Any] = {"backend": name, "n_workers": workers, "n_blocks": n_blocks}
+    # More worker processes than cores: they time-share the cores (an engine's own cost
+    # per worker, not a speedup), and the record says so.
+    record["oversubscribed"] = workers > (os.cpu_count() or 1)
     options = options or {}
     record["pattern"] = options.get("pattern")
     with get_backend(name, n_workers=workers, **options) as be:
@@ -189,7 +193,7 @@ def measure_backend(
 def run_overhead(
     backends: Sequence[str],
     *,
-    n_workers: int = 2,
+    n_workers: int | Sequence[int] = 2,
     n_blocks: int = 8,
     rounds: int = 30,
     warmup: int = 10,
@@ -201,19 +205,29 @@ def run_overhead(
 ) -> dict[str, Any]:
     """Measure every backend in turn (one engine alive at a time); a JSON-ready dict.
 
-    ``patterns``: for backends with a ``pattern=`` option, the patterns to measure (None:
-    every one each offers); one record per backend and pattern.
+    ``n_workers``: one count or several (``[1, 2, 4, 8, 16]``: the round's cost per worker
+    count, for the report's component predictions; counts above the cores run
+    oversubscribed, recorded as such). ``patterns``: for backends with a ``pattern=``
+    option, the patterns to measure (None: every one each offers); one record per backend,
+    pattern and worker count.
     """
     log = log or sys.stderr
+    counts = [n_workers] if isinstance(n_workers, int) else sorted(set(n_workers))
     reference = None
     if xtx_rows:
         print(
             f"numpy XᵀX on {xtx_rows:,} x {XTX_FEATURES} in this process ...", file=log, flush=True
         )
-        reference = numpy_xtx(xtx_rows, n_blocks, [1, n_workers], xtx_rounds)
+        reference = numpy_xtx(xtx_rows, n_blocks, [1, *counts], xtx_rounds)
     results = []
-    runs = [(name, pattern) for name in backends for pattern in runs_of(name, patterns)]
-    for name, pattern in runs:
+    runs = [
+        (name, pattern, workers)
+        for name in backends
+        for pattern in runs_of(name, patterns)
+        # local has one worker: measured once, whatever the counts
+        for workers in sorted({min(w, max_workers(name) or w) for w in counts})
+    ]
+    for name, pattern, workers in runs:
         run_options = dict((options or {}).get(name) or {})
         if pattern is not None:
             run_options["pattern"] = pattern
@@ -223,7 +237,7 @@ def run_overhead(
             results.append(
                 measure_backend(
                     name,
-                    n_workers=n_workers,
+                    n_workers=workers,
                     n_blocks=n_blocks,
                     rounds=rounds,
                     warmup=warmup,
@@ -237,12 +251,14 @@ def run_overhead(
         except Exception as exc:  # noqa: BLE001 - one engine failing must not hide the others
             print(f"  {what}: FAILED {type(exc).__name__}: {exc}", file=log, flush=True)
             error = f"{type(exc).__name__}: {exc}"
-            results.append({"backend": name, "pattern": pattern, "error": error})
+            results.append(
+                {"backend": name, "pattern": pattern, "n_workers": workers, "error": error}
+            )
     return {
         "kind": "dmlbench-overhead",
         "schema_version": 1,
         "parameters": {
-            "n_workers": n_workers,
+            "n_workers": counts if len(counts) > 1 else counts[0],
             "n_blocks": n_blocks,
             "rounds": rounds,
             "warmup": warmup,

@@ -1,7 +1,8 @@
 """dmlbench results as pytest-benchmark JSON, so ``pytest-benchmark compare`` reads them.
 
-Each case with timed fits becomes one benchmark: its timed fits (the cold one left out)
-are the rounds; backend, workers, size, outcome and quality go in ``extra_info``. The
+Each ``ok`` case becomes one benchmark (a wrong answer, a failure or a timeout is not a
+result and is left out): its timed fits (the cold one left out) are the rounds, every one
+kept in ``stats.data``; backend, workers, size, outcome and quality go in ``extra_info``. The
 statistics are computed by pytest-benchmark's own ``Stats``.
 """
 
@@ -22,7 +23,8 @@ def to_pytest_benchmark(records: list[dict[str, Any]]) -> dict[str, Any]:
     benchmarks = []
     for r in records:
         fits = (r.get("phases") or {}).get("fit_s")
-        if not fits:
+        # Only verified answers: a wrong answer's time is not a result to compare.
+        if not fits or r["outcome"] != "ok":
             continue
         case = r["case"]
         stats = Stats()
@@ -50,7 +52,9 @@ def to_pytest_benchmark(records: list[dict[str, Any]]) -> dict[str, Any]:
                     "n_samples": case["n_samples"],
                 },
                 "options": {"timer": "perf_counter", "min_rounds": len(fits), "warmup": 1},
-                "stats": {**stats.as_dict(), "iterations": 1},
+                # "data": every timed fit, so pytest-benchmark's own statistics (and
+                # `compare --histogram`) see the raw times, not only the summary.
+                "stats": {**stats.as_dict(), "iterations": 1, "data": list(fits)},
             }
         )
     env = records[0]["environment"] if records else {}

@@ -56,8 +56,10 @@ def record(
     spread=None,
     trace=None,
     suite="t",
+    fits=None,
 ):
-    """One case record as the runner writes it (built by the format's owner)."""
+    """One case record as the runner writes it (built by the format's owner); ``fits``:
+    its timed fits (default: one fit of ``seconds``)."""
     params = {"n_clusters": 8} if params is None and algorithm == "kmeans" else params or {}
     case = {
         "suite": suite,
@@ -76,7 +78,8 @@ def record(
     common = {"reason": reason, "environment": ENV, "finished_at": 0.0}
     if outcome != "ok":
         return make_record(case, outcome, **common)
-    spread = spread or [seconds, seconds]
+    fits = fits or [seconds]
+    spread = spread or [min(fits), max(fits)]
     trace = trace or [
         {"iteration": i + 1, "seconds": seconds * (i + 1) / 4, "objective": 10.0 / (i + 1)}
         for i in range(4)
@@ -89,7 +92,7 @@ def record(
         phases={
             "generate_s": 0.5,
             "fit_cold_s": seconds * 1.5,
-            "fit_s": [seconds],
+            "fit_s": fits,
             "predict_s": 0.1,
             "engine_start_s": 2.0,
         },
@@ -210,6 +213,9 @@ def test_tables_match_hand_computed_numbers(tmp_path):
     got = {(r["backend"], r["impl"], r["n_samples"], r["workers"]): r for r in rows_of(strong)}
     dask2 = got[("dask", "dmlbench", 1_000_000, 2)]
     assert dask2["speedup"] == pytest.approx(10 / 6)
+    # Every figure carries its bootstrap interval, around the estimate from the medians.
+    for name in ("fit median (s)", "speedup", "efficiency", "Karp-Flatt e"):
+        assert dask2[name].low <= dask2[name] <= dask2[name].high, name
     assert dask2["efficiency"] == pytest.approx(10 / 6 / 2)
     assert dask2["Karp-Flatt e"] == pytest.approx(0.2)
     assert got[("spark", "dmlbench", 1_000_000, 2)]["speedup"] == pytest.approx(2.0)
@@ -239,7 +245,7 @@ def test_tables_match_hand_computed_numbers(tmp_path):
     costs = {(r["backend"], r["impl"]): r["COST"] for r in rows_of(cost)}
     assert costs == {
         ("dask", "dmlbench"): "2",
-        ("dask", "native"): "> 2",
+        ("dask", "native"): "not reached (> 2 workers)",
         ("spark", "dmlbench"): "2",
     }
 
@@ -342,44 +348,50 @@ def test_report_errors_are_explained(tmp_path, capsys):
 
 # -- compare ----------------------------------------------------------------------------
 def test_compare_flags_regressions_beyond_the_noise(tmp_path, capsys):
+    steady = [0.99, 1.0, 1.01, 1.0, 0.995]
     a = write_results(
         tmp_path / "a.jsonl",
         [
-            record(n=1, seconds=1.0),  # 1.5x slower: regression
-            record(n=2, seconds=1.0, spread=[0.8, 1.4]),  # 1.3x but noise is 60 %: same
-            record(n=3, seconds=2.0),  # 2x faster: improvement
+            record(n=1, fits=steady),  # 1.5x slower: regression
+            record(n=2, fits=[0.8, 1.0, 1.4, 0.9]),  # 1.3x but its fits vary by 25 %: unstable
+            record(n=3, fits=[2 * t for t in steady]),  # 2x faster: improvement
             record(n=4, seconds=1.0),  # ok -> failed: regression
             record(n=5, seconds=1.0),  # only in A
+            record(n=7, fits=steady),  # 1.12x, interval inside 1 ± 10 % reaches below 1.1
         ],
     )
     b = write_results(
         tmp_path / "b.jsonl",
         [
-            record(n=1, seconds=1.5),
-            record(n=2, seconds=1.3),
-            record(n=3, seconds=1.0),
+            record(n=1, fits=[1.5 * t for t in steady]),
+            record(n=2, fits=[1.3, 1.3, 1.31, 1.29]),
+            record(n=3, fits=steady),
             record(n=4, outcome="failed", reason="engine failure: worker died"),
             record(n=6, seconds=1.0),  # only in B
+            record(n=7, fits=[1.05, 1.2, 1.12, 1.08, 1.15]),
         ],
     )
     verdicts = {c.case_id.split("/")[5]: c for c in compare([a], [b], threshold=0.1)}
     assert {k: v.verdict for k, v in verdicts.items()} == {
         "n1": "regression",
-        "n2": "same",
+        "n2": "unstable",
         "n3": "improvement",
         "n4": "regression",
         "n5": "only in A",
         "n6": "only in B",
+        "n7": "same",  # its median is 1.12x, but the interval does not exclude 1.1
     }
     assert verdicts["n1"].ratio == pytest.approx(1.5)
-    assert verdicts["n2"].noise == pytest.approx(0.6)
+    assert verdicts["n1"].ratio.low > 1.1 and verdicts["n7"].ratio.low < 1.1 < verdicts["n7"].ratio
+    fits = __import__("numpy").array([0.8, 1.0, 1.4, 0.9])
+    assert verdicts["n2"].noise == pytest.approx(fits.std(ddof=1) / fits.mean())
     assert "ok -> failed: engine failure" in verdicts["n4"].detail
     assert main(["compare", str(a), str(b)]) == 1
     plain = capsys.readouterr().out
     assert "regression" in plain and "2 regression, 1 improvement" in plain
     assert main(["compare", str(a), str(a), "--format", "markdown"]) == 0
     md = capsys.readouterr().out
-    assert md.startswith("| case | A median (s) |") and "5 same" in md
+    assert md.startswith("| case | A median (s) |") and "5 same" in md and "1 unstable" in md
     # a higher threshold absorbs the 1.5x change
     loose = compare([a], [b], threshold=0.6)
     assert [
@@ -430,3 +442,52 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     dask_blue = np.array([0x00, 0x72, 0xB2]) / 255
     assert (np.abs(pixels - dask_blue).max(axis=2) < 0.02).sum() > 200
     assert (pixels.std(axis=(0, 1)) > 0.05).all()  # not a blank page
+
+
+def test_pytest_benchmark_export_keeps_every_fit_of_verified_answers_only(tmp_path):
+    from dmlbench.suites.pytest_benchmark_export import to_pytest_benchmark
+
+    ok = record(n=1, fits=[1.0, 1.2, 1.1])
+    wrong = record(n=2, fits=[0.5, 0.5])
+    wrong["outcome"], wrong["reason"] = "wrong-answer", "1 of 3 fits off the reference"
+    doc = to_pytest_benchmark([ok, wrong])
+    (bench,) = doc["benchmarks"]
+    assert bench["extra_info"]["case_id"] == ok["case_id"]
+    assert bench["stats"]["data"] == [1.0, 1.2, 1.1] and bench["stats"]["rounds"] == 3
+    assert bench["stats"]["median"] == pytest.approx(1.1)
+
+
+def test_predictions_past_the_measured_workers_say_which_model(tmp_path):
+    """Three measured counts: a USL fit; two (this machine): measured components, never a
+    curve through two points."""
+    from dmlbench.reports.scaling_models import usl
+
+    truth = (0.05, 0.01, 1.0)
+    three = [
+        record("kmeans", "spark", w, fits=[1 / usl(w, *truth) * f for f in (0.99, 1.0, 1.01)])
+        for w in (1, 2, 4)
+    ]
+    two = [record("kmeans", "dask", w, fits=[t * f for f in (0.99, 1.0, 1.01)])
+           for w, t in ((1, 4.0), (2, 2.2))]  # fmt: skip
+    path = write_results(tmp_path / "r.jsonl", three + two)
+    overhead = tmp_path / "overhead.json"
+    rounds = {1: 0.002, 2: 0.003, 4: 0.005, 8: 0.009}
+    overhead.write_text(json.dumps({"results": [
+        {"backend": "dask", "n_workers": w, "startup_s": 1.0,
+         "round": {"median_s": s, "p10_s": s, "p90_s": s}} for w, s in rounds.items()
+    ]}))  # fmt: skip
+    (table,) = tables.predictions(load([path, overhead]))
+    rows = {(r["backend"], r["workers"]): r for r in rows_of(table)}
+    assert {w for b, w in rows if b == "spark"} == {8, 16, 32, 64}
+    assert {rows[("spark", w)]["model"] for w in (8, 64)} == {"usl"}
+    s8 = rows[("spark", 8)]["predicted speedup"]
+    true8 = usl(8, *truth) / usl(1, *truth)
+    assert s8 == pytest.approx(true8, rel=0.02) and s8.low <= true8 <= s8.high
+    assert "peak N*" in rows[("spark", 8)]["model parameters"]
+    # Dask measured at 1 and 2: components at 4 and 8 from the measured rounds.
+    assert {w for b, w in rows if b == "dask"} == {4, 8}
+    d8 = rows[("dask", 8)]
+    n_iter = three[0]["n_iter"]  # every record of the fixture has the same iterations
+    expected = ((4.0 / n_iter - 0.002) / 8 + 0.009) * n_iter
+    assert d8["model"] == "components" and d8["predicted fit (s)"] == pytest.approx(expected)
+    assert "PREDICTIONS" in table.note

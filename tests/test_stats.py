@@ -12,8 +12,8 @@ import pytest
 from dmlbench.reports import stats
 from dmlbench.reports.scaling_models import (
     TooFewPoints,
+    fit_scaling,
     fit_throughput,
-    fit_times,
     usl,
 )
 
@@ -47,7 +47,7 @@ def test_usl_recovers_its_parameters_from_noisy_times_with_intervals_that_cover_
     by_workers = {
         w: list(1 / usl(w, *truth) * rng.normal(1, 0.01, size=7)) for w in (1, 2, 4, 8, 16)
     }
-    fit = fit_times(by_workers, "usl", resamples=200)
+    fit = fit_scaling(by_workers, "usl", resamples=200)
     for name, true in zip(("sigma", "kappa", "lam"), truth, strict=True):
         low, high = fit.intervals[name]
         assert low <= true <= high, (name, low, true, high)
