@@ -12,10 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from dmlbench.reports import metrics
+from dmlbench.reports import metrics, stats
 from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import (
     Results,
+    fit_times,
     is_single_core_baseline,
     series_label,
     workload_key,
@@ -113,6 +114,15 @@ def _log_if_wide(ax) -> None:
         ax.set_yscale("log")
 
 
+def _yerr(intervals, scale: float = 1.0) -> list[list[float]]:
+    """matplotlib's ``[below, above]`` error bars of :class:`~dmlbench.reports.stats.Interval`
+    values (``scale`` multiplies the interval's ends, as it did the values)."""
+    return [
+        [max(0.0, (float(i) - i.low) * scale) for i in intervals],
+        [max(0.0, (i.high - float(i)) * scale) for i in intervals],
+    ]
+
+
 def strong_scaling(results: Results) -> list[Figure]:
     """Per workload: fit time vs workers, and speedup vs workers with the ideal line."""
     plt = pyplot()
@@ -130,21 +140,27 @@ def strong_scaling(results: Results) -> list[Figure]:
         for (backend, impl, n), rs in sorted(series.items()):
             rs = sorted(rs, key=lambda r: _c(r, "n_workers"))
             ps = [_c(r, "n_workers") for r in rs]
-            ts = [r["fit_median_s"] for r in rs]
-            lo = [r["fit_median_s"] - r["fit_spread_s"][0] for r in rs]
-            hi = [r["fit_spread_s"][1] - r["fit_median_s"] for r in rs]
+            # 95 % bootstrap intervals of the median and of the speedup, from the raw fits
+            times = [stats.median_interval(fit_times(r)) for r in rs]
+            # speedup over the fewest workers, drawn as if from 1 (x ps[0])
+            speedups = [stats.speedup_interval(fit_times(rs[0]), fit_times(r)) for r in rs]
             label = f"{backend}{' native' if impl == 'native' else ''}, n={n:,}"
             style = dict(
                 color=color(backend),
                 linestyle=IMPL_STYLE.get(impl, ":"),
                 marker=SIZE_MARKERS[sizes.index(n) % len(SIZE_MARKERS)],
             )
-            ax_t.errorbar(ps, ts, yerr=[lo, hi], capsize=3, label=label, **style)
-            ax_s.plot(ps, [metrics.speedup(ts[0], t) * ps[0] for t in ts], label=label, **style)
+            ax_t.errorbar(ps, times, yerr=_yerr(times), capsize=3, label=label, **style)
+            ax_s.errorbar(
+                ps, [float(x) * ps[0] for x in speedups], yerr=_yerr(speedups, scale=ps[0]),
+                capsize=3, label=label, **style,
+            )  # fmt: skip
             max_p = max(max_p, *ps)
         ax_s.plot([1, max_p], [1, max_p], color="grey", linewidth=1, label="ideal")
         _mark_failures(ax_t, _failed(results, wkey), lambda r: _c(r, "n_workers"))
-        ax_t.set(xlabel="workers", ylabel="fit time, median (s)", title="Fit time")
+        ax_t.set(
+            xlabel="workers", ylabel="fit time, median (s)", title="Fit time (95 % intervals)"
+        )
         _log_if_wide(ax_t)
         ax_s.set(xlabel="workers", ylabel="speedup (x)", title="Speedup over the fewest workers")
         for ax in (ax_t, ax_s):
@@ -212,13 +228,15 @@ def comparison(results: Results) -> list[Figure]:
         )
         if not base or not others:
             continue
-        t0 = base[0]["fit_median_s"]
+        t0 = fit_times(base[0])
         fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(others) + 1.6))
         labels = [f"{series_label(r)}, {_c(r, 'n_workers')}w" for r in others]
-        ratios = [r["fit_median_s"] / t0 for r in others]
-        # bars grow from 1 (as fast as scikit-learn): left of it faster, right slower
+        ratios = [stats.ratio_interval(fit_times(r), t0) for r in others]
+        # bars grow from 1 (as fast as scikit-learn): left of it faster, right slower; the
+        # whiskers are each ratio's 95 % bootstrap interval
+        colors = [color(_c(r, "backend")) for r in others]
         bars = ax.barh(
-            labels, [q - 1 for q in ratios], left=1, color=[color(_c(r, "backend")) for r in others]
+            labels, [q - 1 for q in ratios], left=1, color=colors, xerr=_yerr(ratios), capsize=3
         )
         for bar, r, q in zip(bars, others, ratios, strict=True):
             if _c(r, "impl") == "native":
@@ -228,7 +246,8 @@ def comparison(results: Results) -> list[Figure]:
                 xytext=(3 if q >= 1 else -3, 0), textcoords="offset points",
                 ha="left" if q >= 1 else "right", va="center",
             )  # fmt: skip
-        lo, hi = min(ratios + [1.0]), max(ratios + [1.0])
+        lo = min([q.low for q in ratios] + [1.0])
+        hi = max([q.high for q in ratios] + [1.0])
         ax.set_xlim(lo / 1.6, hi * 1.6)
         ax.axvline(1.0, color="grey", linewidth=1, label="scikit-learn, 1 core")
         ax.set_xscale("log")
