@@ -258,3 +258,23 @@ def coefficient_of_variation(times: Times) -> float:
     if pooled.size < 2 or pooled.mean() == 0:
         return 0.0
     return float(pooled.std(ddof=1) / pooled.mean())
+
+
+def mlperf_mean(values: Sequence[float | None]) -> tuple[float | None, int]:
+    """MLPerf's aggregate of repeated times to quality: drop the fastest and the slowest,
+    the mean of the rest (all of them when fewer than 3); ``(mean, n kept)``. A run that
+    never reached the quality (None) counts as the slowest; (None, 0) when none reached it.
+    """
+    reached = sorted(v for v in values if v is not None)
+    missed = len(values) - len(reached)
+    if not reached:
+        return None, 0
+    if len(values) >= 3:
+        reached = reached[1:]  # the fastest
+        if missed == 0:
+            reached = reached[:-1]  # the slowest (else a miss was the slowest)
+        else:
+            missed -= 1
+    if missed or not reached:  # a miss is left among the kept: no mean time exists
+        return None, len(reached) + missed
+    return float(np.mean(reached)), len(reached)

@@ -398,6 +398,11 @@ def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[s
                 "tolerance": tolerance,
                 **({"tolerance_reason": rule["reason"]} if rule else {}),
                 "ok": ok,
+                **(
+                    {"time_to_quality": time_to_quality(algo, traces, reference)}
+                    if algo.trace_is_metric and goal is None and any(traces)
+                    else {}
+                ),
                 "extras": {
                     name: {"value": v, "reference": ref_extras.get(name)}
                     for name, v in extras.items()
@@ -441,6 +446,29 @@ def _start(case: Case, algo, data, phases: dict[str, Any]) -> tuple[Any, dict[st
             + ("" if tol is None else f", checked one-sided at {tol:g}")
         )
     return start, record
+
+
+#: The time to quality is the time until the trace's objective is within this share of
+#: the reference answer.
+QUALITY_WITHIN = 0.01
+
+
+def time_to_quality(algo, traces: list[list[dict]], reference: float) -> dict[str, Any]:
+    """Per fit (the cold one first): the seconds, from the start of its iteration loop,
+    until its trace's objective (the metric itself: ``trace_is_metric``) came within
+    :data:`QUALITY_WITHIN` of the reference, in the metric's direction; None when it never
+    did."""
+    bound = abs(reference) * QUALITY_WITHIN
+    better = algo.metric.higher_is_better
+
+    def reached(value: float) -> bool:
+        return value >= reference - bound if better else value <= reference + bound
+
+    per_fit = [
+        next((row["seconds"] for row in trace if reached(row["objective"])), None)
+        for trace in traces
+    ]
+    return {"within": QUALITY_WITHIN, "per_fit_s": per_fit}
 
 
 def native_rule(algo, rule: dict[str, Any] | None, reference: float) -> dict[str, Any] | None:

@@ -290,6 +290,9 @@ class AlgorithmSpec:
     #: Above this many rows the reference is dmlbench on the local backend instead of
     #: ``reference`` on a driver-side copy of the rows (memory, and the reference's time).
     reference_max_rows: int = 2_000_000
+    #: Whether ours' trace ``objective`` is the quality metric itself (k-means: the inertia;
+    #: logistic regression: ours' objective), so the time to quality can be read from it.
+    trace_is_metric: bool = False
 
     def make(self, params: dict[str, Any], backend: Any, dataset: DatasetSpec):
         """Our estimator with the case's parameters, on ``backend``."""
@@ -566,6 +569,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         held_out_metric=ACCURACY,
         extras=accuracy_and_roc_auc,
         extras_need_targets=True,
+        trace_is_metric=True,
     ),
     "kmeans": AlgorithmSpec(
         "kmeans",
@@ -579,6 +583,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         tolerance=1e-6,
         seed_params=("random_state",),
         start=kmeans_start,
+        trace_is_metric=True,
         # A case's own init ("k-means||") may reach another local optimum; one a little
         # better than the reference's is right too.
         own_start_tolerance=0.02,

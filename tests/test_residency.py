@@ -51,6 +51,12 @@ def test_every_fit_records_its_iterations_and_rebuilt_blocks(tmp_path):
     for r in records:
         assert r["rebuilt_blocks"] == [0, 0, 0]  # the cold fit and two repeats
         assert len(r["n_iter_per_fit"]) == 3 and r["n_iter"] in r["n_iter_per_fit"][1:]
+    ours = next(r for r in records if r["case"]["impl"] == "dmlbench")
+    # The time to quality, read from each fit's trace: within 1 % of the reference inertia.
+    ttq = ours["quality"]["time_to_quality"]
+    assert ttq["within"] == 0.01 and len(ttq["per_fit_s"]) == 3
+    last = ours["trace"][-1]["seconds"]
+    assert all(t is not None and 0 < t <= last * 5 for t in ttq["per_fit_s"]), ttq
     native = next(r for r in records if r["case"]["impl"] == "native")["native"]
     # scikit-learn on one core, checked: every thread pool it has at one thread.
     assert native["threads"] and {p["num_threads"] for p in native["threads"]} == {1}

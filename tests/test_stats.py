@@ -110,3 +110,11 @@ def test_cost_is_a_range_of_worker_counts_or_not_reached():
 def test_coefficient_of_variation():
     assert stats.coefficient_of_variation([1.0]) == 0.0
     assert stats.coefficient_of_variation([1.0, 1.2]) == pytest.approx(np.std([1, 1.2], ddof=1) / 1.1)
+
+
+def test_mlperf_mean_drops_the_fastest_and_the_slowest():
+    assert stats.mlperf_mean([3.0, 1.0, 2.0, 10.0, 2.5]) == (2.5, 3)
+    assert stats.mlperf_mean([1.0, 2.0]) == (1.5, 2)  # too few to drop any
+    assert stats.mlperf_mean([1.0, 2.0, None]) == (2.0, 1)  # the miss was the slowest
+    assert stats.mlperf_mean([1.0, None, None]) == (None, 1)
+    assert stats.mlperf_mean([None, None]) == (None, 0)

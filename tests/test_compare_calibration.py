@@ -1,0 +1,48 @@
+"""``dmlbench compare`` calibrated on real runs: an A/A comparison (the same suite run
+twice) flags nothing, and a genuine 1.3x slowdown (the test-only DMLBENCH_TEST_SLOWDOWN,
+which makes every block function take 1.3x as long) is flagged on at least 80 % of the
+cases. The README gives the rates measured with the suite's full profile."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dmlbench.reports.compare import compare, rates
+
+pytestmark = pytest.mark.slow
+
+
+def run_calibration(out: Path, slowdown: float | None = None) -> Path:
+    env = {k: v for k, v in os.environ.items() if k != "DMLBENCH_TEST_SLOWDOWN"}
+    if slowdown is not None:
+        env["DMLBENCH_TEST_SLOWDOWN"] = str(slowdown)
+    script = Path(sys.executable).with_name("dmlbench")
+    proc = subprocess.run(
+        [str(script), "run", "calibration", "--profile", "test", "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_compare_flags_nothing_on_an_a_a_run_and_a_genuine_slowdown_on_most_cases(tmp_path):
+    a1 = run_calibration(tmp_path / "a1")
+    a2 = run_calibration(tmp_path / "a2")
+    slow = run_calibration(tmp_path / "slow", slowdown=1.3)
+    same = rates(compare([a1], [a2], threshold=0.1))
+    assert same["judged"] == 4 and same["flagged"] == 0, same
+    changes = compare([a1], [slow], threshold=0.1)
+    found = rates(changes)
+    assert found["regressions"] >= 0.8 * found["judged"], [
+        (c.case_id, c.verdict, float(c.ratio or 0)) for c in changes
+    ]
+    # The slow run says it was made with the slowdown; the others do not.
+    from dmlbench.reports.results import load
+
+    assert {r["environment"].get("test_slowdown") for r in load([slow]).cases} == {"1.3"}
+    assert all("test_slowdown" not in r["environment"] for r in load([a1]).cases)
