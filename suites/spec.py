@@ -56,6 +56,7 @@ PROFILE_KEYS = (*AXES, "repeats", "launches", "params")
 AUTO = "auto"
 AUTO_MIN_REPEATS = 3
 AUTO_HALF_WIDTH = 0.05
+DEFAULT_REPEATS = 3
 #: Defaults of the two bounds of ``repeats = "auto"``.
 DEFAULT_MAX_REPEATS = 30
 DEFAULT_BUDGET = 60.0
@@ -161,7 +162,8 @@ def expand(
     err.table(meta, "suite")
     err.keys(meta, SUITE_KEYS, "suite")
     name = err.typed(meta.get("name", Path(source).stem), str, "suite.name", "a string")
-    repeats = err.repeats(meta.get("repeats", 1), "suite.repeats")
+    # Defaults a 2-core machine can afford: 3 timed fits after the cold one, one launch.
+    repeats = err.repeats(meta.get("repeats", DEFAULT_REPEATS), "suite.repeats")
     launches = err.count(meta.get("launches", 1), "suite.launches", low=1)
     budget = err.number(meta.get("budget", DEFAULT_BUDGET), "suite.budget")
     max_repeats = err.count(

@@ -79,7 +79,7 @@ BAD = [
         "[grid]\nworkers = [1]\n",
         r"unknown key 'grid.workers'; valid keys in \[grid\]: \['backends', 'n_workers'",
     ),
-    ("[suite]\nrepeats = 0\n", r"suite.repeats must be an integer >= 1; got 0"),
+    ("[suite]\nrepeats = 0\n", r"suite.repeats must be an integer >= 1 or \"auto\"; got 0"),
     ("[suite]\ntimeout = 'soon'\n", r"suite.timeout must be a number of seconds > 0; got 'soon'"),
     ("[grid]\nn_samples = [100]\n", r"needs at least one \[\[workload\]\] table"),
     (
