@@ -79,9 +79,3 @@ def cost(times_by_workers: Mapping[int, float], baseline: float) -> int | None:
     """
     beating = [w for w, t in times_by_workers.items() if t < baseline]
     return min(beating) if beating else None
-
-
-def relative_spread(median: float, spread: Sequence[float]) -> float:
-    """(max - min) / median of the timed fits: the run's own noise, 0 for one repeat."""
-    lo, hi = spread
-    return (hi - lo) / median if median > 0 else 0.0

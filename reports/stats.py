@@ -9,8 +9,9 @@ Tibshirani 1993, ch. 13). Every derived figure (speedup, efficiency, Karp–Flat
 COST) is computed on the replicates of its inputs, series by series independently, so its
 interval carries the noise of every median it is made of.
 
-Pure numpy, no engine and nothing of ours: the runner calls :func:`median_interval` to stop
-adaptive repeats, and the reports and ``compare`` call the rest.
+Pure numpy, no engine (the formulas themselves are :mod:`dmlbench.reports.metrics`'): the
+runner calls :func:`median_interval` to stop adaptive repeats, and the reports and
+``compare`` call the rest.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from dmlbench.reports import metrics
 
 #: Confidence level of every interval dmlbench prints.
 LEVEL = 0.95
@@ -171,24 +174,29 @@ def figure_interval(
 
 
 def speedup_interval(base: Times, times: Times, **kw) -> Interval:
-    """Speedup ``t_base / t`` with its interval."""
-    return figure_interval(lambda tb, t: tb / t, base, times, **kw)
+    """Speedup ``t_base / t`` (:func:`~dmlbench.reports.metrics.speedup`) with its interval."""
+    return figure_interval(metrics.speedup, base, times, **kw)
 
 
 def efficiency_interval(
     base: Times, times: Times, workers: int, *, base_workers: int = 1, **kw
 ) -> Interval:
-    """Parallel efficiency ``(t_base / t) · base_workers / workers`` with its interval."""
-    return figure_interval(lambda tb, t: tb / t * base_workers / workers, base, times, **kw)
+    """Parallel efficiency (:func:`~dmlbench.reports.metrics.efficiency`) with its interval."""
+
+    def figure(tb, t):
+        return metrics.efficiency(tb, t, workers, base_workers=base_workers)
+
+    return figure_interval(figure, base, times, **kw)
 
 
 def karp_flatt_interval(base: Times, times: Times, workers: int, **kw) -> Interval | None:
-    """Karp–Flatt serial fraction ``(1/S − 1/p) / (1 − 1/p)`` with its interval (against
-    one worker; None for ``p = 1``)."""
+    """Karp–Flatt serial fraction (:func:`~dmlbench.reports.metrics.karp_flatt`) with its
+    interval (against one worker; None for ``p = 1``)."""
     if workers <= 1:
         return None
-    p = workers
-    return figure_interval(lambda tb, t: (t / tb - 1 / p) / (1 - 1 / p), base, times, **kw)
+    return figure_interval(
+        lambda tb, t: metrics.karp_flatt(metrics.speedup(tb, t), workers), base, times, **kw
+    )
 
 
 def ratio_interval(numerator: Times, denominator: Times, **kw) -> Interval:
@@ -234,7 +242,8 @@ def cost_range(
     counts = sorted(by_workers)
 
     def cost(times: Mapping[int, float], base: float) -> float:
-        return next((float(w) for w in counts if times[w] < base), np.inf)
+        found = metrics.cost(times, base)
+        return np.inf if found is None else float(found)
 
     value = cost({w: median_of(t) for w, t in by_workers.items()}, median_of(baseline))
     reps = {

@@ -156,7 +156,6 @@ def test_metrics_by_hand():
     # COST: scikit-learn 3 s; 5 s on 1 worker, 2.9 s on 2 -> 2; never beaten -> None
     assert metrics.cost({1: 5.0, 2: 2.9}, 3.0) == 2
     assert metrics.cost({1: 8.0, 2: 6.0}, 3.0) is None
-    assert metrics.relative_spread(2.0, [1.8, 2.2]) == pytest.approx(0.2)
 
 
 # -- tables from a recorded file --------------------------------------------------------
