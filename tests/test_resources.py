@@ -152,6 +152,7 @@ def _fake_sc(after: list[_Info]):
 def test_native_input_records_memory_and_disk():
     sc, materialise = _fake_sc([_Info(1, 4, 4, 3 * 2**20, 0)])
     assert _cached(sc, materialise) == {
+        "rdd_ids": [1],  # what _still_cached checks again after the last fit
         "rows": 100,
         "partitions": 4,
         "memory_mb": 3.0,
@@ -171,6 +172,25 @@ def test_native_input_dropped_partitions_fail_the_case():
     sc, materialise = _fake_sc([_Info(1, 4, 3, 3 * 2**20, 0)])
     with pytest.raises(RuntimeError, match=r"3 of 4 partitions.*--spark-conf"):
         _cached(sc, materialise)
+
+
+@pytest.mark.parametrize(
+    ("later", "message"),
+    [
+        ([], r"RDD 1 is no longer cached"),
+        ([_Info(1, 4, 2, 2**20, 0)], r"rdd1: 2 of 4 partitions cached, 0.0 MB on disk"),
+        ([_Info(1, 4, 4, 2**20, 2**21)], r"rdd1: 4 of 4 partitions cached, 2.0 MB on disk"),
+    ],
+)
+def test_an_input_evicted_or_spilled_during_the_fits_fails_the_case(later, message):
+    from dmlbench.suites.native_mllib import _still_cached
+
+    sc, materialise = _fake_sc([_Info(1, 4, 4, 3 * 2**20, 0)])
+    cached = _cached(sc, materialise)
+    _still_cached(sc, cached)  # unchanged: passes
+    sc._jsc.sc().getRDDStorageInfo = lambda: later  # what Spark shows after the fits
+    with pytest.raises(RuntimeError, match=r"did not stay in memory.*" + message):
+        _still_cached(sc, cached)
 
 
 # Two Spark backends in one process: the second asks for another heap, so the idle JVM of
