@@ -7,9 +7,11 @@ by how much, not only whether): per case, the ratio B/A of the median fit times 
 beyond the threshold, above ``1 + threshold`` (a regression) or below
 ``1 / (1 + threshold)`` (an improvement); otherwise the case is the ``same``. A side whose
 fits vary by more than :data:`UNSTABLE_CV` (coefficient of variation) is ``unstable``
-instead: its median is not a number to gate on. The threshold is calibrated by A/A runs
-(the README gives the measured false-positive and detection rates). A case that gave a
-verified answer in A and not in B is a regression whatever its times.
+instead: its median is not a number to gate on; a side with fewer than :data:`MIN_FITS`
+timed fits is ``not comparable`` (no interval worth the name). The threshold is
+calibrated by A/A runs (the README gives the measured false-positive and detection
+rates). A case that gave a verified answer in A and not in B is a regression whatever its
+times.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ VERDICTS = (
 )
 #: Above this coefficient of variation of its timed fits, a side is too noisy to judge.
 UNSTABLE_CV = 0.10
+#: Fewer timed fits than this on a side and there is no interval worth the name (one fit
+#: has none; [min, max] of 4 covers the median 87.5 % of the time): not judged.
+MIN_FITS = 5
 
 
 @dataclass
@@ -80,7 +85,14 @@ def judge(case_id: str, a: stats.Times, b: stats.Times, threshold: float) -> Cha
     ratio = stats.ratio_interval(b, a)
     noise = max(stats.coefficient_of_variation(a), stats.coefficient_of_variation(b))
     change = Change(case_id, "same", stats.median_of(a), stats.median_of(b), ratio, noise)
-    if noise > UNSTABLE_CV:
+    fewest = min(stats.n_fits(a), stats.n_fits(b))
+    if fewest < MIN_FITS:
+        change.verdict = "not comparable"
+        change.detail = (
+            f"too few timed fits ({stats.n_fits(a)} in A, {stats.n_fits(b)} in B; at least "
+            f"{MIN_FITS} to judge: run with repeats >= {MIN_FITS} or \"auto\")"
+        )
+    elif noise > UNSTABLE_CV:
         change.verdict = "unstable"
         change.detail = f"fit times vary by {noise:.0%} (over {UNSTABLE_CV:.0%}): not judged"
     elif ratio.low > 1 + threshold:

@@ -91,9 +91,10 @@ class Quality(TypedDict, total=False):
     tolerance_reason: str  # only when a native library's own rule replaced the declared one
     ok: bool
     extras: dict[str, dict[str, float | None]]  # name -> {"value", "reference"}
-    #: ``{"within": 0.01, "per_fit_s": [...]}``: per fit (the cold one first), seconds from
-    #: the start of its iterations until its trace's objective was within 1 % of the
-    #: reference (None: never), where the trace's objective is the metric itself.
+    #: ``{"within": 0.01, "cold_s": ..., "per_fit_s": [...]}``: per fit (the cold one, then
+    #: every timed one), seconds from the start of its iterations until its trace's
+    #: objective was within 1 % of the reference (None: never), where the trace's
+    #: objective is the metric itself.
     time_to_quality: dict[str, Any]
 
 

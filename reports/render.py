@@ -20,7 +20,7 @@ from dmlbench.reports import figures as figs
 from dmlbench.reports import tables
 from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import Results, load
-from dmlbench.reports.stats import Interval
+from dmlbench.reports.stats import LEVEL, Interval
 
 
 @dataclass
@@ -47,7 +47,9 @@ def fmt(value: Any) -> str:
     if isinstance(value, Interval):  # before float: an Interval is its estimate
         if value.low == value.high == float(value):
             return fmt(float(value))
-        return f"{fmt(float(value))} [{fmt(value.low)}, {fmt(value.high)}]"
+        text = f"{fmt(float(value))} [{fmt(value.low)}, {fmt(value.high)}]"
+        # Too few fits for 95 %: the interval says what it covers (75 % for 3 fits).
+        return text if value.level >= LEVEL else f"{text} ({value.level:.0%})"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

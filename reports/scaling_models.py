@@ -7,11 +7,11 @@
   ``N* = sqrt((1 − σ) / κ)`` and then fall).
 
 Throughput is fits per second (1 / fit time). Both are fitted by scipy's least squares on
-the throughput itself (what the published fits do), with σ, κ ≥ 0. A curve through two
-points is not a model: a fit needs at least three distinct worker counts
-(:data:`MIN_COUNTS`), else :class:`TooFewPoints`. Intervals on σ, κ, λ and on every
-prediction come from refitting bootstrap replicates of each worker count's median time
-(:mod:`dmlbench.reports.stats`).
+the throughput itself (what the published fits do), with σ, κ ≥ 0. A curve through its
+points is not a model: a fit needs one more distinct worker count than it has
+parameters (:data:`MIN_COUNTS`: 4 for the USL, 3 for Amdahl), else
+:class:`TooFewPoints`. Intervals on σ, κ, λ and on every prediction come from refitting
+bootstrap replicates of each worker count's median time (:mod:`dmlbench.reports.stats`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ import numpy as np
 
 from dmlbench.reports.stats import LEVEL, RESAMPLES, Times, median_of, median_replicates
 
-#: Distinct worker counts a model needs (two points fit any two-parameter curve exactly).
-MIN_COUNTS = 3
+#: Distinct worker counts each model needs: one more than its parameters (USL: σ, κ, λ;
+#: Amdahl: σ, λ), since a model with as many parameters as points goes through all of them
+#: and predicts nothing.
+MIN_COUNTS = {"usl": 4, "amdahl": 3}
 #: Worker counts a report predicts at.
 PREDICT_AT = (4, 8, 16, 32, 64)
 
@@ -128,9 +130,9 @@ def fit_throughput(
         raise ValueError(f"model must be 'usl' or 'amdahl'; got {model!r}")
     n, x = np.asarray(counts, dtype=float), np.asarray(throughput, dtype=float)
     distinct = sorted({int(c) for c in counts})
-    if len(distinct) < MIN_COUNTS:
+    if len(distinct) < MIN_COUNTS[model]:
         raise TooFewPoints(
-            f"a scaling model needs at least {MIN_COUNTS} distinct worker counts; got "
+            f"{model} needs at least {MIN_COUNTS[model]} distinct worker counts; got "
             f"{distinct}: a curve through {len(distinct)} point(s) is not a model"
         )
     p = _least_squares(model, n, x)

@@ -192,19 +192,21 @@ def predictions(results: Results) -> list[Table]:
             ["backend", "impl", "n_samples", "workers", "model", "predicted fit (s)",
              "predicted speedup", "model parameters"],  # fmt: skip
             note="PREDICTIONS, not measurements, with 95 % bootstrap intervals. usl: the "
-            "Universal Scalability Law fitted to >= 3 measured worker counts. components: "
-            "(1-worker time per iteration - one measured round) / p + the round overhead "
-            "measured at p workers by `dmlbench overhead` (above the cores: oversubscribed), "
-            "times the iterations; assumes even work, one round per iteration and no "
-            "imbalance (not yet measured).",
+            "Universal Scalability Law fitted to >= 4 measured worker counts; amdahl: "
+            "Amdahl's law, to 3. components: (1-worker time per iteration - one measured "
+            "round) / p + the round overhead measured at p workers by `dmlbench overhead` "
+            "(above the cores: oversubscribed), times the iterations; assumes even work, "
+            "one round per iteration and no imbalance (not yet measured), and its interval "
+            "carries the noise of the 1-worker fits only (the overhead's is left out).",
         )
         series = _group(
             records, lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_samples"))
         )
         for (backend, impl, n), rs in series.items():
             by_workers = {_c(r, "n_workers"): fit_times(r) for r in rs}
-            if len(by_workers) >= MIN_COUNTS:
-                fit = fit_scaling(by_workers, "usl")
+            model = next((m for m in ("usl", "amdahl") if len(by_workers) >= MIN_COUNTS[m]), None)
+            if model is not None:
+                fit = fit_scaling(by_workers, model)
                 params = ", ".join(
                     f"{k} {v:.3g} [{fit.intervals[k][0]:.3g}, {fit.intervals[k][1]:.3g}]"
                     for k, v in fit.params.items()
@@ -212,7 +214,7 @@ def predictions(results: Results) -> list[Table]:
                 for w in (w for w in PREDICT_AT if w > max(by_workers)):
                     pr = fit.predict(w)
                     table.rows.append([
-                        backend, impl, n, w, "usl",
+                        backend, impl, n, w, model,
                         stats.Interval(pr["time"], pr["time_low"], pr["time_high"], 0),
                         stats.Interval(pr["speedup"], pr["speedup_low"], pr["speedup_high"], 0),
                         params,
@@ -223,6 +225,8 @@ def predictions(results: Results) -> list[Table]:
             if one is None or 1 not in overheads or impl != "dmlbench":
                 continue
             n_iter, t1 = one["n_iter"], fit_times(one)
+            if stats.median_of(t1) / n_iter <= overheads[1]:
+                continue  # no compute left beside the round: nothing to divide
             for w in sorted(w for w in overheads if w > max(by_workers)):
                 o1, ow = overheads[1], overheads[w]
 
@@ -391,7 +395,7 @@ def comparison(results: Results) -> list[Table]:
                         _spread(r),
                         stats.n_fits(t),
                         r.get("n_iter"),
-                        r.get("per_iteration_s"),
+                        _per_iteration(r, t),
                         None if baseline is None else stats.ratio_interval(t, baseline),
                         ratio,
                         None if ratio is None else verdict(ratio),
@@ -421,12 +425,22 @@ def comparison(results: Results) -> list[Table]:
     return tables
 
 
+def _per_iteration(r: dict[str, Any], times) -> stats.Interval | float | None:
+    """The fit's median interval over its iterations (``per_iteration_s`` with its
+    interval); the recorded number where the record has no iterations."""
+    n_iter = r.get("n_iter")
+    if not n_iter:
+        return r.get("per_iteration_s")
+    iv = stats.median_interval(times)
+    return stats.Interval(iv / n_iter, iv.low / n_iter, iv.high / n_iter, iv.n, iv.level)
+
+
 def _time_to_quality(r: dict[str, Any]) -> str | None:
     """MLPerf-style time to quality of the timed fits, as text, or None without a trace."""
     ttq = (r.get("quality") or {}).get("time_to_quality")
     if not ttq:
         return None
-    mean, kept = stats.mlperf_mean(ttq["per_fit_s"][1:])
+    mean, kept = stats.mlperf_mean(ttq["per_fit_s"])
     return "not reached" if mean is None else f"{mean:.3g} (n={kept})"
 
 

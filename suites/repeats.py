@@ -1,8 +1,10 @@
 """How many timed fits a case gets: a fixed count, or ``repeats = "auto"``.
 
-Auto adds timed fits after the cold one until the 95 % bootstrap interval of the median
-fit time (over this launch's fits and every earlier launch's) is within ±5 %, with at
-least 3 fits and at most the case's ``max_repeats``, and stops earlier when one more fit
+Auto adds timed fits after the cold one until the 95 % interval of the median fit time
+(the exact order-statistic interval of this launch's fits, or the two-level bootstrap
+over every launch's so far) is within ±5 %, with at least 6 fits (the fewest whose median
+interval can reach 95 %: stopping earlier on a lucky tight range would overstate it) and
+at most the case's ``max_repeats``, and stops earlier when one more fit
 would pass the case's ``budget`` of timed-fit seconds for this launch. Why it stopped is
 recorded with the case (``repeats_stop``), and every fit's time is kept.
 """

@@ -34,6 +34,10 @@ def test_compare_flags_nothing_on_an_a_a_run_and_a_genuine_slowdown_on_most_case
     a1 = run_calibration(tmp_path / "a1")
     a2 = run_calibration(tmp_path / "a2")
     slow = run_calibration(tmp_path / "slow", slowdown=1.3)
+    from dmlbench.reports.results import load
+
+    # Cases of at least 0.5 s per fit, as the calibration is stated for.
+    assert min(r["fit_median_s"] for r in load([a1]).ok) >= 0.5
     same = rates(compare([a1], [a2], threshold=0.1))
     assert same["judged"] == 4 and same["flagged"] == 0, same
     changes = compare([a1], [slow], threshold=0.1)
@@ -42,7 +46,5 @@ def test_compare_flags_nothing_on_an_a_a_run_and_a_genuine_slowdown_on_most_case
         (c.case_id, c.verdict, float(c.ratio or 0)) for c in changes
     ]
     # The slow run says it was made with the slowdown; the others do not.
-    from dmlbench.reports.results import load
-
     assert {r["environment"].get("test_slowdown") for r in load([slow]).cases} == {"1.3"}
     assert all("test_slowdown" not in r["environment"] for r in load([a1]).cases)

@@ -32,8 +32,8 @@ def test_repeats_is_a_count_or_auto():
         one_case(repeats="many")
     with pytest.raises(SuiteError, match=r"suite.launches must be an integer >= 1; got 0"):
         one_case(launches=0)
-    with pytest.raises(SuiteError, match=r"suite.max_repeats must be an integer >= 3; got 2"):
-        one_case(repeats="auto", max_repeats=2)
+    with pytest.raises(SuiteError, match=r"suite.max_repeats must be an integer >= 6; got 5"):
+        one_case(repeats="auto", max_repeats=5)
 
 
 def test_fixed_repeats_stop_at_their_count():
@@ -44,28 +44,34 @@ def test_fixed_repeats_stop_at_their_count():
 
 def test_auto_stops_when_the_interval_is_tight_or_a_bound_is_reached():
     case = one_case(repeats="auto")
-    assert stop_reason(case, [1.0, 1.01]) is None  # at least three
-    assert "within ±" in stop_reason(case, [1.0, 1.01, 0.99])
-    noisy = [1.0, 1.5, 0.7, 1.3, 0.8]
+    tight = [1.0, 1.01, 0.99, 1.0, 1.005, 0.995]
+    # At least six: fewer cannot give a 95 % interval of the median, however tight.
+    assert stop_reason(case, tight[:5]) is None
+    assert "within ±" in stop_reason(case, tight)
+    noisy = [1.0, 1.5, 0.7, 1.3, 0.8, 1.2]
     assert stop_reason(case, noisy) is None  # ±5 % not reached, budget and cap far away
-    capped = replace(case, max_repeats=5)
-    assert "max_repeats 5 reached" in stop_reason(capped, noisy)
+    capped = replace(case, max_repeats=6)
+    assert "max_repeats 6 reached" in stop_reason(capped, noisy)
     broke = replace(case, budget=5.0)
     assert "budget of 5 s" in stop_reason(broke, noisy)
     # Earlier launches count: a tight launch after a distant one is not tight overall.
-    assert stop_reason(case, [1.0, 1.01, 0.99], earlier=[[1.5, 1.52, 1.49]]) is None
+    assert stop_reason(case, tight, earlier=[[1.5, 1.52, 1.49, 1.5, 1.51, 1.5]]) is None
 
 
 def test_auto_repeats_and_launches_end_to_end(tmp_path):
-    doc = suite_doc(repeats="auto", launches=2, max_repeats=6, budget=30)
+    doc = suite_doc(repeats="auto", launches=2, max_repeats=8, budget=30)
     records = read_records(run_suite(expand(doc, "repeats.toml"), tmp_path))
     (r,) = records
     assert r["outcome"] == "ok", r.get("reason")
     by_launch = r["fit_s_by_launch"]
-    assert len(by_launch) == 2 and all(3 <= len(fits) <= 6 for fits in by_launch)
+    assert len(by_launch) == 2 and all(6 <= len(fits) <= 8 for fits in by_launch)
     assert r["phases"]["fit_s"] == by_launch[0] + by_launch[1]  # pooled, every fit kept
     assert len(r["launches"]) == 2 and all(x["repeats_stop"].startswith("auto") for x in r["launches"])
     assert r["fit_spread_s"][0] <= r["fit_median_s"] <= r["fit_spread_s"][1]
+    # Every per-fit list spans both launches (each launch's cold fit and its timed ones).
+    n_fits = sum(len(f) + 1 for f in by_launch)
+    assert len(r["quality"]["values"]) == len(r["n_iter_per_fit"]) == n_fits
+    assert len(r["rebuilt_blocks"]) == n_fits and r["peak_memory_mb"] > 0
     # The machine before and after, and the run's noise floor.
     assert len(r["machine"]["before"]["loadavg"]) == 3 and "after" in r["machine"]
     cal = r["environment"]["calibration"]
