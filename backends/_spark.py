@@ -171,8 +171,10 @@ class SparkBackend(BaseBackend):
             builder = builder.config(key, value)
         launch = {key: self._settings.get(key) for key in _LAUNCH_KEYS}
         global _launched
-        if SparkContext._gateway is not None and launch != _launched:
-            _stop_jvm()  # idle (no active context, checked above) but launched otherwise
+        if SparkContext._gateway is not None and (launch != _launched or not _jvm_alive()):
+            # Idle (no active context, checked above) but launched otherwise, or dead (a
+            # JVM killed by the OS or a crash): pyspark would hand us the dead gateway.
+            _stop_jvm()
         with warnings.catch_warnings(), _one_blas_thread():
             # pyspark warns that pandas 3 is not fully supported; this backend moves numpy
             # blocks through RDDs and never touches pandas.
@@ -275,6 +277,14 @@ def _one_blas_thread():
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
+
+
+def _jvm_alive() -> bool:
+    """Whether pyspark's JVM (the gateway's process) is still running."""
+    from pyspark import SparkContext
+
+    proc = getattr(SparkContext._gateway, "proc", None)
+    return proc is None or proc.poll() is None
 
 
 def _stop_jvm() -> None:

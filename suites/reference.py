@@ -14,6 +14,7 @@ import numpy as np
 
 from dmlbench.backends import get_backend
 from dmlbench.suites.datasets import shifted_block
+from dmlbench.suites.natives import block_source
 from dmlbench.suites.spec import Case
 from dmlbench.suites.workloads import HELD_OUT_BLOCKS, sample_rows
 
@@ -33,6 +34,17 @@ def extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
     return out
 
 
+def driver_rows(case: Case, data, be, ds) -> list:
+    """The case's blocks on the driver, for the reference: generated data rebuilt here from
+    its recipe (bit-identical, and nothing funnels through an engine whose driver was sized
+    to cache the rows, not to collect them: 4M rows collected through Spark killed its JVM),
+    real data (small) collected from the resident dataset."""
+    if data.loader:
+        return be.collect(ds)
+    make, n_blocks = block_source(case, data)
+    return [make(i) for i in range(n_blocks)]
+
+
 def reference_metric(
     case: Case, algo, data, be, ds, test=None, start=None
 ) -> tuple[float, str, dict[str, float]]:
@@ -49,7 +61,7 @@ def reference_metric(
     params = algo.run_params(case, start)
     ref = algo.reference(params) if algo.reference else None
     if small and ref is not None:
-        blocks = be.collect(ds)
+        blocks = driver_rows(case, data, be, ds)
         X = np.vstack([b.X for b in blocks])
         y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
         algo.fit(ref, X, y)
@@ -64,7 +76,7 @@ def reference_metric(
     with get_backend("local") as local:
         local_test = None
         if small:
-            local_ds = local.from_blocks(be.collect(ds))
+            local_ds = local.from_blocks(driver_rows(case, data, be, ds))
             local_test = None if test is None else local.from_blocks(be.collect(test))
         else:
             maker = data.blocks_maker(case.n_samples, case.n_features, case.seed)

@@ -232,3 +232,41 @@ def test_spark_records_the_memory_and_blas_its_jvm_really_has():
             "apt-get install libopenblas0-pthread"
         )
     assert sized["jvm_blas"] == "dev.ludovic.netlib.blas.JNIBLAS", sized["jvm_blas"]
+
+
+DEAD_JVM_SCRIPT = """
+import operator, os, signal
+from pyspark import SparkContext
+from dmlbench.backends import Block, get_backend
+import numpy as np
+
+def block(i):
+    return Block(np.full((3, 2), float(i)), None)
+
+def rows(b):
+    return b.n_samples
+
+be = get_backend("spark", n_workers=1).start()
+os.kill(SparkContext._gateway.proc.pid, signal.SIGKILL)  # the JVM dies (the OS, a crash)
+SparkContext._gateway.proc.wait()
+try:
+    be.close()
+except Exception:
+    pass
+with get_backend("spark", n_workers=1) as again:  # a new JVM, not the dead gateway
+    print(again.aggregate(again.generate(block, 2), rows, operator.add))
+"""
+
+
+@pytest.mark.slow
+def test_a_spark_backend_after_its_jvm_died_launches_a_new_one():
+    if "spark" not in selected_backends() or missing_modules("spark"):
+        pytest.skip("enabled by DMLBENCH_BACKENDS including spark and pip install 'dmlbench[spark]'")
+    proc = subprocess.run(
+        [sys.executable, "-c", DEAD_JVM_SCRIPT], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    if "BackendUnavailable" in proc.stderr:
+        pytest.skip(f"Spark cannot start here: {proc.stderr.strip().splitlines()[-1]}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "6"
