@@ -35,6 +35,11 @@ VERDICTS = (
 )
 #: Above this coefficient of variation of its timed fits, a side is too noisy to judge.
 UNSTABLE_CV = 0.10
+#: The default threshold, calibrated by A/A runs on this project's 2-core shared machine
+#: (the `calibration` suite, 3 runs, 36 case comparisons; README): at 0.10 an A/A
+#: comparison flagged 6 of 36 cases, at 0.20 1 of 36, while a genuine 1.3x slowdown was
+#: still flagged on 31 of 36.
+DEFAULT_THRESHOLD = 0.20
 #: Fewer timed fits than this on a side and there is no interval worth the name (one fit
 #: has none; [min, max] of 4 covers the median 87.5 % of the time): not judged.
 MIN_FITS = 5
@@ -53,7 +58,9 @@ class Change:
     detail: str = ""
 
 
-def compare(a_paths: list[Path], b_paths: list[Path], threshold: float = 0.10) -> list[Change]:
+def compare(
+    a_paths: list[Path], b_paths: list[Path], threshold: float = DEFAULT_THRESHOLD
+) -> list[Change]:
     """Per case present in either run: its verdict. ``threshold`` is relative (0.10 = 10 %)."""
     if threshold < 0:
         raise ValueError(f"threshold must be >= 0; got {threshold}")
@@ -132,6 +139,33 @@ def format_changes(changes: list[Change], style: str = "plain") -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(COLUMNS, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(line.rstrip() for line in lines) + f"\n\n{summary}\n"
+
+
+#: Calibration kernels (``environment.calibration``) that differ by more than this share
+#: mean the two runs' machines ran at different speeds.
+MACHINE_DRIFT = 0.20
+
+
+def machine_note(a_paths: list[Path], b_paths: list[Path]) -> str | None:
+    """A warning when the two runs' machines differed: their calibration kernels (timed at
+    each run's start) more than :data:`MACHINE_DRIFT` apart. On a shared machine most
+    A/A false alarms come from such runs (a neighbour's load), not from the code."""
+    def kernel(paths: list[Path]) -> tuple[float, float] | None:
+        for r in load(paths).cases:
+            cal = (r.get("environment") or {}).get("calibration")
+            if cal:
+                load_1 = ((r.get("machine") or {}).get("before") or {}).get("loadavg", [0.0])[0]
+                return cal["median_s"], load_1
+        return None
+
+    ka, kb = kernel(a_paths), kernel(b_paths)
+    if ka is None or kb is None or abs(kb[0] / ka[0] - 1) <= MACHINE_DRIFT:
+        return None
+    return (
+        f"note: the machine ran at a different speed in the two runs: the calibration "
+        f"kernel took {ka[0] * 1e3:.1f} ms in A (load {ka[1]:.1f}) and {kb[0] * 1e3:.1f} ms "
+        f"in B (load {kb[1]:.1f}); changes may be the machine's, not the code's"
+    )
 
 
 def rates(changes: list[Change]) -> dict[str, Any]:

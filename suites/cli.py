@@ -164,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
         "interval lies beyond 1 + threshold (regression) or below 1 / (1 + threshold) "
         "(improvement); a side whose fits vary by more than 10 %% (coefficient of "
         "variation) is 'unstable', not judged; a case that was ok in A and not in B is a "
-        "regression. Exit status 1 if any case regressed, 0 otherwise (for CI).",
+        "regression. A note says when the two runs' machines ran at different speeds (their "
+        "calibration kernels). Exit status 1 if any case regressed, 0 otherwise (for CI).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=textwrap.dedent("""\
             examples:
@@ -177,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--threshold",
         type=_fraction,
-        default=0.10,
-        help="smallest relative change that counts (default 0.10 = 10%%)",
+        default=0.20,
+        help="smallest relative change that counts (default 0.20 = 20%%, calibrated by A/A "
+        "runs: see the README)",
     )
     cmp_.add_argument("--format", choices=("plain", "markdown"), default="plain")
     cmp_.set_defaults(handler=_compare)
@@ -359,15 +361,18 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from dmlbench.reports.compare import compare, format_changes
+    from dmlbench.reports.compare import compare, format_changes, machine_note
     from dmlbench.reports.results import ReportError
 
     try:
         changes = compare([args.a], [args.b], args.threshold)
+        note = machine_note([args.a], [args.b])
     except ReportError as exc:
         print(f"dmlbench compare: {exc}", file=sys.stderr)
         return 2
     print(format_changes(changes, args.format), end="")
+    if note:
+        print(note)
     return 1 if any(c.verdict == "regression" for c in changes) else 0
 
 

@@ -176,6 +176,19 @@ def no_native_reason(algorithm: str, backend: str) -> str:
 
 
 # -- shared by the comparators ------------------------------------------------------------
+def native_rule(algo, rule: dict[str, Any] | None, reference: float) -> dict[str, Any] | None:
+    """A native library's own answer rule, ``{"value", "reason"}``, or None (ours').
+
+    A library whose problem differs from ours by a known amount gives ``excess``: how much
+    its own optimum may exceed ours in the metric's units; its rule is then ours' tolerance
+    plus that excess (relative to the reference for a relative metric).
+    """
+    if not rule or "excess" not in rule:
+        return rule
+    excess = rule["excess"] / abs(reference) if algo.metric.relative else rule["excess"]
+    return {**rule, "value": algo.tolerance_for(False) + excess}
+
+
 def block_source(case: Case, data: DatasetSpec) -> tuple[Callable[[int], Block], int]:
     """(make_block, n_blocks) giving the case's rows, for a native library to load.
 

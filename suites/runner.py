@@ -50,14 +50,15 @@ from dmlbench.suites.natives import (
     NativeUnsupported,
     block_source,
     comparator,
+    native_rule,
     no_native_reason,
 )
 from dmlbench.suites.reference import extras_on, reference_metric
-from dmlbench.suites.repeats import stop_reason
+from dmlbench.suites.repeats import merge_launches, stop_reason
 from dmlbench.suites.resident import resident_data
 from dmlbench.suites.resources import engine_options
 from dmlbench.suites.spec import Case, Suite, SuiteError
-from dmlbench.suites.target import held_out, reaches_target, time_to_target
+from dmlbench.suites.target import held_out, reaches_target, time_to_quality, time_to_target
 from dmlbench.suites.workloads import ALGORITHMS
 
 
@@ -205,49 +206,6 @@ def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
                                                 f"{result.get('reason')}"}  # fmt: skip
         launches.append(result)
     return merge_launches(launches)
-
-
-def merge_launches(launches: list[dict[str, Any]]) -> dict[str, Any]:
-    """One record of a case's launches: the first's answer and settings, every launch's
-    timed fits pooled (``phases.fit_s``; per launch in ``fit_s_by_launch``), and a summary
-    per launch; ``ok`` only if every launch is (else the first failing one's reason)."""
-    by_launch = [r["phases"]["fit_s"] for r in launches]
-    pooled = [t for fits in by_launch for t in fits]
-    merged = {**launches[0], "phases": {**launches[0]["phases"], "fit_s": pooled}}
-    merged["fit_s_by_launch"] = by_launch
-    # Every per-fit list runs over every launch's fits (each launch's cold fit first).
-    for key in ("n_iter_per_fit", "rebuilt_blocks", "timed_traces"):
-        merged[key] = [x for r in launches for x in r.get(key) or []]
-    quality = {**merged["quality"]}
-    quality["values"] = [v for r in launches for v in r["quality"]["values"]]
-    if "time_to_quality" in quality:
-        per_fit = [t for r in launches for t in r["quality"]["time_to_quality"]["per_fit_s"]]
-        quality["time_to_quality"] = {**quality["time_to_quality"], "per_fit_s": per_fit}
-    merged["quality"] = quality
-    merged["peak_memory_mb"] = max(r.get("peak_memory_mb") or 0.0 for r in launches)
-    merged["fit_median_s"] = statistics.median(pooled)
-    merged["fit_spread_s"] = [min(pooled), max(pooled)]
-    if merged.get("n_iter"):
-        merged["per_iteration_s"] = merged["fit_median_s"] / merged["n_iter"]
-    merged["launches"] = [
-        {
-            "outcome": r["outcome"],
-            "reason": r.get("reason"),
-            "engine_start_s": r["phases"].get("engine_start_s"),
-            "fit_cold_s": r["phases"]["fit_cold_s"],
-            "fit_median_s": r["fit_median_s"],
-            "repeats_stop": r.get("repeats_stop"),
-            "quality_values": r["quality"]["values"],
-            "rebuilt_blocks": r.get("rebuilt_blocks"),
-        }
-        for r in launches
-    ]
-    bad = next(((k, r) for k, r in enumerate(launches) if r["outcome"] != "ok"), None)
-    if bad is not None:
-        k, r = bad
-        merged.update(outcome=r["outcome"], reason=f"launch {k + 1}: {r['reason']}")
-        merged["quality"]["ok"] = False
-    return merged
 
 
 def _one_launch(
@@ -456,42 +414,6 @@ def _start(case: Case, algo, data, phases: dict[str, Any]) -> tuple[Any, dict[st
             + ("" if tol is None else f", checked one-sided at {tol:g}")
         )
     return start, record
-
-
-#: The time to quality is the time until the trace's objective is within this share of
-#: the reference answer.
-QUALITY_WITHIN = 0.01
-
-
-def time_to_quality(algo, traces: list[list[dict]], reference: float) -> dict[str, Any]:
-    """Per fit: the seconds, from the start of its iteration loop, until its trace's
-    objective (the metric itself: ``trace_is_metric``) came within :data:`QUALITY_WITHIN`
-    of the reference, in the metric's direction; None when it never did. ``traces``: the
-    cold fit's first (``cold_s``), then the timed fits' (``per_fit_s``)."""
-    bound = abs(reference) * QUALITY_WITHIN
-    better = algo.metric.higher_is_better
-
-    def reached(value: float) -> bool:
-        return value >= reference - bound if better else value <= reference + bound
-
-    per_fit = [
-        next((row["seconds"] for row in trace if reached(row["objective"])), None)
-        for trace in traces
-    ]
-    return {"within": QUALITY_WITHIN, "cold_s": per_fit[0], "per_fit_s": per_fit[1:]}
-
-
-def native_rule(algo, rule: dict[str, Any] | None, reference: float) -> dict[str, Any] | None:
-    """A native library's own answer rule, ``{"value", "reason"}``, or None (ours').
-
-    A library whose problem differs from ours by a known amount gives ``excess``: how much
-    its own optimum may exceed ours in the metric's units; its rule is then ours' tolerance
-    plus that excess (relative to the reference for a relative metric).
-    """
-    if not rule or "excess" not in rule:
-        return rule
-    excess = rule["excess"] / abs(reference) if algo.metric.relative else rule["excess"]
-    return {**rule, "value": algo.tolerance_for(False) + excess}
 
 
 def _fit_name(index: int) -> str:

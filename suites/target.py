@@ -1,6 +1,7 @@
 """Time to a target: the smallest training budget at which an implementation reaches a
 held-out quality, found before the clock, so that models that differ (MLlib's sigmoid MLP,
-scikit-learn's Adam, ours' averaging rounds) are timed at the same answer quality.
+scikit-learn's Adam, ours' averaging rounds) are timed at the same answer quality; and the
+time to quality read from a fit's trace.
 """
 
 from __future__ import annotations
@@ -84,3 +85,26 @@ def held_out(model: Fitted, test) -> float:
             "metric (Fitted.held_out): a time-to-target case cannot check it"
         )
     return float(model.held_out(test))
+
+
+#: The time to quality is the time until the trace's objective is within this share of
+#: the reference answer.
+QUALITY_WITHIN = 0.01
+
+
+def time_to_quality(algo, traces: list[list[dict]], reference: float) -> dict[str, Any]:
+    """Per fit: the seconds, from the start of its iteration loop, until its trace's
+    objective (the metric itself: ``trace_is_metric``) came within :data:`QUALITY_WITHIN`
+    of the reference, in the metric's direction; None when it never did. ``traces``: the
+    cold fit's first (``cold_s``), then the timed fits' (``per_fit_s``)."""
+    bound = abs(reference) * QUALITY_WITHIN
+    better = algo.metric.higher_is_better
+
+    def reached(value: float) -> bool:
+        return value >= reference - bound if better else value <= reference + bound
+
+    per_fit = [
+        next((row["seconds"] for row in trace if reached(row["objective"])), None)
+        for trace in traces
+    ]
+    return {"within": QUALITY_WITHIN, "cold_s": per_fit[0], "per_fit_s": per_fit[1:]}

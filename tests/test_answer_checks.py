@@ -165,7 +165,7 @@ def test_dask_ml_logistic_excess_bounds_the_gap_its_intercept_penalty_makes(n_sa
 
 
 def test_a_native_excess_becomes_a_relative_tolerance_above_ours():
-    from dmlbench.suites.runner import native_rule
+    from dmlbench.suites.natives import native_rule
 
     rule = native_rule(LOGISTIC, {"excess": 2e-3, "reason": "r"}, reference=4.0)
     assert rule["value"] == pytest.approx(LOGISTIC.tolerance + 2e-3 / 4.0)

@@ -1,7 +1,7 @@
 """``dmlbench compare`` calibrated on real runs: an A/A comparison (the same suite run
 twice) flags nothing, and a genuine 1.3x slowdown (the test-only DMLBENCH_TEST_SLOWDOWN,
-which makes every block function take 1.3x as long) is flagged on at least 80 % of the
-cases. The README gives the rates measured with the suite's full profile."""
+which makes every block function take 1.3x as long) is flagged on at least 3 of the 4
+cases. The README gives the rates measured with the suite's full profile (36 cases)."""
 
 from __future__ import annotations
 
@@ -38,11 +38,13 @@ def test_compare_flags_nothing_on_an_a_a_run_and_a_genuine_slowdown_on_most_case
 
     # Cases of at least 0.5 s per fit, as the calibration is stated for.
     assert min(r["fit_median_s"] for r in load([a1]).ok) >= 0.5
-    same = rates(compare([a1], [a2], threshold=0.1))
+    # At the default threshold, calibrated on this machine (README: 1 of 36 A/A cases
+    # flagged, 31 of 36 slowed cases found).
+    same = rates(compare([a1], [a2]))
     assert same["judged"] == 4 and same["flagged"] == 0, same
-    changes = compare([a1], [slow], threshold=0.1)
+    changes = compare([a1], [slow])
     found = rates(changes)
-    assert found["regressions"] >= 0.8 * found["judged"], [
+    assert found["regressions"] >= 3, [  # of 4: the suite-level rate is in the README
         (c.case_id, c.verdict, float(c.ratio or 0)) for c in changes
     ]
     # The slow run says it was made with the slowdown; the others do not.

@@ -494,3 +494,18 @@ def test_predictions_past_the_measured_workers_say_which_model(tmp_path):
     expected = ((4.0 / n_iter - 0.002) / 8 + 0.009) * n_iter
     assert d8["model"] == "components" and d8["predicted fit (s)"] == pytest.approx(expected)
     assert "PREDICTIONS" in table.note
+
+
+def test_compare_notes_when_the_machine_ran_at_another_speed(tmp_path):
+    from dmlbench.reports.compare import machine_note
+
+    def run(name, kernel_s, load):
+        r = record(n=1, fits=[1.0] * 5)
+        r["environment"] = {**r["environment"], "calibration": {"median_s": kernel_s}}
+        r["machine"] = {"before": {"loadavg": [load, 0.0, 0.0]}}
+        return write_results(tmp_path / f"{name}.jsonl", [r])
+
+    a, same, slow = run("a", 0.012, 1.1), run("same", 0.013, 1.2), run("slow", 0.020, 2.7)
+    assert machine_note([a], [same]) is None
+    note = machine_note([a], [slow])
+    assert "12.0 ms in A (load 1.1) and 20.0 ms in B (load 2.7)" in note
