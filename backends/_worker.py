@@ -403,7 +403,6 @@ def task_describe(seconds: float = 0.0) -> Outcome:
     """Task: :func:`describe_process` of the process running it (after ``seconds``, so
     that concurrent describe tasks land in distinct worker processes), shaped like a
     :func:`run` outcome (it stands for one in ``start``)."""
-
     setup_process()
     time.sleep(seconds)
     return ("ok", describe_process(), 0)
