@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dmlbench.reports import metrics, stats
 from dmlbench.reports.records import PROBLEMS, engine_name
 from dmlbench.reports.results import (
@@ -279,14 +281,15 @@ def size_scaling(results: Results) -> list[Table]:
                 "fit at largest (s)",
                 "log-log slope",
             ],
-            note="time ~ n_samples^slope, least squares in log-log; 1 = linear in the data.",
+            note="time ~ n_samples^slope, least squares in log-log; 1 = linear in the data; "
+            "[95 % bootstrap interval].",
         )
         curves = _size_curves(records)
         for (label, p), points in curves.items():
             sizes = [n for n, _ in points]
             times = [t for _, t in points]
             slopes.rows.append(
-                [label, p, len(sizes), times[0], times[-1], metrics.loglog_slope(sizes, times)]
+                [label, p, len(sizes), times[0], times[-1], _slope(records, label, p, sizes)]
             )
         if not any(row[2] >= 2 for row in slopes.rows):
             continue
@@ -317,6 +320,28 @@ def size_scaling(results: Results) -> list[Table]:
         if cross.rows:
             tables.append(cross)
     return tables
+
+
+def _slope(records, label: str, workers: int, sizes: list[int]) -> stats.Interval | None:
+    """The log-log slope of one size curve, with its bootstrap interval (each size's
+    fits resampled on their own)."""
+    if len(set(sizes)) < 2:
+        return None
+    several = len({_c(r, "n_features") for r in records}) > 1
+    by_size = {
+        _c(r, "n_samples"): fit_times(r)
+        for r in records
+        if _c(r, "n_workers") == workers
+        and series_label(r) + (f", d={_c(r, 'n_features')}" if several else "") == label
+    }
+    xs = np.log(np.asarray(sorted(by_size), dtype=float))
+
+    def slope(*medians):  # least squares in log-log, on arrays of replicates too
+        ys = np.log(np.stack(np.broadcast_arrays(*medians))).reshape(len(xs), -1)
+        dx = (xs - xs.mean())[:, None]
+        return ((dx * (ys - ys.mean(axis=0))).sum(axis=0) / (dx**2).sum()).squeeze()
+
+    return stats.figure_interval(slope, *(by_size[n] for n in sorted(by_size)))
 
 
 def _size_curves(records) -> dict[tuple[str, int], list[tuple[int, float]]]:
@@ -489,7 +514,7 @@ def patterns(results: Results) -> list[Table]:
         for (backend, p, n), rs in groups.items():
             if len(rs) < 2:
                 continue
-            fastest = min(r["fit_median_s"] for r in rs)
+            fastest = fit_times(min(rs, key=lambda r: r["fit_median_s"]))
             rounds = [_per_round(r) for r in rs if _per_round(r)]
             fastest_round = min(rounds) if rounds else None
             for r in sorted(rs, key=lambda r: r["case"]["pattern"]):
@@ -500,10 +525,10 @@ def patterns(results: Results) -> list[Table]:
                         p,
                         n,
                         r["case"]["pattern"],
-                        r["fit_median_s"],
+                        stats.median_interval(fit_times(r)),
                         _spread(r),
                         per,
-                        r["fit_median_s"] / fastest,
+                        stats.ratio_interval(fit_times(r), fastest),
                         None if per is None or not fastest_round else per / fastest_round,
                     ]
                 )
