@@ -212,7 +212,11 @@ def predictions(results: Results) -> list[Table]:
                 params = ", ".join(
                     f"{k} {v:.3g} [{fit.intervals[k][0]:.3g}, {fit.intervals[k][1]:.3g}]"
                     for k, v in fit.params.items()
-                ) + ("" if fit.peak is None else f"; peak N* = {fit.peak:.1f}")
+                ) + (
+                    f"; peak N* = {fit.peak:.1f}"
+                    if fit.peak is not None and fit.intervals.get("kappa", (0.0,))[0] > 0
+                    else "; no peak (kappa's interval reaches 0)"
+                )
                 for w in (w for w in PREDICT_AT if w > max(by_workers)):
                     pr = fit.predict(w)
                     table.rows.append([

