@@ -199,7 +199,8 @@ def predictions(results: Results) -> list[Table]:
             "round) / p + the round overhead measured at p workers by `dmlbench overhead` "
             "(above the cores: oversubscribed), times the iterations; assumes even work, "
             "one round per iteration and no imbalance (not yet measured), and its interval "
-            "carries the noise of the 1-worker fits only (the overhead's is left out).",
+            "carries the noise of the 1-worker fits only (the overhead's is left out); "
+            "'components (check)' rows set it beside a measured worker count.",
         )
         series = _group(
             records, lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_samples"))
@@ -233,6 +234,17 @@ def predictions(results: Results) -> list[Table]:
             n_iter, t1 = one["n_iter"], fit_times(one)
             if stats.median_of(t1) / n_iter <= overheads[1]:
                 continue  # no compute left beside the round: nothing to divide
+            # The model checks itself first: at every measured count above 1 it is set
+            # beside the measurement (a model that misses there predicts nothing further).
+            for w in sorted(w for w in by_workers if w > 1 and w in overheads):
+                predicted = ((stats.median_of(t1) / n_iter - overheads[1]) / w + overheads[w])
+                measured = stats.median_of(by_workers[w])
+                table.rows.append([
+                    backend, impl, n, w, "components (check)",
+                    predicted * n_iter, None,
+                    f"measured {measured:.3g} s: the model is off by "
+                    f"{predicted * n_iter / measured - 1:+.0%}",
+                ])  # fmt: skip
             for w in sorted(w for w in overheads if w > max(by_workers)):
                 o1, ow = overheads[1], overheads[w]
 

@@ -487,10 +487,16 @@ def test_predictions_past_the_measured_workers_say_which_model(tmp_path):
     true16 = usl(16, *truth) / usl(1, *truth)
     assert s16 == pytest.approx(true16, rel=0.02) and s16.low <= true16 <= s16.high
     assert "peak N*" in rows[("spark", 16)]["model parameters"]
-    # Dask measured at 1 and 2: components at 4 and 8 from the measured rounds.
-    assert {w for b, w in rows if b == "dask"} == {4, 8}
+    # Dask measured at 1 and 2: components at 4 and 8 from the measured rounds, and the
+    # model set beside the measured 2 workers first.
+    assert {w for b, w in rows if b == "dask"} == {2, 4, 8}
+    check = rows[("dask", 2)]
+    n_iter = three[0]["n_iter"]
+    predicted2 = ((4.0 / n_iter - 0.002) / 2 + 0.003) * n_iter
+    assert check["model"] == "components (check)"
+    assert check["predicted fit (s)"] == pytest.approx(predicted2)
+    assert f"off by {predicted2 / 2.2 - 1:+.0%}" in check["model parameters"]
     d8 = rows[("dask", 8)]
-    n_iter = three[0]["n_iter"]  # every record of the fixture has the same iterations
     expected = ((4.0 / n_iter - 0.002) / 8 + 0.009) * n_iter
     assert d8["model"] == "components" and d8["predicted fit (s)"] == pytest.approx(expected)
     assert "PREDICTIONS" in table.note
