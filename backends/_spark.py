@@ -145,6 +145,8 @@ class SparkBackend(BaseBackend):
         from pyspark import SparkContext
         from pyspark.sql import SparkSession
 
+        if SparkContext._gateway is not None and not _jvm_alive():
+            _forget_dead_jvm()  # killed by the OS or a crash: its context is gone with it
         active = SparkContext._active_spark_context
         if active is not None:
             # getOrCreate would hand us that session, settings and all, and our close()
@@ -187,9 +189,13 @@ class SparkBackend(BaseBackend):
             self.n_workers = self._sc.defaultParallelism
 
     def _close(self) -> None:
-        if self._spark is not None:
-            self._spark.stop()
-        self._spark = self._sc = None
+        try:
+            if self._spark is not None:
+                self._spark.stop()
+        finally:
+            self._spark = self._sc = None
+            if not _jvm_alive():  # stop() cannot reach a dead JVM to clear its session
+                _forget_dead_jvm()
 
     def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         # A job cannot address every Python worker, so each carries what is still live and
@@ -285,6 +291,20 @@ def _jvm_alive() -> bool:
 
     proc = getattr(SparkContext._gateway, "proc", None)
     return proc is None or proc.poll() is None
+
+
+def _forget_dead_jvm() -> None:
+    """Drop pyspark's process-wide handles on a JVM that died (its context, session and
+    gateway), which ``stop()`` cannot clear without reaching it: the next backend then
+    launches a new JVM instead of refusing or hanging on the dead one."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    with SparkContext._lock:
+        SparkContext._active_spark_context = None
+    SparkSession._instantiatedSession = None
+    SparkSession._activeSession = None
+    _stop_jvm()
 
 
 def _stop_jvm() -> None:
