@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import logsumexp
 
 from dmlbench.backends import Block, block_index
 
@@ -139,26 +139,41 @@ def squared_loss_grad(block: Block, w: np.ndarray, b: float) -> tuple:
 
 
 def logistic_loss_grad(block: Block, W: np.ndarray, classes: np.ndarray) -> tuple:
-    """Σ log-loss and its gradient w.r.t. ``W`` of shape (rows, n_features + 1)."""
+    """Σ log-loss and its gradient w.r.t. ``W`` of shape (rows, n_features + 1).
+
+    Binary (``rows == 1``): with the margin ``m = -z`` for the positive class and ``z``
+    for the other (``z = X w + b``), the loss is ``softplus(m) = max(m, 0) + log1p(e)``
+    and the residual ``expit(z) - t`` is ``±expit(m)``, both from one ``e = exp(-|m|)``:
+    one exponential and one ``log1p`` per row, stable for any ``|z|`` (scipy's
+    ``log_expit`` twice and ``expit`` once cost 1.25x as much here), and two matrix-vector
+    products over the block (``X @ w``, ``r @ X``).
+    """
     X, y, d = block.X, block_y(block), block.X.shape[1]
-    Z = X @ W[:, :d].T + W[:, d]  # (n, rows)
     if W.shape[0] == 1:  # binary: y in {0, 1}, sigmoid
-        t = (y == classes[1]).astype(float)
-        z = Z[:, 0]
-        loss = -float((t * log_expit(z) + (1 - t) * log_expit(-z)).sum())
-        r = (expit(z) - t)[:, None]
-    else:  # multinomial: softmax
-        T = (y[:, None] == classes[None, :]).astype(float)
-        lse = logsumexp(Z, axis=1, keepdims=True)
-        loss = float((lse[:, 0] - (Z * T).sum(axis=1)).sum())
-        r = np.exp(Z - lse) - T
-    grad = np.concatenate([r.T @ X, r.sum(axis=0)[:, None]], axis=1)
-    return loss, grad
+        z = X @ W[0, :d] + W[0, d]
+        positive = y == classes[1]
+        m = np.where(positive, -z, z)
+        e = np.exp(-np.abs(m))
+        loss = float((np.maximum(m, 0.0) + np.log1p(e)).sum())
+        s = np.where(m >= 0, 1.0, e) / (1.0 + e)  # expit(m)
+        r = np.where(positive, -s, s)  # expit(z) - t
+        grad = np.empty((1, d + 1))
+        grad[0, :d] = r @ X
+        grad[0, d] = r.sum()
+        return loss, grad
+    Z = X @ W[:, :d].T + W[:, d]  # (n, rows); multinomial: softmax
+    T = (y[:, None] == classes[None, :]).astype(float)
+    lse = logsumexp(Z, axis=1, keepdims=True)
+    loss = float((lse[:, 0] - (Z * T).sum(axis=1)).sum())
+    R = np.exp(Z - lse) - T
+    return loss, np.concatenate([R.T @ X, R.sum(axis=0)[:, None]], axis=1)
 
 
-#: Rows per chunk in the k-means kernels: bounds the (chunk, n_clusters) temporaries and
-#: keeps them in cache, whatever the block size.
-CHUNK_ROWS = 32_768
+#: Rows per chunk in the k-means kernels: bounds the (n_clusters, chunk) temporaries and
+#: keeps a chunk (1.3 MB at 20 features) in cache for the two passes over it, whatever
+#: the block size. Measured on 2M x 20, k = 8, one core: 8192 rows 200 ms per Lloyd
+#: iteration, 32768 rows 265 ms, 2048 rows 240-320 ms.
+CHUNK_ROWS = 8192
 
 
 def sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -167,6 +182,17 @@ def sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     d2 += np.einsum("ij,ij->i", X, X)[:, None]
     d2 += np.einsum("ij,ij->i", centers, centers)
     return np.maximum(d2, 0.0, out=d2)
+
+
+def _scores(chunk: np.ndarray, neg2c: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
+    """``||c||² - 2 c·x`` for every centre and row, shape (n_centers, n_rows): the squared
+    distance less ``||x||²``, which is the same for every centre (the argmin needs none).
+
+    Centres first: numpy's argmin and min down axis 0 compare whole contiguous rows (3x
+    faster than along the short axis 1 of the (rows, centres) layout)."""
+    scores = neg2c @ chunk.T
+    scores += c_sq
+    return scores
 
 
 def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,16 +205,13 @@ def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """
     labels = np.empty(X.shape[0], dtype=np.intp)
     min_d2 = np.empty(X.shape[0])
-    neg2ct = -2.0 * centers.T
-    c_sq = np.einsum("ij,ij->i", centers, centers)
+    neg2c = -2.0 * centers
+    c_sq = np.einsum("ij,ij->i", centers, centers)[:, None]
     for start in range(0, X.shape[0], CHUNK_ROWS):
         chunk = X[start : start + CHUNK_ROWS]
-        # ||x||² is the same for every centre: the argmin needs only ||c||² - 2 x·c.
-        partial = chunk @ neg2ct
-        partial += c_sq
-        lab = partial.argmin(axis=1)
-        best = partial[np.arange(lab.shape[0]), lab] + np.einsum("ij,ij->i", chunk, chunk)
-        labels[start : start + CHUNK_ROWS] = lab
+        scores = _scores(chunk, neg2c, c_sq)
+        labels[start : start + CHUNK_ROWS] = scores.argmin(axis=0)
+        best = scores.min(axis=0) + np.einsum("ij,ij->i", chunk, chunk)
         min_d2[start : start + CHUNK_ROWS] = np.maximum(best, 0.0)
     return labels, min_d2
 
@@ -199,18 +222,27 @@ def labels_of(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 def lloyd_partial(block: Block, centers: np.ndarray) -> tuple:
-    """(sums (k, d), counts (k,), inertia) of one block against ``centers``."""
+    """(sums (k, d), counts (k,), inertia) of one block against ``centers``.
+
+    Per chunk: the scores (one matrix product), their argmin and min, and the per-cluster
+    sums as one more product with the one-hot labels (k x the flops of a scatter-add, but
+    BLAS; numpy has no fast scatter-add). The inertia sums each row's best score and adds
+    ``Σ ||x||²`` once per chunk (one ``vdot``) instead of per row: rounding differs from
+    a per-row sum by about 1e-16 relative.
+    """
     X = block.X
     k = centers.shape[0]
     sums, counts, inertia = np.zeros(centers.shape), np.zeros(k), 0.0
-    ids = np.arange(k)
+    ids = np.arange(k)[:, None]
+    neg2c = -2.0 * centers
+    c_sq = np.einsum("ij,ij->i", centers, centers)[:, None]
     for start in range(0, X.shape[0], CHUNK_ROWS):
         chunk = X[start : start + CHUNK_ROWS]
-        labels, min_d2 = nearest(chunk, centers)
-        inertia += float(min_d2.sum())
-        # Per-cluster sums as one BLAS product with the one-hot labels.
-        sums += (labels[:, None] == ids).T.astype(np.float64) @ chunk
-        counts += np.bincount(labels, minlength=k)
+        scores = _scores(chunk, neg2c, c_sq)
+        onehot = ids == scores.argmin(axis=0)  # (k, rows)
+        inertia += float(scores.min(axis=0).sum()) + float(np.vdot(chunk, chunk))
+        sums += onehot.astype(np.float64) @ chunk
+        counts += onehot.sum(axis=1)
     return sums, counts, inertia
 
 

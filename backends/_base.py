@@ -13,15 +13,17 @@ order: the same parenthesisation every run, hence the same bits every run.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Self, TypeVar
 
 from dmlbench.backends._checks import check_int
 from dmlbench.backends._protocol import Backend, Block, Cancelled, Dataset
+from dmlbench.backends._rounds import Cost, Round, RoundLog
 from dmlbench.backends._worker import Call, Outcome
 
 T = TypeVar("T")
@@ -78,6 +80,7 @@ class BaseBackend(Backend):
         # frees that an engine cannot address to every worker directly).
         self._pending_drop: list[str] = []
         self.rebuilt_blocks = 0
+        self._round_log: RoundLog | None = None
 
     @classmethod
     def check_system(cls) -> str:
@@ -231,6 +234,21 @@ class BaseBackend(Backend):
         """Adapters override it (after ``_require_started``)."""
         raise NotImplementedError
 
+    @contextlib.contextmanager
+    def record_rounds(self) -> Iterator[RoundLog]:
+        """Every round run inside the ``with`` block, in a :class:`RoundLog` (one at a
+        time: a nested one takes over until it ends)."""
+        outer, self._round_log = self._round_log, RoundLog()
+        try:
+            yield self._round_log
+        finally:
+            self._round_log = outer
+
+    def _note_round(self, op: str, wall_s: float, compute_s: Sequence[float], nbytes: int) -> None:
+        """Add a round to the recording log, if one records."""
+        if self._round_log is not None:
+            self._round_log.add(Round(op, wall_s, tuple(compute_s), nbytes))
+
     # -- shared plumbing ----------------------------------------------------------------
     def _materialise(self, call: Call, ds_id: str, recipe: tuple, n_blocks: int) -> Dataset:
         parts = self._run_checked(call, block_ranges(n_blocks, self._n_slots()))
@@ -242,8 +260,13 @@ class BaseBackend(Backend):
         """Run ``call`` on every slot; raise the first (lowest-block) error, else payloads."""
         drops, self._pending_drop[:] = tuple(self._pending_drop), []
         call = replace(call, generation=self._generation, drop=call.drop + drops)
+        t0 = time.perf_counter()
         outcomes = self._run(call, ranges)
-        self.rebuilt_blocks += sum(rebuilt for _, _, rebuilt in outcomes)
+        wall_s = time.perf_counter() - t0
+        costs = [Cost(*cost) for _, _, cost in outcomes]
+        self.rebuilt_blocks += sum(c.rebuilt for c in costs)
+        compute_s = [c.compute_s for c in costs]
+        self._note_round(call.op, wall_s, compute_s, sum(c.nbytes for c in costs))
         for status, payload, _ in outcomes:
             if status == "err":
                 raise payload

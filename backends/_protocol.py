@@ -11,10 +11,13 @@ never had it, rebuilds it instead of failing).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 
 import numpy as np
+
+from dmlbench.backends._rounds import RoundLog
 
 T = TypeVar("T")
 
@@ -326,6 +329,19 @@ class Backend(Protocol):
         They raise :class:`Cancelled` at the next block boundary (Spark: the engine kills
         the tasks). The backend, and the datasets it holds, stay usable. A no-op when not
         started.
+        """
+
+    def record_rounds(self) -> AbstractContextManager[RoundLog]:
+        """Record every round (one verb's trip to the workers) run inside a ``with``.
+
+        ``with be.record_rounds() as log: model.fit(ds)``, then ``log.split(fit_s)``: the
+        fit's time as worker compute, imbalance, engine and driver terms
+        (:mod:`dmlbench.backends._rounds`). Each worker times its own blocks; the
+        driver times each round's wall.
+
+        Returns
+        -------
+        context manager of RoundLog
         """
 
     def native(self) -> Any:

@@ -19,6 +19,7 @@ engine's primitives (``_submit_each``, ``_submit_one``, ``_put_each``, ``_fetch`
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend, _check_callable, block_ranges
 from dmlbench.backends._checks import check_int
 from dmlbench.backends._protocol import BackendError, Block, Cancelled, Dataset
+from dmlbench.backends._rounds import payload_nbytes
 
 T = TypeVar("T")
 
@@ -108,22 +110,30 @@ class TaskPattern(BaseBackend):
         return TASKS_RECIPE
 
     def map_blocks(self, ds: Dataset, fn: Callable[..., Block], *args: Any) -> Dataset:
-        """One task per block, next to its parent block."""
+        """One task per block, next to its parent block (an *unsplit* round: the tasks
+        run wherever the scheduler puts them and do not time themselves)."""
         self._check_dataset(ds)
         _check_callable(fn, "fn", "map_blocks")
         out_id = self._new_id()
         parents = self._refs[ds.id]
         calls = [(fn, out_id, i, parent, *args) for i, parent in enumerate(parents)]
-        return self._hold(out_id, self._submit_each(_worker.task_map, calls), None)
+        t0 = time.perf_counter()
+        out = self._hold(out_id, self._submit_each(_worker.task_map, calls), None)
+        self._note_round("map", time.perf_counter() - t0, (), 0)
+        return out
 
     def aggregate(
         self, ds: Dataset, fn: Callable[..., T], combine: Callable[[T, T], T], *args: Any
     ) -> T:
         """One task per block, one combine task per contiguous range (block order inside
-        it), the ranges' results combined here in order: the resident pattern's order."""
+        it), the ranges' results combined here in order: the resident pattern's order.
+
+        The round's split counts each range's tasks (their functions and its combine) as
+        one worker's compute, as if the scheduler had kept each range on its worker."""
         self._check_dataset(ds)
         _check_callable(fn, "fn", "aggregate")
         _check_callable(combine, "combine", "aggregate")
+        t0 = time.perf_counter()
         refs = self._refs[ds.id]
         calls = [(fn, ds.id, i, block, *args) for i, block in enumerate(refs)]
         parts = self._submit_each(_worker.task_apply, calls)
@@ -134,9 +144,16 @@ class TaskPattern(BaseBackend):
             else self._submit_one(_worker.task_combine, combine, *(parts[i] for i in r))
             for r in ranges
         ]
-        values = self._fetch_checked(per_range, parts)
-        acc = values[0]
-        for value in values[1:]:
+        timed = self._fetch_checked(per_range, parts)
+        idle = [0.0] * (self._n_slots() - len(ranges))  # slots with no block
+        self._note_round(
+            "aggregate",
+            time.perf_counter() - t0,
+            [seconds for _, seconds in timed] + idle,
+            sum(payload_nbytes(value) for value, _ in timed),
+        )
+        acc = timed[0][0]
+        for value, _ in timed[1:]:
             acc = combine(acc, value)
         return acc
 

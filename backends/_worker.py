@@ -9,7 +9,8 @@ Outcomes are plain tuples, ``("ok", payload)`` or ``("err", exception)``: a user
 function's exception is caught here, tagged with the block index, and sent back as a
 value, so the engine never sees a failed task (no retries, no poisoned worker) and the
 driver re-raises the original exception. A worker's whole share of a call (:func:`run`)
-adds a third element, the resident blocks it had to rebuild (:data:`Outcome`).
+adds a third element, what it cost the worker: ``(blocks rebuilt, compute seconds, bytes
+sent back)``, the fields of :class:`~dmlbench.backends._rounds.Cost` (:data:`Outcome`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dmlbench.backends._protocol import Block, Cancelled, RemoteError
+from dmlbench.backends._rounds import payload_nbytes
 
 # (dataset id, block index) -> Block. One per worker process.
 STORE: dict[tuple[str, int], Block] = {}
@@ -42,8 +44,10 @@ _current_index = -1
 SLOWDOWN_ENV = "DMLBENCH_TEST_SLOWDOWN"
 _SLOWDOWN = float(os.environ.get(SLOWDOWN_ENV) or 1.0)
 
-#: What :func:`run` returns: ``(status, payload, blocks rebuilt)``.
-Outcome = tuple[str, Any, int]
+#: What :func:`run` returns: ``(status, payload, cost)``, ``cost`` the fields of a
+#: :class:`~dmlbench.backends._rounds.Cost` as a plain tuple. (A NamedTuple on the wire
+#: made a Ray round 0.5-1 ms slower, measured: Ray deserialises custom classes slowly.)
+Outcome = tuple[str, Any, tuple[int, float, int]]
 #: Resident blocks this process had to rebuild from their recipe (held nowhere when a
 #: call needed them: a restarted worker, or an engine that sent the task elsewhere).
 _rebuilt = 0
@@ -206,9 +210,12 @@ def forget(ds_ids: Iterable[str]) -> None:
 
 def run(call: Call, indices: Sequence[int]) -> Outcome:
     """Run ``call`` over this worker's blocks ``indices`` (ascending); return an outcome
-    ``(status, payload, rebuilt)``: ``rebuilt`` counts the resident blocks the call found
-    missing here and rebuilt from their recipe (always 0 for ``"build"``, whose blocks are
-    new), so that a driver can tell a timed round that rebuilt data from one that did not.
+    ``(status, payload, cost)``. ``cost`` (the fields of a
+    :class:`~dmlbench.backends._rounds.Cost`) holds the resident blocks the call found
+    missing here and rebuilt from their recipe (always 0 for ``"build"``, whose blocks
+    are new), so that a driver can tell a timed round that rebuilt data from one that did
+    not; the seconds this worker spent on the call (two clock reads around it, not per
+    block); and the bytes of an ``"aggregate"``'s partial it sends back.
 
     Payloads: ``"build"``/``"map"``/``"store"`` -> list of (index, n_samples);
     ``"aggregate"`` -> ``(first_index, value)`` pre-combined in block order, or ``None``
@@ -217,8 +224,11 @@ def run(call: Call, indices: Sequence[int]) -> Outcome:
     backend does not (it limits BLAS threads only while it is started).
     """
     before = _rebuilt
+    t0 = time.perf_counter()
     status, payload = _run_call(call, indices)
-    return status, payload, 0 if call.op == "build" else _rebuilt - before
+    seconds = time.perf_counter() - t0
+    nbytes = payload_nbytes(payload) if call.op == "aggregate" and status == "ok" else 0
+    return status, payload, (0 if call.op == "build" else _rebuilt - before, seconds, nbytes)
 
 
 def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
@@ -370,28 +380,39 @@ def task_map(
 def task_apply(
     fn: Callable[..., Any], ds_id: str, i: int, parent: tuple[str, Any], *args: Any
 ) -> tuple[str, Any]:
-    """Task: ``("ok", fn(block, *args))``, one partial of an ``aggregate``."""
+    """Task: ``("ok", (fn(block, *args), seconds))``, one partial of an ``aggregate`` and
+    the seconds it took (the tasks pattern's share of the per-round split)."""
     if parent[0] == "err":
         return parent
     block = parent[1]
-    return _in_task("aggregate", i, ds_id, block, lambda: fn(block, *resolve(args)))
+
+    def timed() -> tuple[Any, float]:
+        t0 = time.perf_counter()
+        value = fn(block, *resolve(args))
+        return value, time.perf_counter() - t0
+
+    return _in_task("aggregate", i, ds_id, block, timed)
 
 
 def task_combine(combine: Callable[[Any, Any], Any], *parts: tuple[str, Any]) -> tuple[str, Any]:
-    """Task: the outcomes ``parts`` (of consecutive blocks) combined in the order given.
+    """Task: the outcomes ``parts`` (of consecutive blocks, each ``("ok", (value,
+    seconds))`` from :func:`task_apply`) combined in the order given: ``("ok", (value,
+    seconds))``, the seconds summed with the combine's own.
 
     The first error among them (the lowest block's) is the outcome.
     """
     for part in parts:
         if part[0] == "err":
             return part
+    t0 = time.perf_counter()
     try:
-        acc = parts[0][1]
-        for _, value in parts[1:]:
+        acc, seconds = parts[0][1]
+        for _, (value, more) in parts[1:]:
             acc = combine(acc, value)
+            seconds += more
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the driver
         return ("err", _portable(exc, -1, Call("aggregate")))
-    return ("ok", acc)
+    return ("ok", (acc, seconds + time.perf_counter() - t0))
 
 
 def task_size(outcome: tuple[str, Any]) -> tuple[str, Any]:
@@ -405,4 +426,4 @@ def task_describe(seconds: float = 0.0) -> Outcome:
     :func:`run` outcome (it stands for one in ``start``)."""
     setup_process()
     time.sleep(seconds)
-    return ("ok", describe_process(), 0)
+    return ("ok", describe_process(), (0, 0.0, 0))

@@ -356,6 +356,44 @@ def check_info(be: Backend) -> None:
     assert info["threads_per_worker"] == 1
 
 
+def sleep_on_first(block: Block, seconds: float) -> int:
+    """Sleep ``seconds`` on block 0 only (see :func:`indexed_block`): one straggler."""
+    if int(block.X[0, 0]) == 0:
+        time.sleep(seconds)
+    return 1
+
+
+def check_rounds_are_split(be: Backend) -> None:
+    """``record_rounds`` records each round: one compute time per worker slot, measured
+    by the workers themselves (a 0.2 s straggler shows as the slowest worker's compute and,
+    with more than one worker, as imbalance), a wall at least the slowest worker's, and
+    terms that sum to the time measured around the rounds; nothing outside the ``with``."""
+    from dmlbench.backends._rounds import TERMS
+
+    seconds, p = 0.2, be.info()["n_workers"]
+    ds = be.generate(indexed_block, 2 * p)
+    with be.record_rounds() as log:
+        t0 = time.perf_counter()
+        assert be.aggregate(ds, sleep_on_first, operator.add, seconds) == 2 * p
+        fit_s = time.perf_counter() - t0
+    be.aggregate(ds, sleep_on_first, operator.add, 0.0)  # after the with: not recorded
+    (r,) = log.rounds
+    assert r.op == "aggregate" and len(r.compute_s) == p, r
+    assert seconds <= r.max_compute_s <= r.wall_s <= fit_s, r
+    split = log.split(fit_s)
+    assert abs(sum(split[t] for t in TERMS) - fit_s) < 1e-9, split
+    assert split["rounds"] == 1 and split["bytes_back"] > 0, split
+    if p == 1:
+        assert split["imbalance_s"] == 0.0 and split["straggler"] == 1.0, split
+    else:  # the other workers' compute is a few microseconds
+        assert split["imbalance_s"] >= 0.9 * seconds * (1 - 1 / p), split
+        assert split["straggler"] >= 0.9 * p, split
+    with be.record_rounds() as log:
+        be.free(be.map_blocks(ds, scale, 2.0))
+    assert [x.op for x in log.rounds if x.op == "map"] == ["map"], log.rounds
+    be.free(ds)
+
+
 CHECKS = [
     check_generate_bit_identical,
     check_aggregate_matches_numpy,
@@ -374,4 +412,5 @@ CHECKS = [
     check_listens_on_loopback_only,
     check_block_index,
     check_info,
+    check_rounds_are_split,
 ]

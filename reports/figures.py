@@ -23,6 +23,7 @@ from dmlbench.reports.results import (
     workload_label,
 )
 from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
+from dmlbench.reports.tables import ROUND_TERMS
 
 #: One colour per backend, everywhere (colour-blind-safe Okabe–Ito palette).
 BACKEND_COLORS = {
@@ -266,31 +267,58 @@ PHASE_KEYS = (
 )
 
 
-def phases(results: Results) -> list[Figure]:
-    """Per workload at its largest size: stacked phases per backend and workers."""
+def _stacked(records, segments, sort_key, xlabel: str, kind: str, title: str) -> list[Figure]:
+    """Per workload at its largest size: one horizontal bar per series x workers, stacked
+    from ``segments``: ``(name, colour, value of a record)``."""
     plt = pyplot()
     out = []
-    for wkey, records in _by_workload(results.ok):
-        n = max(_c(r, "n_samples") for r in records)
-        rs = sorted(
-            (r for r in records if _c(r, "n_samples") == n),
-            key=lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_workers")),
-        )
+    for wkey, group in _by_workload(records):
+        n = max(_c(r, "n_samples") for r in group)
+        rs = sorted((r for r in group if _c(r, "n_samples") == n), key=sort_key)
         fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rs) + 1.8))
         labels = [f"{series_label(r)}, {_c(r, 'n_workers')}w" for r in rs]
         left = [0.0] * len(rs)
-        for name, key, shade in PHASE_KEYS:
-            widths = [
-                (r["fit_median_s"] if key is None else r["phases"].get(key)) or 0.0 for r in rs
-            ]
+        for name, shade, value in segments:
+            widths = [value(r) for r in rs]
             ax.barh(labels, widths, left=left, color=shade, label=name, edgecolor="white")
             left = [a + b for a, b in zip(left, widths, strict=True)]
         for tick, r in zip(ax.get_yticklabels(), rs, strict=True):
             tick.set_color(color(_c(r, "backend")))
-        ax.set(xlabel="seconds")
-        title = f"Phases: {workload_label(wkey)}, n={n:,}"
-        out.append(_finish(fig, ax, "phases", title, wkey, grid="x"))
+        ax.set(xlabel=xlabel)
+        out.append(_finish(fig, ax, kind, f"{title}: {workload_label(wkey)}\nn={n:,}", wkey,
+                           grid="x"))  # fmt: skip
     return out
+
+
+def phases(results: Results) -> list[Figure]:
+    """Per workload at its largest size: stacked phases per backend and workers."""
+
+    def phase(key):
+        return lambda r: (r["fit_median_s"] if key is None else r["phases"].get(key)) or 0.0
+
+    segments = [(name, shade, phase(key)) for name, key, shade in PHASE_KEYS]
+    order = lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_workers"))  # noqa: E731
+    return _stacked(results.ok, segments, order, "seconds", "phases", "Phases")
+
+
+ROUND_COLORS = ("#0072B2", "#E69F00", "#D55E00", "#999999", "#CC79A7")  # ROUND_TERMS' order
+
+
+def rounds(results: Results) -> list[Figure]:
+    """Per workload at its largest size: each series x workers, the typical iteration as
+    stacked compute, imbalance, engine, driver (and unsplit) milliseconds."""
+
+    def term(key):
+        # A driver term can come out a hair below zero (clock reads): drawn as none.
+        return lambda r: max(r["round_split"][key], 0.0) * 1e3
+
+    segments = [(name, shade, term(key)) for (name, key), shade in
+                zip(ROUND_TERMS, ROUND_COLORS, strict=True)]  # fmt: skip
+    order = lambda r: (_c(r, "backend"), series_label(r), _c(r, "n_workers"))  # noqa: E731
+    with_split = [r for r in results.ok if r.get("round_split")]
+    return _stacked(with_split, segments, order,
+                    "milliseconds per iteration (median over timed fits)", "rounds",
+                    "Where an iteration goes")  # fmt: skip
 
 
 def convergence(results: Results) -> list[Figure]:

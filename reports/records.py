@@ -131,6 +131,14 @@ class Record(TypedDict, total=False):
     #: Median time of one round of ours' trace (the iteration loop alone, without the fit's
     #: set-up and final passes); None for a library, which keeps no trace.
     per_round_s: float | None
+    #: Per timed fit, ``RoundLog.split``: the fit's seconds as worker compute, imbalance,
+    #: engine, driver (and unsplit) terms summed over its rounds, the rounds, the median
+    #: straggler (max/mean worker compute) and the bytes sent back. None for a native (its
+    #: engine's rounds are not the protocol's).
+    round_split_per_fit: list[dict[str, Any]] | None
+    #: The typical iteration (``backends._rounds.per_iteration``): each term per
+    #: iteration, median over the timed fits; the straggler; rounds per iteration.
+    round_split: dict[str, Any] | None
     trace: list[dict[str, float]]  # per iteration: iteration, seconds, objective, ...
     timed_traces: list[list[dict[str, float]]]  # one trace per timed fit
     quality: Quality

@@ -157,6 +157,15 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
             intro="Each engine's own idiomatic way (tasks through its scheduler) against the"
             " resident pattern, per fit and per round.",
         )
+        section(
+            "Where an iteration goes",
+            tables.rounds(results),
+            figs.rounds,
+            "Each of ours' iterations split, round by round, into the workers' compute, "
+            "the wait for the slowest worker, the engine's own cost and the driver's; "
+            "beside it a cost model from 1-worker compute, checked against the measured "
+            "time (the last column names what it misses).",
+        )
         section("Phases", [tables.phases(results)], figs.phases)
         section("Convergence", [], figs.convergence)
     section("Round overhead", [tables.overhead(results)], figs.overhead)

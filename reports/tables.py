@@ -568,6 +568,73 @@ def _sklearn_times(records) -> list[list[float]] | None:
 
 
 # -- phases, overhead, failures ---------------------------------------------------------
+#: The per-iteration split's terms as the report names them (``backends._rounds.TERMS``).
+ROUND_TERMS = (
+    ("compute", "compute_s"),
+    ("imbalance", "imbalance_s"),
+    ("engine", "engine_s"),
+    ("driver", "driver_s"),
+    ("unsplit", "unsplit_s"),
+)
+
+
+def rounds(results: Results) -> list[Table]:
+    """Where an iteration's time goes, per workload: compute, imbalance, engine, driver.
+
+    From each record's ``round_split`` (medians over the timed fits of each term per
+    iteration). Beside it, a cost model that checks itself: predicted per-iteration time
+    = the series' 1-worker compute / p x the straggler measured at p + the engine and
+    driver terms measured at p. It differs from the measured time exactly where the
+    workers' compute did not shrink as 1/p (``compute x p / 1-worker``: 1 is perfect;
+    above 1, each worker computes slower beside the others, as on shared memory
+    bandwidth), so that column names the missing term.
+    """
+    tables = []
+    with_split = [r for r in results.ok if r.get("round_split")]
+    for wkey, records in _group(with_split, workload_key).items():
+        table = Table(
+            f"Where an iteration goes: {workload_label(wkey)}",
+            ["backend", "n_samples", "workers", "measured (ms/iter)",
+             *[f"{name} (ms)" for name, _ in ROUND_TERMS], "straggler (max/mean)",
+             "rounds/iter", "predicted (ms/iter)", "error", "compute x p / 1-worker"],  # fmt: skip
+            note="Per iteration, the median over timed fits of each term (so the terms sum "
+            "to about the measured time): compute = the mean worker's time on its blocks; "
+            "imbalance = max - mean worker; engine = each round's wall - the slowest "
+            "worker; driver = the fit's time outside rounds (optimiser, combine); unsplit "
+            "= rounds whose workers do not time themselves (tasks-pattern maps). "
+            "predicted = 1-worker compute / p x straggler + engine + driver + unsplit, "
+            "at p; error = predicted / measured - 1.",
+        )
+        series = _group(
+            records, lambda r: (engine_name(r["case"]), _c(r, "n_samples"), _c(r, "n_features"))
+        )
+        for (engine, n, _), rs in series.items():
+            rs = sorted(rs, key=lambda r: _c(r, "n_workers"))
+            one = next((r for r in rs if _c(r, "n_workers") == 1), None)
+            for r in rs:
+                sp, p = r["round_split"], _c(r, "n_workers")
+                measured = r.get("per_iteration_s")
+                predicted = inflation = error = None
+                if one is not None:
+                    c1 = one["round_split"]["compute_s"]
+                    straggler = sp["straggler"] or 1.0
+                    rest = sp["engine_s"] + sp["driver_s"] + sp["unsplit_s"]
+                    predicted = c1 / p * straggler + rest
+                    inflation = sp["compute_s"] * p / c1 if c1 > 0 else None
+                    error = predicted / measured - 1 if measured else None
+                table.rows.append(
+                    [engine, n, p, _ms(measured), *[_ms(sp[k]) for _, k in ROUND_TERMS],
+                     sp["straggler"], sp["rounds_per_iter"], _ms(predicted), error,
+                     inflation]  # fmt: skip
+                )
+        tables.append(table)
+    return tables
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1e3
+
+
 PHASES = (
     ("engine start", "engine_start_s"),
     ("data generation", "generate_s"),

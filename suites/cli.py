@@ -263,7 +263,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     over.set_defaults(handler=_overhead)
 
+    ker = sub.add_parser(
+        "kernels",
+        help="our kernels against scikit-learn's, one core, per iteration",
+        description="Per kernel (k-means Lloyd iteration, logistic loss + gradient, MLP and "
+        "CNN forward + backward per sample): ours on the local backend and scikit-learn in "
+        "this process, one BLAS thread, the same rows and start, per iteration by the "
+        "difference of a short and a long fit; repeats alternate the implementations.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              dmlbench kernels                           # all four, 5 repeats
+              dmlbench kernels --kernels kmeans,logistic --repeats 7 --json kernels.json
+        """),
+    )
+    ker.add_argument(
+        "--kernels",
+        type=_kernels_arg,
+        default=None,
+        help="comma-separated, from kmeans, logistic, mlp, cnn (default: all)",
+    )
+    ker.add_argument("--repeats", type=_positive_int, default=5, help="repeats (default 5)")
+    ker.add_argument("--json", type=Path, default=None, metavar="FILE",
+                     help="also write the measurements as JSON")  # fmt: skip
+    ker.set_defaults(handler=_kernels)
+
     return parser
+
+
+def _kernels_arg(text: str) -> list[str]:
+    from dmlbench.suites.kernels import SETUPS
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SETUPS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unrecognized kernel {(unknown or [text])[0]!r} must be one of: {list(SETUPS)}"
+        )
+    return names
+
+
+def _kernels(args: argparse.Namespace) -> int:
+    from dmlbench.suites.environment import environment
+    from dmlbench.suites.kernels import SETUPS, format_table, measure
+
+    names = args.kernels or list(SETUPS)
+    results = []
+    for name in names:
+        print(f"{name}: {SETUPS[name]}", file=sys.stderr)
+        results.append(measure(name, args.repeats, log=lambda m: print(m, file=sys.stderr)))
+    print(format_table(results))
+    if args.json:
+        doc = {"kind": "kernels", "environment": environment(), "results": results}
+        args.json.write_text(json.dumps(doc, indent=2, default=str))
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
 
 
 def _int_list(text: str) -> list[int]:

@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from dmlbench.backends._rounds import per_iteration
 from dmlbench.reports.stats import median_interval
 from dmlbench.suites.spec import AUTO, AUTO_HALF_WIDTH, AUTO_MIN_REPEATS, Case
 
@@ -65,6 +66,11 @@ def merge_launches(launches: list[dict[str, Any]]) -> dict[str, Any]:
     # Every per-fit list runs over every launch's fits (each launch's cold fit first).
     for key in ("n_iter_per_fit", "rebuilt_blocks", "timed_traces"):
         merged[key] = [x for r in launches for x in r.get(key) or []]
+    if merged.get("round_split_per_fit") is not None:  # timed fits only: no cold one
+        splits = [x for r in launches for x in r["round_split_per_fit"]]
+        timed_iters = [n for r in launches for n in r["n_iter_per_fit"][1:]]
+        merged["round_split_per_fit"] = splits
+        merged["round_split"] = per_iteration(splits, timed_iters)
     quality = {**merged["quality"]}
     quality["values"] = [v for r in launches for v in r["quality"]["values"]]
     if "time_to_quality" in quality:

@@ -34,6 +34,7 @@ import numpy as np
 from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from dmlbench.backends import patterns as offered_patterns
 from dmlbench.backends._registry import missing_modules
+from dmlbench.backends._rounds import per_iteration
 from dmlbench.reports.records import (
     RESULTS_NAME,
     append_record,
@@ -276,12 +277,17 @@ def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[s
             phases["search_s"] = time.perf_counter() - t0
         metric_name = algo.metric.name if goal is None else goal["metric"]
         fits, traces, values, scoring, n_iters, rebuilt = [], [], [], [], [], []
+        splits: list[dict[str, Any]] = []
         stop = None
         while stop is None:  # the first (cold) fit is kept apart from the timed ones
             rebuilt_before = be.rebuilt_blocks
-            t0 = time.perf_counter()
-            model = impl.fit()  # one clock for ours and the natives: around fit() alone
-            fits.append(time.perf_counter() - t0)
+            with be.record_rounds() as rounds:
+                t0 = time.perf_counter()
+                model = impl.fit()  # one clock for ours and the natives: around fit() alone
+                fits.append(time.perf_counter() - t0)
+            # Where the fit's time went, round by round (a native's rounds are its own
+            # engine's, not the protocol's: none recorded).
+            splits.append(rounds.split(fits[-1]))
             # Blocks a fit found missing on its workers were rebuilt inside its clock.
             rebuilt.append(be.rebuilt_blocks - rebuilt_before)
             traces.append(model.trace or [])
@@ -336,6 +342,7 @@ def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[s
         per_round = (
             statistics.median(np.diff([0.0] + [r["seconds"] for r in trace])) if trace else None
         )
+        split = None if native else per_iteration(splits[1:], n_iters[1:])
         return {
             "outcome": "ok" if ok else "wrong-answer",
             "reason": None
@@ -353,6 +360,9 @@ def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[s
             "n_iter": n_iter,
             "n_iter_per_fit": n_iters,  # the cold fit first; None where a library hides it
             "rebuilt_blocks": rebuilt,  # per fit, the cold one first: 0 when all resident
+            # Per timed fit, then the typical iteration: compute, imbalance, engine, driver.
+            "round_split_per_fit": None if native else splits[1:],
+            "round_split": split,
             "per_iteration_s": per_iter,
             "per_round_s": per_round,
             "trace": trace,

@@ -160,10 +160,10 @@ def test_unpicklable_exception_still_reaches_the_driver():
     def boom(block):
         raise Local("cannot travel")
 
-    status, exc, rebuilt = run(
+    status, exc, cost = run(
         Call("aggregate", "x", ("generate", indexed_block), boom, operator.add), [0]
     )
-    assert rebuilt == 1  # block 0 of "x" was not resident: built from its recipe
+    assert cost[0] == 1  # blocks rebuilt (Cost's first field)  # block 0 of "x" was not resident: built from its recipe
     assert status == "err" and isinstance(exc, RemoteError)
     assert "Local: cannot travel" in str(exc)
 

@@ -132,7 +132,7 @@ def test_unknown_profile_and_unknown_suite():
         load_suite("quick", profile="huge")
     with pytest.raises(
         SuiteError,
-        match=r"no suite 'quik': not a built-in suite \(\['calibration', 'credit', 'ecommerce', 'images', 'natives', 'quick', 'scaling'\]\) and not a file",
+        match=r"no suite 'quik': not a built-in suite \(\['calibration', 'credit', 'ecommerce', 'images', 'natives', 'quick', 'rounds', 'scaling'\]\) and not a file",
     ):
         load_suite("quik")
 

@@ -7,6 +7,7 @@ import importlib.util
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from dmlbench.backends import (
     is_int_at_least,
 )
 from dmlbench.backends._base import BaseBackend
+from dmlbench.backends._rounds import RoundLog
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -113,6 +115,9 @@ class Delegating:
 
     def native(self) -> Any:
         return self.inner.native()
+
+    def record_rounds(self) -> AbstractContextManager[RoundLog]:
+        return self.inner.record_rounds()
 
 
 def test_adapters_satisfy_the_protocol():

@@ -1,0 +1,177 @@
+"""Where a fit's time goes: each round split into worker compute, imbalance, engine, driver.
+
+A *round* is one verb's trip to the workers: the driver sends one call to every worker
+slot, each worker runs its blocks and sends back one outcome. Each worker times its own
+part (two clock reads around its blocks: the user's functions, block lookups and its
+pre-combine) and counts the bytes of the arrays it sends back, and returns them with its
+outcome (:class:`Cost`); the driver times the round's wall clock around the engine call.
+From those, per round (:class:`Round`):
+
+* **compute** = the mean worker's compute time (what perfect balance would cost);
+* **imbalance** = max − mean worker compute (the wait for the slowest worker);
+* **engine** = wall − max worker compute (scheduling, serialisation, transfer, the
+  engine's own bookkeeping: everything the slowest worker did not spend computing).
+
+A fit's **driver** time is its wall time minus the sum of its rounds' walls: the
+optimiser's step, the driver-side combine of the workers' partials, ``ray.put`` of a
+broadcast, anything between rounds. So compute + imbalance + engine + driver is the fit
+time exactly, with no term estimated. A round whose workers did not time themselves (the
+``"tasks"`` pattern's ``map_blocks``, whose per-block tasks run wherever the engine's
+scheduler puts them) is *unsplit*: its wall time is reported as such, never guessed.
+
+Costs are two ``perf_counter`` calls and a walk of the result's arrays per worker and
+call (not per block), and one small tuple per round on the driver while a
+:class:`RoundLog` records: nothing the round overhead can see (README, ``dmlbench
+overhead`` before and after).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class Cost(NamedTuple):
+    """What one worker's share of one call cost it; its fields travel back with the
+    worker's outcome as a plain tuple (cheaper to deserialise), made a Cost on the driver.
+
+    Attributes
+    ----------
+    rebuilt : int
+        Resident blocks the call found missing and rebuilt from their recipe.
+    compute_s : float
+        Seconds the worker spent on its blocks (functions, lookups, pre-combine).
+    nbytes : int
+        Bytes of the arrays (and numbers) in what it sends back.
+    """
+
+    rebuilt: int = 0
+    compute_s: float = 0.0
+    nbytes: int = 0
+
+
+def payload_nbytes(value: Any) -> int:
+    """Bytes of the arrays and numbers in ``value`` (tuples, lists, dicts walked); 0 for
+    anything else. What the worker ships back, without pickling it a second time."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (float, int, np.generic)):
+        return 8
+    if isinstance(value, (tuple, list)):
+        return sum(payload_nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(payload_nbytes(v) for v in value.values())
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One verb's trip to the workers, as the driver saw it.
+
+    Attributes
+    ----------
+    op : str
+        The worker call (``"aggregate"``, ``"map"``, ``"broadcast"``, ...).
+    wall_s : float
+        Driver-side wall time of the engine call (send, run, receive, deserialise).
+    compute_s : tuple of float, length n_slots, or empty
+        Each worker slot's compute time, in slot order; empty when the workers did not
+        time themselves (the round is *unsplit*).
+    nbytes : int
+        Bytes sent back by all workers together.
+    """
+
+    op: str
+    wall_s: float
+    compute_s: tuple[float, ...]
+    nbytes: int
+
+    @property
+    def split(self) -> bool:
+        """Whether the workers timed themselves (compute, imbalance and engine known)."""
+        return bool(self.compute_s)
+
+    @property
+    def mean_compute_s(self) -> float:
+        return statistics.fmean(self.compute_s) if self.compute_s else 0.0
+
+    @property
+    def max_compute_s(self) -> float:
+        return max(self.compute_s, default=0.0)
+
+
+@dataclass
+class RoundLog:
+    """The rounds a backend ran while this log recorded (see ``Backend.record_rounds``)."""
+
+    rounds: list[Round] = field(default_factory=list)
+
+    def add(self, r: Round) -> None:
+        self.rounds.append(r)
+
+    def split(self, fit_s: float) -> dict[str, Any]:
+        """A fit's time in four terms that sum to ``fit_s`` (plus unsplit rounds, if any).
+
+        Parameters
+        ----------
+        fit_s : float
+            The fit's wall time, measured around the rounds of this log.
+
+        Returns
+        -------
+        dict
+            ``rounds`` (count), ``compute_s``, ``imbalance_s``, ``engine_s``,
+            ``driver_s``, ``unsplit_s`` (seconds, summed over rounds), ``straggler``
+            (the median over split rounds with compute of max/mean worker compute; None
+            without such rounds) and ``bytes_back``.
+        """
+        split = [r for r in self.rounds if r.split]
+        busy = [r.max_compute_s / r.mean_compute_s for r in split if r.mean_compute_s > 0]
+        return {
+            "rounds": len(self.rounds),
+            "compute_s": sum(r.mean_compute_s for r in split),
+            "imbalance_s": sum(r.max_compute_s - r.mean_compute_s for r in split),
+            "engine_s": sum(r.wall_s - r.max_compute_s for r in split),
+            "driver_s": fit_s - sum(r.wall_s for r in self.rounds),
+            "unsplit_s": sum((r.wall_s for r in self.rounds if not r.split), 0.0),
+            "straggler": statistics.median(busy) if busy else None,
+            "bytes_back": sum(r.nbytes for r in self.rounds),
+        }
+
+
+#: The terms of :meth:`RoundLog.split` that sum to the fit time, in drawing order.
+TERMS = ("compute_s", "imbalance_s", "engine_s", "driver_s", "unsplit_s")
+
+
+def per_iteration(splits: list[dict[str, Any]], n_iters: list[int | None]) -> dict[str, Any]:
+    """The typical iteration of a case: each term of :meth:`RoundLog.split` over the fit's
+    iterations, the median over fits (and the median straggler and rounds per iteration).
+
+    Parameters
+    ----------
+    splits : list of dict, length n_fits
+        :meth:`RoundLog.split` of each timed fit.
+    n_iters : list of int or None, length n_fits
+        Each fit's iterations (a fit without a count counts as one).
+
+    Returns
+    -------
+    dict
+        Seconds per iteration for each of :data:`TERMS`, ``straggler`` (None when no fit
+        had one), ``rounds_per_iter`` and ``n_fits``.
+    """
+    per = [max(n or 1, 1) for n in n_iters]
+    out: dict[str, Any] = {
+        term: statistics.median(s[term] / n for s, n in zip(splits, per, strict=True))
+        for term in TERMS
+    }
+    busy = [s["straggler"] for s in splits if s["straggler"] is not None]
+    out["straggler"] = statistics.median(busy) if busy else None
+    out["rounds_per_iter"] = statistics.median(
+        s["rounds"] / n for s, n in zip(splits, per, strict=True)
+    )
+    out["n_fits"] = len(splits)
+    return out

@@ -1,0 +1,111 @@
+"""Where a fit's time goes: every timed fit of ours split, round by round, into worker
+compute, imbalance, engine and driver terms (``round_split_per_fit``, ``round_split``);
+the report's "Where an iteration goes" table and its self-checking cost model.
+
+The adapters' side (one compute time per worker slot, a straggler seen as imbalance) is
+``check_rounds_are_split`` of the conformance kit, run on every engine and pattern."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import selected_backends
+from test_reports import record
+
+from dmlbench.backends._registry import missing_modules
+from dmlbench.backends._rounds import TERMS
+from dmlbench.reports import tables
+from dmlbench.reports.records import append_record, read_records
+from dmlbench.reports.render import report
+from dmlbench.reports.results import load
+from dmlbench.suites.runner import run_suite
+from dmlbench.suites.spec import expand
+
+
+def suite(backend: str, n_workers: list[int], n_samples: int, repeats: int = 3) -> dict:
+    return {
+        "suite": {"name": "rounds", "repeats": repeats},
+        "grid": {"backends": [backend], "n_workers": n_workers, "n_samples": [n_samples]},
+        "workload": [
+            {"algorithm": "kmeans", "dataset": "blobs",
+             "params": {"n_clusters": 4, "max_iter": 10, "tol": 0.0}},  # fmt: skip
+        ],
+    }
+
+
+def test_every_timed_fit_of_ours_records_where_its_time_went(tmp_path):
+    doc = suite("local", [1], 20_000)
+    doc["workload"][0]["impl"] = ["dmlbench", "native"]
+    records = read_records(run_suite(expand(doc, "rounds.toml"), tmp_path))
+    assert [r["outcome"] for r in records] == ["ok", "ok"]
+    ours = next(r for r in records if r["case"]["impl"] == "dmlbench")
+    splits, fits = ours["round_split_per_fit"], ours["phases"]["fit_s"]
+    assert len(splits) == len(fits) == 3  # the timed fits, not the cold one
+    for split, fit_s, n_iter in zip(splits, fits, ours["n_iter_per_fit"][1:], strict=True):
+        # The four terms (and the unsplit rounds) are the fit's time, nothing estimated.
+        assert sum(split[t] for t in TERMS) == pytest.approx(fit_s, rel=1e-9, abs=1e-12)
+        assert split["rounds"] >= n_iter and split["compute_s"] > 0.5 * fit_s, split
+        # One in-process worker: no imbalance, a straggler of exactly 1.
+        assert split["imbalance_s"] == 0.0 and split["straggler"] == 1.0
+    typical = ours["round_split"]
+    assert typical["n_fits"] == 3 and typical["rounds_per_iter"] >= 1
+    assert sum(typical[t] for t in TERMS) == pytest.approx(ours["per_iteration_s"], rel=0.25)
+    # A native's rounds are its own engine's, not the protocol's: none claimed.
+    native = next(r for r in records if r["case"]["impl"] == "native")
+    assert native["round_split"] is None and native["round_split_per_fit"] is None
+
+
+def with_split(workers: int, compute: float, imbalance: float, engine: float, driver: float):
+    r = record("kmeans", "dask", workers, seconds=4 * (compute + imbalance + engine + driver))
+    r["round_split"] = {
+        "compute_s": compute, "imbalance_s": imbalance, "engine_s": engine,
+        "driver_s": driver, "unsplit_s": 0.0, "rounds_per_iter": 1.0, "n_fits": 1,
+        "straggler": (compute + imbalance) / compute,
+    }  # fmt: skip
+    return r
+
+
+def test_the_cost_model_predicts_from_one_worker_compute_and_names_what_it_misses(tmp_path):
+    one = with_split(1, compute=0.100, imbalance=0.0, engine=0.002, driver=0.001)
+    # Two workers that each compute 0.060 s, not 0.050 s: 1.2x slower beside each other.
+    two = with_split(2, compute=0.060, imbalance=0.006, engine=0.004, driver=0.001)
+    path = tmp_path / "results.jsonl"
+    for r in (one, two):
+        append_record(path, r)
+    (table,) = tables.rounds(load([tmp_path]))
+    rows = {row[2]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert rows[1]["predicted (ms/iter)"] == pytest.approx(103.0)
+    assert rows[1]["error"] == pytest.approx(0.0)
+    # 0.100 / 2 x the measured straggler 1.1, + engine and driver at 2 workers.
+    assert rows[2]["predicted (ms/iter)"] == pytest.approx(100 / 2 * 1.1 + 5)
+    assert rows[2]["measured (ms/iter)"] == pytest.approx(71.0)
+    assert rows[2]["error"] == pytest.approx((55 + 5) / 71 - 1)
+    assert rows[2]["compute x p / 1-worker"] == pytest.approx(1.2)  # the missing term
+    out = report([tmp_path], tmp_path / "report")
+    text = out["markdown"].read_text()
+    assert "## Where an iteration goes" in text
+    assert list((tmp_path / "report" / "figures").glob("rounds-*"))
+
+
+def test_a_record_without_a_split_is_left_out_of_the_table(tmp_path):
+    append_record(tmp_path / "results.jsonl", record("kmeans", "dask", 1))
+    assert tables.rounds(load([tmp_path])) == []
+
+
+@pytest.mark.slow
+def test_two_workers_on_a_real_engine_split_and_predict(tmp_path):
+    engines = [b for b in ("dask", "spark") if b in selected_backends() and not missing_modules(b)]
+    if not engines:
+        pytest.skip("needs dask or spark: DMLBENCH_BACKENDS including one of them")
+    doc = suite(engines[0], [1, 2], 400_000)
+    records = read_records(run_suite(expand(doc, "rounds.toml"), tmp_path))
+    assert [r["outcome"] for r in records] == ["ok", "ok"]
+    by_workers = {r["case"]["n_workers"]: r for r in records}
+    for r in records:
+        typical = r["round_split"]
+        assert sum(typical[t] for t in TERMS) == pytest.approx(r["per_iteration_s"], rel=0.25)
+        assert typical["engine_s"] > 0 and typical["straggler"] >= 1.0
+    assert by_workers[1]["round_split"]["imbalance_s"] == 0.0
+    assert by_workers[2]["round_split"]["imbalance_s"] > 0.0  # two clocks never agree exactly
+    (table,) = tables.rounds(load([tmp_path]))
+    row = next(dict(zip(table.columns, x, strict=True)) for x in table.rows if x[2] == 2)
+    assert row["predicted (ms/iter)"] > 0 and abs(row["error"]) < 1.0, row
