@@ -80,7 +80,7 @@ class BaseBackend(Backend):
         # frees that an engine cannot address to every worker directly).
         self._pending_drop: list[str] = []
         self.rebuilt_blocks = 0
-        self._round_log: RoundLog | None = None
+        self._round_logs: list[RoundLog] = []  # the recording ones, outermost first
 
     @classmethod
     def check_system(cls) -> str:
@@ -188,9 +188,20 @@ class BaseBackend(Backend):
         return acc
 
     def broadcast(self, value: Any) -> Any:
-        """The adapter's ``_broadcast`` (default: the value itself, inline in each call)."""
+        """The adapter's ``_broadcast`` (default: the value itself, inline in each call).
+
+        When it calls the engine without a worker call of its own (``ray.put``, Dask's
+        scatter), that time is recorded as a round with no compute: engine time."""
         self._require_started()
-        return self._broadcast(value)
+        if not self._round_logs:
+            return self._broadcast(value)
+        log, before = self._round_logs[-1], len(self._round_logs[-1].rounds)
+        t0 = time.perf_counter()
+        handle = self._broadcast(value)
+        wall_s = time.perf_counter() - t0
+        if len(log.rounds) == before and handle is not value:  # not inline, no call recorded
+            self._note_round("broadcast", wall_s, [0.0] * self._n_slots(), 0)
+        return handle
 
     def collect(self, ds: Dataset) -> list[Block]:
         """One ``"collect"`` call per slot, concatenated in slot order."""
@@ -236,18 +247,28 @@ class BaseBackend(Backend):
 
     @contextlib.contextmanager
     def record_rounds(self) -> Iterator[RoundLog]:
-        """Every round run inside the ``with`` block, in a :class:`RoundLog` (one at a
-        time: a nested one takes over until it ends)."""
-        outer, self._round_log = self._round_log, RoundLog()
+        """Every round run inside the ``with`` block, in a :class:`RoundLog` (a nested
+        one records them too: every recording log gets every round)."""
+        log = RoundLog()
+        self._round_logs.append(log)
         try:
-            yield self._round_log
+            yield log
         finally:
-            self._round_log = outer
+            self._round_logs.remove(log)
 
-    def _note_round(self, op: str, wall_s: float, compute_s: Sequence[float], nbytes: int) -> None:
-        """Add a round to the recording log, if one records."""
-        if self._round_log is not None:
-            self._round_log.add(Round(op, wall_s, tuple(compute_s), nbytes))
+    def _note_round(
+        self,
+        op: str,
+        wall_s: float,
+        compute_s: Sequence[float],
+        nbytes: int,
+        cpu_s: Sequence[float] = (),
+    ) -> None:
+        """Add a round to every recording log."""
+        if self._round_logs:
+            r = Round(op, wall_s, tuple(compute_s), nbytes, tuple(cpu_s))
+            for log in self._round_logs:
+                log.add(r)
 
     # -- shared plumbing ----------------------------------------------------------------
     def _materialise(self, call: Call, ds_id: str, recipe: tuple, n_blocks: int) -> Dataset:
@@ -265,8 +286,13 @@ class BaseBackend(Backend):
         wall_s = time.perf_counter() - t0
         costs = [Cost(*cost) for _, _, cost in outcomes]
         self.rebuilt_blocks += sum(c.rebuilt for c in costs)
-        compute_s = [c.compute_s for c in costs]
-        self._note_round(call.op, wall_s, compute_s, sum(c.nbytes for c in costs))
+        self._note_round(
+            call.op,
+            wall_s,
+            [c.compute_s for c in costs],
+            sum(c.nbytes for c in costs),
+            [c.cpu_s for c in costs],
+        )
         for status, payload, _ in outcomes:
             if status == "err":
                 raise payload

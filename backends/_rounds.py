@@ -2,27 +2,36 @@
 
 A *round* is one verb's trip to the workers: the driver sends one call to every worker
 slot, each worker runs its blocks and sends back one outcome. Each worker times its own
-part (two clock reads around its blocks: the user's functions, block lookups and its
-pre-combine) and counts the bytes of the arrays it sends back, and returns them with its
-outcome (:class:`Cost`); the driver times the round's wall clock around the engine call.
-From those, per round (:class:`Round`):
+part (wall and thread-CPU clocks read once around its loop over its blocks: the user's
+functions, block lookups and its pre-combine; after its broadcast arguments were
+fetched, which is the engine's transfer) and counts the bytes of the arrays it sends
+back, and returns them with its outcome (:class:`Cost`); the driver times the round's
+wall clock around the engine call. From those, per round (:class:`Round`):
 
-* **compute** = the mean worker's compute time (what perfect balance would cost);
+* **compute** = the mean worker's compute time (what perfect balance would cost); its
+  thread CPU time is kept beside it (``compute_cpu_s``): wall above CPU is time the
+  worker was descheduled or waited for a lock, not computing;
 * **imbalance** = max − mean worker compute (the wait for the slowest worker);
-* **engine** = wall − max worker compute (scheduling, serialisation, transfer, the
-  engine's own bookkeeping: everything the slowest worker did not spend computing).
+* **engine** = wall − max worker compute (scheduling, serialisation, transfer, fetching
+  broadcasts, the engine's own bookkeeping: all the slowest worker did not spend on its
+  blocks).
 
-A fit's **driver** time is its wall time minus the sum of its rounds' walls: the
-optimiser's step, the driver-side combine of the workers' partials, ``ray.put`` of a
-broadcast, anything between rounds. So compute + imbalance + engine + driver is the fit
-time exactly, with no term estimated. A round whose workers did not time themselves (the
-``"tasks"`` pattern's ``map_blocks``, whose per-block tasks run wherever the engine's
-scheduler puts them) is *unsplit*: its wall time is reported as such, never guessed.
+A broadcast is a round of its own (all engine) when it calls the engine from the
+driver (Ray's ``ray.put``, Dask's scatter, Spark's ``SparkContext.broadcast``, which
+hands the value to the JVM at once; Spark's executors fetch it with the next job, in that
+round's engine term). An inline broadcast (a small value on Dask's resident pattern, the
+local backend) travels inside the next call: that round's engine term. A fit's
+**driver** time is its wall time minus the sum of its rounds' walls: the optimiser's
+step, the driver-side combine of the workers' partials, anything between rounds. So
+compute + imbalance + engine + driver is the fit time exactly, with no term estimated.
+A round whose workers did not time themselves (the ``"tasks"`` pattern's ``map_blocks``,
+whose per-block tasks run wherever the engine's scheduler puts them) is *unsplit*: its
+wall time is reported as such, never guessed. In the tasks pattern each task reports
+its worker process, so compute is per worker process, wherever the scheduler put it.
 
-Costs are two ``perf_counter`` calls and a walk of the result's arrays per worker and
-call (not per block), and one small tuple per round on the driver while a
-:class:`RoundLog` records: nothing the round overhead can see (README, ``dmlbench
-overhead`` before and after).
+Costs are four clock reads and a walk of the result's arrays per worker and call (not
+per block), and one small tuple per round on the driver while a :class:`RoundLog`
+records (README: ``dmlbench overhead`` before and after).
 """
 
 from __future__ import annotations
@@ -46,11 +55,14 @@ class Cost(NamedTuple):
         Seconds the worker spent on its blocks (functions, lookups, pre-combine).
     nbytes : int
         Bytes of the arrays (and numbers) in what it sends back.
+    cpu_s : float
+        Thread CPU seconds of the same span as ``compute_s``.
     """
 
     rebuilt: int = 0
     compute_s: float = 0.0
     nbytes: int = 0
+    cpu_s: float = 0.0
 
 
 def payload_nbytes(value: Any) -> int:
@@ -82,12 +94,15 @@ class Round:
         time themselves (the round is *unsplit*).
     nbytes : int
         Bytes sent back by all workers together.
+    cpu_s : tuple of float, length n_slots, or empty
+        Each slot's thread CPU time over the span of its ``compute_s``.
     """
 
     op: str
     wall_s: float
     compute_s: tuple[float, ...]
     nbytes: int
+    cpu_s: tuple[float, ...] = ()
 
     @property
     def split(self) -> bool:
@@ -124,9 +139,11 @@ class RoundLog:
         -------
         dict
             ``rounds`` (count), ``compute_s``, ``imbalance_s``, ``engine_s``,
-            ``driver_s``, ``unsplit_s`` (seconds, summed over rounds), ``straggler``
-            (the median over split rounds with compute of max/mean worker compute; None
-            without such rounds) and ``bytes_back``.
+            ``driver_s``, ``unsplit_s`` (seconds, summed over rounds; they sum to
+            ``fit_s``), ``compute_cpu_s`` (the mean worker's CPU seconds over the same
+            spans as ``compute_s``: not a term of the sum), ``straggler`` (the median
+            over split rounds with compute of max/mean worker compute; None without such
+            rounds) and ``bytes_back``.
         """
         split = [r for r in self.rounds if r.split]
         busy = [r.max_compute_s / r.mean_compute_s for r in split if r.mean_compute_s > 0]
@@ -137,6 +154,7 @@ class RoundLog:
             "engine_s": sum(r.wall_s - r.max_compute_s for r in split),
             "driver_s": fit_s - sum(r.wall_s for r in self.rounds),
             "unsplit_s": sum((r.wall_s for r in self.rounds if not r.split), 0.0),
+            "compute_cpu_s": sum(statistics.fmean(r.cpu_s) for r in split if r.cpu_s),
             "straggler": statistics.median(busy) if busy else None,
             "bytes_back": sum(r.nbytes for r in self.rounds),
         }
@@ -169,6 +187,9 @@ def per_iteration(splits: list[dict[str, Any]], n_iters: list[int | None]) -> di
         for term in TERMS
     }
     busy = [s["straggler"] for s in splits if s["straggler"] is not None]
+    out["compute_cpu_s"] = statistics.median(
+        s.get("compute_cpu_s", 0.0) / n for s, n in zip(splits, per, strict=True)
+    )
     out["straggler"] = statistics.median(busy) if busy else None
     out["rounds_per_iter"] = statistics.median(
         s["rounds"] / n for s, n in zip(splits, per, strict=True)

@@ -128,8 +128,9 @@ class TaskPattern(BaseBackend):
         """One task per block, one combine task per contiguous range (block order inside
         it), the ranges' results combined here in order: the resident pattern's order.
 
-        The round's split counts each range's tasks (their functions and its combine) as
-        one worker's compute, as if the scheduler had kept each range on its worker."""
+        Each task reports the worker process it ran in, so the round's split has each
+        worker process's compute (its tasks' functions and combines), wherever the
+        scheduler put them; worker processes that ran none count as idle."""
         self._check_dataset(ds)
         _check_callable(fn, "fn", "aggregate")
         _check_callable(combine, "combine", "aggregate")
@@ -145,12 +146,18 @@ class TaskPattern(BaseBackend):
             for r in ranges
         ]
         timed = self._fetch_checked(per_range, parts)
-        idle = [0.0] * (self._n_slots() - len(ranges))  # slots with no block
+        wall_s = time.perf_counter() - t0
+        times: dict[int, tuple[float, float]] = {}
+        for _, per_process in timed:
+            times = _worker.merge_times(times, per_process)
+        idle = [(0.0, 0.0)] * max(self._n_slots() - len(times), 0)
+        per_worker = [*times.values(), *idle]
         self._note_round(
             "aggregate",
-            time.perf_counter() - t0,
-            [seconds for _, seconds in timed] + idle,
+            wall_s,
+            [w for w, _ in per_worker],
             sum(payload_nbytes(value) for value, _ in timed),
+            [c for _, c in per_worker],
         )
         acc = timed[0][0]
         for value, _ in timed[1:]:

@@ -47,10 +47,14 @@ _SLOWDOWN = float(os.environ.get(SLOWDOWN_ENV) or 1.0)
 #: What :func:`run` returns: ``(status, payload, cost)``, ``cost`` the fields of a
 #: :class:`~dmlbench.backends._rounds.Cost` as a plain tuple. (A NamedTuple on the wire
 #: made a Ray round 0.5-1 ms slower, measured: Ray deserialises custom classes slowly.)
-Outcome = tuple[str, Any, tuple[int, float, int]]
+Outcome = tuple[str, Any, tuple[int, float, int, float]]
 #: Resident blocks this process had to rebuild from their recipe (held nowhere when a
 #: call needed them: a restarted worker, or an engine that sent the task elsewhere).
 _rebuilt = 0
+#: (wall, thread CPU) clocks when the running call's loop over its blocks began (after its
+#: broadcast arguments were fetched: that is the engine's transfer, not compute); None
+#: for a call without blocks.
+_loop_start: tuple[float, float] | None = None
 
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -214,8 +218,9 @@ def run(call: Call, indices: Sequence[int]) -> Outcome:
     :class:`~dmlbench.backends._rounds.Cost`) holds the resident blocks the call found
     missing here and rebuilt from their recipe (always 0 for ``"build"``, whose blocks
     are new), so that a driver can tell a timed round that rebuilt data from one that did
-    not; the seconds this worker spent on the call (two clock reads around it, not per
-    block); and the bytes of an ``"aggregate"``'s partial it sends back.
+    not; the seconds this worker spent on its blocks (wall and thread CPU, read once
+    around the loop, not per block, after the call's broadcast arguments were fetched);
+    and the bytes of an ``"aggregate"``'s partial it sends back.
 
     Payloads: ``"build"``/``"map"``/``"store"`` -> list of (index, n_samples);
     ``"aggregate"`` -> ``(first_index, value)`` pre-combined in block order, or ``None``
@@ -223,16 +228,19 @@ def run(call: Call, indices: Sequence[int]) -> Outcome:
     Engine entry points call :func:`setup_process` first; the in-process ``local``
     backend does not (it limits BLAS threads only while it is started).
     """
-    before = _rebuilt
-    t0 = time.perf_counter()
+    global _loop_start
+    before, _loop_start = _rebuilt, None
     status, payload = _run_call(call, indices)
-    seconds = time.perf_counter() - t0
+    wall = cpu = 0.0
+    if _loop_start is not None:
+        wall = time.perf_counter() - _loop_start[0]
+        cpu = time.thread_time() - _loop_start[1]
     nbytes = payload_nbytes(payload) if call.op == "aggregate" and status == "ok" else 0
-    return status, payload, (0 if call.op == "build" else _rebuilt - before, seconds, nbytes)
+    return status, payload, (0 if call.op == "build" else _rebuilt - before, wall, nbytes, cpu)
 
 
 def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
-    global _current_index
+    global _current_index, _loop_start
     forget(call.drop)
     if call.retain is not None:
         token, live = call.retain
@@ -258,6 +266,7 @@ def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
         args = resolve(call.args)
         out: list = []
         acc: Any = None
+        _loop_start = (time.perf_counter(), time.thread_time())
         for i in indices:
             if call.generation in _CANCELLED:
                 raise Cancelled(f"cancelled before block {i}")
@@ -380,39 +389,55 @@ def task_map(
 def task_apply(
     fn: Callable[..., Any], ds_id: str, i: int, parent: tuple[str, Any], *args: Any
 ) -> tuple[str, Any]:
-    """Task: ``("ok", (fn(block, *args), seconds))``, one partial of an ``aggregate`` and
-    the seconds it took (the tasks pattern's share of the per-round split)."""
+    """Task: ``("ok", (fn(block, *args), {pid: (wall, cpu)}))``, one partial of an
+    ``aggregate`` and the seconds it took in this worker process (the tasks pattern's
+    share of the per-round split: the engine places tasks, so time is kept per process).
+    """
     if parent[0] == "err":
         return parent
     block = parent[1]
 
-    def timed() -> tuple[Any, float]:
-        t0 = time.perf_counter()
-        value = fn(block, *resolve(args))
-        return value, time.perf_counter() - t0
+    def timed() -> tuple[Any, dict[int, tuple[float, float]]]:
+        values = resolve(args)  # fetching a broadcast is transfer, not compute
+        t0, c0 = time.perf_counter(), time.thread_time()
+        value = fn(block, *values)
+        return value, {os.getpid(): (time.perf_counter() - t0, time.thread_time() - c0)}
 
     return _in_task("aggregate", i, ds_id, block, timed)
 
 
 def task_combine(combine: Callable[[Any, Any], Any], *parts: tuple[str, Any]) -> tuple[str, Any]:
     """Task: the outcomes ``parts`` (of consecutive blocks, each ``("ok", (value,
-    seconds))`` from :func:`task_apply`) combined in the order given: ``("ok", (value,
-    seconds))``, the seconds summed with the combine's own.
+    times))`` from :func:`task_apply`) combined in the order given: ``("ok", (value,
+    times))``, ``times`` merged per worker process with the combine's own.
 
     The first error among them (the lowest block's) is the outcome.
     """
     for part in parts:
         if part[0] == "err":
             return part
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     try:
-        acc, seconds = parts[0][1]
+        acc, first = parts[0][1]
+        times = dict(first)
         for _, (value, more) in parts[1:]:
             acc = combine(acc, value)
-            seconds += more
+            times = merge_times(times, more)
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the driver
         return ("err", _portable(exc, -1, Call("aggregate")))
-    return ("ok", (acc, seconds + time.perf_counter() - t0))
+    own = {os.getpid(): (time.perf_counter() - t0, time.thread_time() - c0)}
+    return ("ok", (acc, merge_times(times, own)))
+
+
+def merge_times(
+    a: dict[int, tuple[float, float]], b: dict[int, tuple[float, float]]
+) -> dict[int, tuple[float, float]]:
+    """Per worker process, (wall, cpu) seconds of ``a`` and ``b`` added."""
+    out = dict(a)
+    for pid, (wall, cpu) in b.items():
+        w0, c0 = out.get(pid, (0.0, 0.0))
+        out[pid] = (w0 + wall, c0 + cpu)
+    return out
 
 
 def task_size(outcome: tuple[str, Any]) -> tuple[str, Any]:
@@ -426,4 +451,4 @@ def task_describe(seconds: float = 0.0) -> Outcome:
     :func:`run` outcome (it stands for one in ``start``)."""
     setup_process()
     time.sleep(seconds)
-    return ("ok", describe_process(), (0, 0.0, 0))
+    return ("ok", describe_process(), (0, 0.0, 0, 0.0))

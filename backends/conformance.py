@@ -378,7 +378,10 @@ def check_rounds_are_split(be: Backend) -> None:
         fit_s = time.perf_counter() - t0
     be.aggregate(ds, sleep_on_first, operator.add, 0.0)  # after the with: not recorded
     (r,) = log.rounds
-    assert r.op == "aggregate" and len(r.compute_s) == p, r
+    # One compute time per worker slot (the tasks pattern: per worker process that ran a
+    # task, at least one per slot).
+    assert r.op == "aggregate" and len(r.compute_s) >= p and len(r.cpu_s) == len(r.compute_s), r
+    assert all(c <= w + 1e-3 for c, w in zip(r.cpu_s, r.compute_s, strict=True)), r
     assert seconds <= r.max_compute_s <= r.wall_s <= fit_s, r
     split = log.split(fit_s)
     assert abs(sum(split[t] for t in TERMS) - fit_s) < 1e-9, split

@@ -309,7 +309,8 @@ def rounds(results: Results) -> list[Figure]:
     stacked compute, imbalance, engine, driver (and unsplit) milliseconds."""
 
     def term(key):
-        # A driver term can come out a hair below zero (clock reads): drawn as none.
+        # A term can come out a hair below zero (clocks read in two processes): drawn as
+        # none here; the table shows it as measured.
         return lambda r: max(r["round_split"][key], 0.0) * 1e3
 
     segments = [(name, shade, term(key)) for (name, key), shade in

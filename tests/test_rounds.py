@@ -46,6 +46,9 @@ def test_every_timed_fit_of_ours_records_where_its_time_went(tmp_path):
         assert split["rounds"] >= n_iter and split["compute_s"] > 0.5 * fit_s, split
         # One in-process worker: no imbalance, a straggler of exactly 1.
         assert split["imbalance_s"] == 0.0 and split["straggler"] == 1.0
+        # Its CPU time over the same spans: positive, never above the wall (a thread
+        # clock's resolution aside).
+        assert 0 < split["compute_cpu_s"] <= split["compute_s"] + 1e-3, split
     typical = ours["round_split"]
     assert typical["n_fits"] == 3 and typical["rounds_per_iter"] >= 1
     assert sum(typical[t] for t in TERMS) == pytest.approx(ours["per_iteration_s"], rel=0.25)
