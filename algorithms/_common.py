@@ -93,6 +93,14 @@ class DistributedEstimator(BaseEstimator):
     def _backend(self) -> Backend:
         return resolve_backend(self.backend, type(self).__name__)
 
+    def pass_work(self, n_samples: int) -> dict[str, float] | None:
+        """The work of one pass of this fitted estimator's main kernel over ``n_samples``
+        rows: ``kernel`` (the block function's name), ``bytes`` (the float64 input it
+        must read, once) and ``flops`` (the arithmetic the algorithm needs, not what an
+        implementation spends beyond it), for the achieved rates a benchmark reports. None
+        where the estimator does not count them."""
+        return None
+
     def _fit_data(
         self, X: Any, y: Any = None, *, supervised: bool, dtype: Any = np.float64, **check: Any
     ) -> tuple[Backend, Dataset, bool]:

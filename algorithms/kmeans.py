@@ -13,6 +13,8 @@ on every backend and every worker count.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.base import ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -247,6 +249,14 @@ class KMeans(TransformerMixin, ClusterMixin, DistributedEstimator):
                 ds, lloyd_partial, add_tuples, be.broadcast(centers)
             )
         return centers, inertia_at_centers, n_iter, trace.rows
+
+    def pass_work(self, n_samples: int) -> dict[str, Any]:
+        """One Lloyd step: the scores against k centres (one d-long product and sum per
+        row and centre: 2 d k flops, the expansion ||x||² - 2 x·c + ||c||²) and the
+        per-cluster sums (d adds per row); reads X. Not counted: our one-hot product for
+        the sums (k x those adds), an implementation's choice, not the algorithm's need."""
+        n, d, k = n_samples, self.n_features_in_, self.cluster_centers_.shape[0]
+        return {"kernel": "lloyd_partial", "bytes": 8 * n * d, "flops": 2 * n * d * k + n * d}
 
     def predict(self, X):
         """Index of the closest centre, shape (n_samples,), for numpy X or a Dataset."""

@@ -8,6 +8,8 @@ solves a d x d system or takes scipy's L-BFGS step.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.linalg
 import scipy.optimize
@@ -116,6 +118,16 @@ class LinearRegression(RegressorMixin, DistributedEstimator):
         self.coef_, self.intercept_ = res.x[:d], float(res.x[d])
         self.n_iter_ = int(res.nit)
 
+    def pass_work(self, n_samples: int) -> dict[str, Any]:
+        """One pass: the normal solver's moments (the centred Gram matrix X_cᵀ X_c and
+        X_cᵀ y: (d + 1)(d + 2) / 2 products and sums per row, the Gram being symmetric),
+        or one L-BFGS evaluation (``X @ w`` and ``Xᵀ r``: 4 d per row); both read X and y."""
+        n, d = n_samples, self.n_features_in_
+        if self.solver == "normal":
+            return {"kernel": "block_moments", "bytes": 8 * n * (d + 1),
+                    "flops": n * (d + 1) * (d + 2)}  # fmt: skip
+        return {"kernel": "squared_loss_grad", "bytes": 8 * n * (d + 1), "flops": 4 * n * d}
+
     def predict(self, X):
         """Predictions of shape (n_samples,) for numpy X or a Dataset (on its workers)."""
         return self._per_block(X, linear_predict, "coef_", "intercept_")
@@ -195,6 +207,13 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
         finally:
             free_if(be, ds, owned)
         return self
+
+    def pass_work(self, n_samples: int) -> dict[str, Any]:
+        """One loss + gradient evaluation: ``X @ Wᵀ`` and ``Rᵀ X`` (4 d flops per row and
+        weight row: one row for two classes, one per class otherwise); reads X and y."""
+        n, d, rows = n_samples, self.n_features_in_, self.coef_.shape[0]
+        return {"kernel": "logistic_loss_grad", "bytes": 8 * n * (d + 1),
+                "flops": 4 * n * d * rows}  # fmt: skip
 
     def decision_function(self, X):
         """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""

@@ -263,10 +263,11 @@ class BaseBackend(Backend):
         compute_s: Sequence[float],
         nbytes: int,
         cpu_s: Sequence[float] = (),
+        fn: str = "",
     ) -> None:
-        """Add a round to every recording log."""
+        """Add a round to every recording log (``fn``: the block function's name)."""
         if self._round_logs:
-            r = Round(op, wall_s, tuple(compute_s), nbytes, tuple(cpu_s))
+            r = Round(op, wall_s, tuple(compute_s), nbytes, tuple(cpu_s), fn)
             for log in self._round_logs:
                 log.add(r)
 
@@ -292,6 +293,7 @@ class BaseBackend(Backend):
             [c.compute_s for c in costs],
             sum(c.nbytes for c in costs),
             [c.cpu_s for c in costs],
+            getattr(call.fn, "__name__", ""),
         )
         for status, payload, _ in outcomes:
             if status == "err":

@@ -96,6 +96,8 @@ class Round:
         Bytes sent back by all workers together.
     cpu_s : tuple of float, length n_slots, or empty
         Each slot's thread CPU time over the span of its ``compute_s``.
+    fn : str
+        The block function's name (``""`` for a round without one): which kernel ran.
     """
 
     op: str
@@ -103,6 +105,7 @@ class Round:
     compute_s: tuple[float, ...]
     nbytes: int
     cpu_s: tuple[float, ...] = ()
+    fn: str = ""
 
     @property
     def split(self) -> bool:
@@ -143,10 +146,16 @@ class RoundLog:
             ``fit_s``), ``compute_cpu_s`` (the mean worker's CPU seconds over the same
             spans as ``compute_s``: not a term of the sum), ``straggler`` (the median
             over split rounds with compute of max/mean worker compute; None without such
-            rounds) and ``bytes_back``.
+            rounds), ``bytes_back`` and ``compute_by_fn`` (per block function's name:
+            ``[split rounds, their compute_s]``, what a kernel's achieved rate is from).
         """
         split = [r for r in self.rounds if r.split]
         busy = [r.max_compute_s / r.mean_compute_s for r in split if r.mean_compute_s > 0]
+        by_fn: dict[str, list[float]] = {}
+        for r in split:
+            if r.fn:
+                count, seconds = by_fn.get(r.fn, (0, 0.0))
+                by_fn[r.fn] = [count + 1, seconds + r.mean_compute_s]
         return {
             "rounds": len(self.rounds),
             "compute_s": sum(r.mean_compute_s for r in split),
@@ -157,6 +166,7 @@ class RoundLog:
             "compute_cpu_s": sum(statistics.fmean(r.cpu_s) for r in split if r.cpu_s),
             "straggler": statistics.median(busy) if busy else None,
             "bytes_back": sum(r.nbytes for r in self.rounds),
+            "compute_by_fn": by_fn,
         }
 
 
@@ -196,3 +206,52 @@ def per_iteration(splits: list[dict[str, Any]], n_iters: list[int | None]) -> di
     )
     out["n_fits"] = len(splits)
     return out
+
+
+def achieved_rates(
+    work: dict[str, Any] | None, splits: list[dict[str, Any]], n_workers: int
+) -> dict[str, Any] | None:
+    """What one worker's main kernel achieved: bytes/s and flop/s over its compute time.
+
+    Only the rounds of the kernel ``work`` names count (k-means' Lloyd steps, not its
+    k-means|| set-up or the input check): each is one pass over all rows, each worker
+    doing ``1 / n_workers`` of it in the round's mean worker compute time.
+
+    Parameters
+    ----------
+    work : dict or None
+        The estimator's ``pass_work``: ``kernel`` (the block function's name), ``bytes``
+        and ``flops`` of one pass over all rows.
+    splits : list of dict, length n_fits
+        :meth:`RoundLog.split` of each timed fit.
+    n_workers : int
+        Worker processes the rows are spread over.
+
+    Returns
+    -------
+    dict or None
+        ``bytes_per_s`` and ``flops_per_s`` per worker (medians over the fits), and the
+        ``kernel``, ``pass_bytes``, ``pass_flops`` and ``passes`` (rounds of the kernel per
+        fit, median) they come from; None without work or without a fit whose workers
+        timed that kernel.
+    """
+    if not work:
+        return None
+    kernel = work["kernel"]
+    timed = [
+        s["compute_by_fn"][kernel]
+        for s in splits
+        if (s.get("compute_by_fn") or {}).get(kernel, (0, 0.0))[1] > 0
+    ]
+    if not timed:
+        return None
+    # Passes per second of one worker's share (1 / n_workers of each pass).
+    rate = statistics.median(count / seconds for count, seconds in timed) / n_workers
+    return {
+        "kernel": kernel,
+        "bytes_per_s": work["bytes"] * rate,
+        "flops_per_s": work["flops"] * rate,
+        "pass_bytes": work["bytes"],
+        "pass_flops": work["flops"],
+        "passes": statistics.median(count for count, _ in timed),
+    }

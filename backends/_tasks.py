@@ -158,6 +158,7 @@ class TaskPattern(BaseBackend):
             [w for w, _ in per_worker],
             sum(payload_nbytes(value) for value, _ in timed),
             [c for _, c in per_worker],
+            getattr(fn, "__name__", ""),
         )
         acc = timed[0][0]
         for value, _ in timed[1:]:

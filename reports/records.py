@@ -73,6 +73,7 @@ class Phases(TypedDict, total=False):
     preprocess_s: float  # only for datasets that are preprocessed on the workers
     prepare_s: float  # untimed: an implementation's input made resident in its library's form
     start_s: float  # untimed, once per case: the shared starting point (k-means' centres)
+    compile_s: float  # ours only: compiling (or loading) the compiled kernels on every worker
     search_s: float  # untimed: a time-to-target case's search for its budget
     fit_cold_s: float  # the first fit, kept apart from the timed ones
     fit_s: list[float]  # the timed fits, one per repeat
@@ -139,6 +140,11 @@ class Record(TypedDict, total=False):
     #: The typical iteration (``backends._rounds.per_iteration``): each term per
     #: iteration, median over the timed fits; the straggler; rounds per iteration.
     round_split: dict[str, Any] | None
+    #: What one worker's kernel achieved (``backends._rounds.achieved_rates``):
+    #: ``bytes_per_s``, ``flops_per_s`` (medians over the timed fits), ``kernel``,
+    #: ``pass_bytes``, ``pass_flops``, ``passes``; None for a native, or an algorithm that
+    #: does not count its work.
+    achieved: dict[str, float] | None
     trace: list[dict[str, float]]  # per iteration: iteration, seconds, objective, ...
     timed_traces: list[list[dict[str, float]]]  # one trace per timed fit
     quality: Quality

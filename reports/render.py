@@ -166,6 +166,12 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
             "beside it a cost model from 1-worker compute, checked against the measured "
             "time (the last column names what it misses).",
         )
+        section(
+            "Against the machine's limits",
+            [tables.machine_limits(results)],
+            intro="How close each of ours' kernels ran to this machine's memory bandwidth "
+            "and one core's DGEMM (measured by dmlbench doctor, stored with the run).",
+        )
         section("Phases", [tables.phases(results)], figs.phases)
         section("Convergence", [], figs.convergence)
     section("Round overhead", [tables.overhead(results)], figs.overhead)

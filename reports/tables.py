@@ -57,6 +57,7 @@ def environment(results: Results) -> list[Table]:
             ["memory (GB)", env.get("memory_gb")],
             ["BLAS", ", ".join(env.get("blas") or [])],
             ["git commit", env.get("git_commit")],
+            *_limit_rows(env.get("limits")),
             *[[name, version] for name, version in sorted((env.get("versions") or {}).items())],
         ]
         title = "Environment" if len(envs) == 1 else f"Environment {i} of {len(envs)}"
@@ -82,6 +83,30 @@ def environment(results: Results) -> list[Table]:
         )
     settings.rows.sort(key=lambda row: (row[0], row[1] or 0))
     return [*tables, settings]
+
+
+def _bandwidth_for(limits: dict[str, Any], workers: int) -> float | None:
+    """The triad bandwidth (GB/s) the machine gives ``workers`` processes streaming at
+    once: the figure measured at the nearest count at or above ``workers`` (1 core, all
+    cores), the all-core figure for more workers than cores; None if not measured."""
+    triad = {int(k): v for k, v in (limits.get("triad_gbs") or {}).items()}
+    if not triad:
+        return None
+    above = [n for n in triad if n >= workers]
+    return triad[min(above)] if above else triad[max(triad)]
+
+
+def _limit_rows(limits: dict[str, Any] | None) -> list[list[Any]]:
+    """The machine's measured limits as environment rows (none if not measured)."""
+    if not limits:
+        return []
+    triad = ", ".join(
+        f"{v:.1f} on {k} core{'s' if k != '1' else ''}" for k, v in limits["triad_gbs"].items()
+    )
+    return [
+        ["memory bandwidth, numpy triad (GB/s)", triad],
+        ["DGEMM, one core (GFLOP/s)", f"{limits['dgemm_gflops']:.1f}"],
+    ]
 
 
 def json_key(value: Any) -> str:
@@ -634,6 +659,39 @@ def rounds(results: Results) -> list[Table]:
     return tables
 
 
+def machine_limits(results: Results) -> Table:
+    """Each of ours' kernels against this machine's limits: the bytes/s and flop/s one
+    worker achieved in its main kernel (``achieved``), as a share of the memory bandwidth
+    its workers had together (the triad measured at that many processes) and of one core's
+    DGEMM (the run's ``environment.limits``, from ``dmlbench doctor``)."""
+    table = Table(
+        "Against the machine's limits",
+        ["workload", "backend", "workers", "n_samples", "kernel", "GB/s per worker",
+         "of bandwidth", "GFLOP/s per worker", "of DGEMM"],  # fmt: skip
+        note="Per worker, over its compute time in the kernel's rounds only (median over "
+        "timed fits). Bytes: the float64 input the kernel must read once per pass; flops: "
+        "the arithmetic the algorithm needs (the estimator's pass_work). of bandwidth = "
+        "workers x GB/s per worker / the triad bandwidth of that many processes; of DGEMM "
+        "= GFLOP/s per worker / one core's DGEMM. A share near 1 of bandwidth: the kernel "
+        "is memory-bound, more workers on this memory will not help; far below both: the "
+        "kernel is neither, its code is the limit.",
+    )
+    for r in sorted(results.ok, key=_case_order):
+        got, limits = r.get("achieved"), r["environment"].get("limits") or {}
+        if not got:
+            continue
+        p = _c(r, "n_workers")
+        bandwidth = _bandwidth_for(limits, p)
+        dgemm = limits.get("dgemm_gflops")
+        gbs, gflops = got["bytes_per_s"] / 1e9, got["flops_per_s"] / 1e9
+        table.rows.append(
+            [workload_label(workload_key(r)), engine_name(r["case"]), p, _c(r, "n_samples"),
+             got["kernel"], gbs, p * gbs / bandwidth if bandwidth else None, gflops,
+             gflops / dgemm if dgemm else None]  # fmt: skip
+        )
+    return table
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1e3
 
@@ -643,6 +701,7 @@ PHASES = (
     ("data generation", "generate_s"),
     ("preprocessing", "preprocess_s"),
     ("shared start", "start_s"),
+    ("kernels compiled", "compile_s"),
     ("input prepared (untimed)", "prepare_s"),
     ("first (cold) fit", "fit_cold_s"),
     ("fit (median)", None),

@@ -196,9 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(handler=_list)
     doc = sub.add_parser(
         "doctor",
-        help="engines, Java, versions, cores, BLAS threads",
+        help="engines, Java, versions, cores, BLAS threads, memory bandwidth, DGEMM",
         description="Check this machine: Python, cores, memory, BLAS and its threads, package "
-        "versions, each backend (Spark: Java 17/21), the git commit. Exit 1 on a problem.",
+        "versions, each backend (Spark: Java 17/21), the git commit; then measure its limits "
+        "(numpy triad memory bandwidth on 1 and all cores, one core's DGEMM GFLOP/s) and "
+        "store them for every later run's environment (DMLBENCH_CACHE_DIR, default "
+        "~/.cache/dmlbench). Exit 1 on a problem.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  dmlbench doctor\n",
     )
@@ -457,6 +460,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def _doctor(args: argparse.Namespace) -> int:
     from dmlbench.suites.environment import environment
+    from dmlbench.suites.limits import measure as measure_limits
+    from dmlbench.suites.limits import store as store_limits
 
     env = environment()
     print(f"python {env['python']} on {env['platform']}")
@@ -476,6 +481,14 @@ def _doctor(args: argparse.Namespace) -> int:
             problems += 1
             print(f"  {name:<6} PROBLEM: {exc}")
     print(f"git commit {env['git_commit']}")
+    limits = measure_limits()
+    triad = ", ".join(f"{gbs:.1f} GB/s on {n} core(s)" for n, gbs in limits["triad_gbs"].items())
+    print(f"memory bandwidth (numpy triad): {triad}")
+    print(f"DGEMM, one core: {limits['dgemm_gflops']:.1f} GFLOP/s")
+    try:
+        print(f"  stored in {store_limits(limits)}: every run's environment carries them")
+    except OSError as exc:
+        print(f"  not stored ({exc}): each run will measure them itself")
     return 1 if problems else 0
 
 

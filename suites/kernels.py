@@ -6,7 +6,7 @@ rows (k-means from the same centres), every thread pool at one thread (BLAS and
 scikit-learn's OpenMP, checked and recorded), in this process (the ``local`` backend: the
 kernel and a 0.02 ms round, nothing else):
 
-* **k-means**: one Lloyd iteration (ours: the ``lloyd_partial`` round and the driver's
+* **k-means**: one Lloyd iteration (ours: the compiled ``lloyd_partial`` round and the driver's
   division; scikit-learn: ``KMeans(algorithm="lloyd")``), 2M x 20, k = 8;
 * **logistic**: one loss + gradient evaluation (ours: the ``logistic_loss_grad`` round)
   against one L-BFGS iteration of ``LogisticRegression``, as issue 13 states the goal,

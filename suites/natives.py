@@ -55,6 +55,9 @@ class Fitted:
     #: The held-out metric (the algorithm's ``held_out_metric``, accuracy for the MLP) on
     #: the case's resident held-out Dataset: what a time-to-target case is checked by.
     held_out: Callable[[Dataset], float] | None = None
+    #: ``bytes`` and ``flops`` of one pass of the main kernel over all rows (ours: the
+    #: estimator's ``pass_work``), what the achieved rates are computed from; None if unknown.
+    work: dict[str, float] | None = None
 
 
 @runtime_checkable

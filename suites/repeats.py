@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from dmlbench.backends._rounds import per_iteration
+from dmlbench.backends._rounds import achieved_rates, per_iteration
 from dmlbench.reports.stats import median_interval
 from dmlbench.suites.spec import AUTO, AUTO_HALF_WIDTH, AUTO_MIN_REPEATS, Case
 
@@ -71,6 +71,10 @@ def merge_launches(launches: list[dict[str, Any]]) -> dict[str, Any]:
         timed_iters = [n for r in launches for n in r["n_iter_per_fit"][1:]]
         merged["round_split_per_fit"] = splits
         merged["round_split"] = per_iteration(splits, timed_iters)
+        if merged.get("achieved"):
+            a = merged["achieved"]
+            work = {"kernel": a["kernel"], "bytes": a["pass_bytes"], "flops": a["pass_flops"]}
+            merged["achieved"] = achieved_rates(work, splits, merged["n_workers"])
     quality = {**merged["quality"]}
     quality["values"] = [v for r in launches for v in r["quality"]["values"]]
     if "time_to_quality" in quality:

@@ -18,6 +18,22 @@ N_WORKERS = 2
 EXTRA = {"dask": "dask", "spark": "spark", "ray": "ray"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def machine_limits_cache(tmp_path_factory):
+    """The machine's limits (memory bandwidth, DGEMM) cached in the session's own folder,
+    not the user's: measured by the first run of the session, read by every later one
+    (the ``dmlbench`` subprocesses inherit the setting)."""
+    from dmlbench.suites.limits import CACHE_ENV
+
+    old = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))
+    yield os.environ[CACHE_ENV]
+    if old is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = old
+
+
 def selected_backends() -> list[str]:
     wanted = os.environ.get("DMLBENCH_BACKENDS")
     names = [n.strip() for n in wanted.split(",") if n.strip()] if wanted else backend_names()

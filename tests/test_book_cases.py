@@ -227,7 +227,9 @@ def test_customers_and_images_generators():
 @pytest.mark.slow
 @pytest.mark.parametrize("suite", ["credit", "ecommerce", "images"])
 def test_book_suite_smoke_on_every_installed_backend(suite, tmp_path, dmlbench_cli):
-    """`dmlbench run <case> --profile smoke` end to end, then its report."""
+    """`dmlbench run <case> --profile smoke` end to end, then its report: on one worker
+    per engine (4 engine starts, not 7, half the cases: the two-worker paths of every
+    algorithm are the quick smoke's and the algorithm tests')."""
     from dmlbench.backends import available_backends
 
     out = tmp_path / suite
@@ -238,6 +240,8 @@ def test_book_suite_smoke_on_every_installed_backend(suite, tmp_path, dmlbench_c
         "smoke",
         "--backends",
         ",".join(available_backends()),
+        "--n-workers",
+        "1",
         "--out",
         str(out),
         timeout=1200,

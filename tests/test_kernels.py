@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dmlbench.suites.kernels import SETUPS, format_table, measure
@@ -57,3 +58,66 @@ def test_json_holds_every_repeat_and_the_machine(tmp_path, monkeypatch):
     assert doc["kind"] == "kernels" and doc["environment"]["cores"] >= 1
     (r,) = doc["results"]
     assert r["kernel"] == "kmeans" and len(r["ours"]["per_unit_s"]) == 2
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4])  # near the origin, and far (cancellation)
+@pytest.mark.parametrize("rows", [0, 1, 255, 256, 257, 8193])  # around the 256-row chunk
+def test_the_compiled_lloyd_step_gives_the_numpy_kernels_answer(rows, offset):
+    from dmlbench.algorithms._kernels import lloyd_partial, lloyd_partial_numpy
+    from dmlbench.backends import Block
+
+    rng = np.random.default_rng(rows)
+    X = rng.normal(size=(rows, 7)) + offset
+    centers = rng.normal(size=(3, 7)) + offset
+    if rows >= 3:
+        centers = X[:3].copy()
+    compiled = lloyd_partial(Block(np.asfortranarray(X), None), centers)  # any layout in
+    numpy = lloyd_partial_numpy(Block(X, None), centers)
+    assert (compiled[1] == numpy[1]).all()  # the same rows in every cluster
+    np.testing.assert_allclose(compiled[0], numpy[0], rtol=1e-12, atol=1e-9 * (1 + offset))
+    # Both expand ||x - c||² = ||x||² - 2 x·c + ||c||²: far from the origin each loses the
+    # same ~1e-8 of a distance to cancellation, in different roundings.
+    np.testing.assert_allclose(compiled[2], numpy[2], rtol=1e-12 if not offset else 1e-7)
+
+
+def test_the_compiled_kernel_is_compiled_once_for_every_input_layout():
+    from dmlbench.algorithms import _compiled
+    from dmlbench.algorithms._kernels import lloyd_partial, warm_compiled
+    from dmlbench.backends import Block
+
+    warm_compiled(Block(np.zeros((1, 1)), None))
+    X = np.random.default_rng(0).random((600, 5))
+    for block in (X, np.asfortranarray(X), X[::2], X.astype(np.float32)):
+        lloyd_partial(Block(block, None), X[:4])
+    # One specialisation (C-ordered float64 in, as warm_up made): no fit compiles.
+    assert len(_compiled.lloyd_step.signatures) == 1, _compiled.lloyd_step.signatures
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("rows", [0, 5, 8192, 20_001])  # around the 8192-row chunks
+def test_the_chunked_logistic_loss_and_gradient_are_the_textbook_ones(rows, n_classes):
+    from scipy.special import expit, log_softmax
+
+    from dmlbench.algorithms._kernels import logistic_loss_grad
+    from dmlbench.backends import Block
+
+    rng = np.random.default_rng(rows)
+    X = rng.normal(size=(rows, 6))
+    y = rng.integers(0, n_classes, size=rows).astype(float)
+    classes = np.arange(n_classes, dtype=float)
+    W = rng.normal(size=(1 if n_classes == 2 else n_classes, 7))
+    loss, grad = logistic_loss_grad(Block(X, y), W, classes)
+    Z = X @ W[:, :6].T + W[:, 6]
+    if n_classes == 2:  # unchunked, from scipy: -log p(y) and X^T (p - t)
+        z, t = Z[:, 0], y == 1
+        want_loss = np.logaddexp(0, np.where(t, -z, z)).sum()
+        r = expit(z) - t
+        want_grad = np.append(r @ X, r.sum())[None, :]
+    else:
+        T = y[:, None] == classes
+        logp = log_softmax(Z, axis=1)
+        want_loss = -(logp * T).sum()
+        R = np.exp(logp) - T
+        want_grad = np.concatenate([R.T @ X, R.sum(axis=0)[:, None]], axis=1)
+    assert loss == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-10, atol=1e-9)
