@@ -12,9 +12,10 @@ How it is run (issue 13's rules for a compiled kernel):
 
 * Compiled once per worker process, with numba's on-disk cache (``cache=True``: beside
   this file, or under ``NUMBA_CACHE_DIR``), so a later process loads instead of compiling.
-* :func:`warm_up` compiles (or loads) every kernel here on a few rows; the benchmark
-  runner calls it on every worker before a case's first fit and reports its time as the
-  ``compile_s`` phase, never inside a timed fit.
+* :func:`warm_up` compiles (or loads) every kernel here on a few rows, for the kind of
+  block the worker holds (writable, or read-only as Ray's object store gives them: numba
+  compiles each separately); the benchmark runner runs it on every block before a case's
+  first fit and reports its time as the ``compile_s`` phase.
 * Every backend runs it: the block functions of :mod:`dmlbench.algorithms._kernels` call
   it, the local oracle included. Workers import this module on first use, so a worker
   that runs no k-means never imports numba.
@@ -83,9 +84,13 @@ def lloyd_step(X: np.ndarray, centers: np.ndarray) -> tuple:
     return sums, counts, inertia
 
 
-def warm_up() -> None:
-    """Compile (or load from the on-disk cache) every kernel of this module, on a few rows:
-    for the runner's ``compile_s`` phase, so no timed fit pays it."""
+def warm_up(writeable: bool = True) -> None:
+    """Compile (or load from the on-disk cache) every kernel of this module, on a few rows,
+    for blocks that are ``writeable`` or read-only (numba's array type includes it; Ray's
+    object store gives read-only arrays): for the runner's ``compile_s`` phase, so no
+    timed fit pays it."""
     rng = np.random.default_rng(0)
     X = rng.random((CHUNK_ROWS + 3, 2))  # a full chunk and a short one: both paths
-    lloyd_step(X, X[:2].copy())
+    centers = X[:2].copy()
+    X.setflags(write=writeable)
+    lloyd_step(X, centers)

@@ -236,21 +236,27 @@ def labels_of(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
 def lloyd_partial(block: Block, centers: np.ndarray) -> tuple:
     """(sums (k, d), counts (k,), inertia) of one block against ``centers``: compiled
     (:func:`dmlbench.algorithms._compiled.lloyd_step`, scikit-learn's fused chunk loop),
-    on C-ordered float64 arrays only, so a fit never compiles another specialisation."""
+    on C-ordered float64 arrays only, the centres writable: the specialisations
+    :func:`warm_compiled` made, so a fit compiles none."""
     from dmlbench.algorithms._compiled import lloyd_step  # numba: on first use only
 
     X = np.ascontiguousarray(block.X, dtype=np.float64)
-    return lloyd_step(X, np.ascontiguousarray(centers, dtype=np.float64))
+    # The centres always as a fresh writable copy (k x d: nothing to save): a broadcast
+    # one may be read-only, another type to numba, another compile.
+    return lloyd_step(X, np.array(centers, dtype=np.float64, order="C"))
 
 
-def warm_compiled(block: Block) -> int:
+def warm_compiled(block: Block) -> frozenset[int]:
     """Compile (or load from the on-disk cache) the compiled kernels in this worker
-    process: what the runner's ``compile_s`` phase times, once per case, before any fit.
-    Returns 1 (per block: the aggregate's count of blocks that ran it)."""
+    process, for the block's own array (its writability is part of numba's type: Ray's
+    object store hands out read-only arrays): what the runner's ``compile_s`` phase times,
+    once per case, before any fit. Returns ``{this process's pid}`` (combined by union)."""
+    import os
+
     from dmlbench.algorithms._compiled import warm_up
 
-    warm_up()
-    return 1
+    warm_up(block.X.flags.writeable)
+    return frozenset({os.getpid()})
 
 
 def lloyd_partial_numpy(block: Block, centers: np.ndarray) -> tuple:

@@ -147,7 +147,8 @@ class RoundLog:
             spans as ``compute_s``: not a term of the sum), ``straggler`` (the median
             over split rounds with compute of max/mean worker compute; None without such
             rounds), ``bytes_back`` and ``compute_by_fn`` (per block function's name:
-            ``[split rounds, their compute_s]``, what a kernel's achieved rate is from).
+            ``[split rounds, the worker-seconds of compute in them]``, every worker's
+            compute summed: what a kernel's achieved rate is from).
         """
         split = [r for r in self.rounds if r.split]
         busy = [r.max_compute_s / r.mean_compute_s for r in split if r.mean_compute_s > 0]
@@ -155,7 +156,7 @@ class RoundLog:
         for r in split:
             if r.fn:
                 count, seconds = by_fn.get(r.fn, (0, 0.0))
-                by_fn[r.fn] = [count + 1, seconds + r.mean_compute_s]
+                by_fn[r.fn] = [count + 1, seconds + sum(r.compute_s)]
         return {
             "rounds": len(self.rounds),
             "compute_s": sum(r.mean_compute_s for r in split),
@@ -209,13 +210,16 @@ def per_iteration(splits: list[dict[str, Any]], n_iters: list[int | None]) -> di
 
 
 def achieved_rates(
-    work: dict[str, Any] | None, splits: list[dict[str, Any]], n_workers: int
+    work: dict[str, Any] | None, splits: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
-    """What one worker's main kernel achieved: bytes/s and flop/s over its compute time.
+    """What a worker's main kernel achieved: bytes/s and flop/s per second of a worker's
+    compute.
 
     Only the rounds of the kernel ``work`` names count (k-means' Lloyd steps, not its
-    k-means|| set-up or the input check): each is one pass over all rows, each worker
-    doing ``1 / n_workers`` of it in the round's mean worker compute time.
+    k-means|| set-up or the input check): each is one pass over all rows, done in the
+    worker-seconds of compute of that round, every worker's summed. So the rate is per
+    worker whatever the number of processes that ran the round's tasks (the tasks
+    patterns' schedulers may use more processes than workers, each for less).
 
     Parameters
     ----------
@@ -224,8 +228,6 @@ def achieved_rates(
         and ``flops`` of one pass over all rows.
     splits : list of dict, length n_fits
         :meth:`RoundLog.split` of each timed fit.
-    n_workers : int
-        Worker processes the rows are spread over.
 
     Returns
     -------
@@ -245,8 +247,8 @@ def achieved_rates(
     ]
     if not timed:
         return None
-    # Passes per second of one worker's share (1 / n_workers of each pass).
-    rate = statistics.median(count / seconds for count, seconds in timed) / n_workers
+    # Passes per worker-second of compute.
+    rate = statistics.median(count / worker_seconds for count, worker_seconds in timed)
     return {
         "kernel": kernel,
         "bytes_per_s": work["bytes"] * rate,

@@ -73,7 +73,8 @@ class Phases(TypedDict, total=False):
     preprocess_s: float  # only for datasets that are preprocessed on the workers
     prepare_s: float  # untimed: an implementation's input made resident in its library's form
     start_s: float  # untimed, once per case: the shared starting point (k-means' centres)
-    compile_s: float  # ours only: compiling (or loading) the compiled kernels on every worker
+    compile_s: float  # ours, compiled kernels only: compiling (or loading) them on the workers
+    compile_processes: int  # the worker processes that compile_s warmed
     search_s: float  # untimed: a time-to-target case's search for its budget
     fit_cold_s: float  # the first fit, kept apart from the timed ones
     fit_s: list[float]  # the timed fits, one per repeat

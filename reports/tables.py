@@ -100,6 +100,8 @@ def _limit_rows(limits: dict[str, Any] | None) -> list[list[Any]]:
     """The machine's measured limits as environment rows (none if not measured)."""
     if not limits:
         return []
+    if "triad_gbs" not in limits:
+        return [["machine limits", limits.get("error", "not measured")]]
     triad = ", ".join(
         f"{v:.1f} on {k} core{'s' if k != '1' else ''}" for k, v in limits["triad_gbs"].items()
     )

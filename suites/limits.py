@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import platform
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,8 @@ def measure() -> dict[str, Any]:
     """
     from threadpoolctl import threadpool_limits
 
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
     with threadpool_limits(limits=1):
         one = triad_gbs()
     triad = {"1": one}
@@ -148,12 +150,22 @@ def measure() -> dict[str, Any]:
 
 
 def machine_key() -> str:
-    """What a cached measurement belongs to: host, processor, cores and memory."""
+    """What a cached measurement belongs to: host, CPU model, the cores this process may
+    use, memory and the BLAS (another of any of them is another machine)."""
     import psutil
+    from threadpoolctl import threadpool_info
 
     mem = round(psutil.virtual_memory().total / 2**30)
-    proc = platform.processor() or platform.machine()
-    return f"{platform.node()}|{proc}|{os.cpu_count()} cores|{mem} GiB"
+    model = platform.processor() or platform.machine()
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    blas = sorted(f"{p['internal_api']} {p.get('version')}" for p in threadpool_info()
+                  if p.get("user_api") == "blas")  # fmt: skip
+    return f"{platform.node()}|{model}|{cores} cores|{mem} GiB|{','.join(blas)}"
 
 
 def cache_path() -> Path:
@@ -185,13 +197,15 @@ def store(limits: dict[str, Any]) -> Path:
 
 
 def machine_limits() -> dict[str, Any]:
-    """This machine's limits for a run's environment: cached, or measured and cached now."""
+    """This machine's limits for a run's environment: cached, or measured and cached now;
+    ``{"error": why}`` if they could not be measured (a run never fails for them)."""
     limits = cached()
     if limits is None:
-        limits = measure()
         try:
+            limits = measure()
+        except Exception as exc:  # noqa: BLE001 - e.g. a triad process that never reported
+            return {"error": f"not measured: {type(exc).__name__}: {exc}"}
+        with suppress(OSError):  # a read-only home still gets its limits, measured each run
             store(limits)
-        except OSError:  # a read-only home still gets its limits, measured each run
-            pass
     return limits
 

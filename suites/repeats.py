@@ -74,7 +74,7 @@ def merge_launches(launches: list[dict[str, Any]]) -> dict[str, Any]:
         if merged.get("achieved"):
             a = merged["achieved"]
             work = {"kernel": a["kernel"], "bytes": a["pass_bytes"], "flops": a["pass_flops"]}
-            merged["achieved"] = achieved_rates(work, splits, merged["n_workers"])
+            merged["achieved"] = achieved_rates(work, splits)
     quality = {**merged["quality"]}
     quality["values"] = [v for r in launches for v in r["quality"]["values"]]
     if "time_to_quality" in quality:

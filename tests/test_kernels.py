@@ -4,6 +4,7 @@ the tests check what it measures and reports, never a speed)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,12 +86,21 @@ def test_the_compiled_kernel_is_compiled_once_for_every_input_layout():
     from dmlbench.algorithms._kernels import lloyd_partial, warm_compiled
     from dmlbench.backends import Block
 
-    warm_compiled(Block(np.zeros((1, 1)), None))
+    read_only = np.zeros((1, 1))
+    read_only.setflags(write=False)  # as Ray's object store hands blocks out
+    for block in (np.zeros((1, 1)), read_only):  # the runner warms each block's kind
+        assert warm_compiled(Block(block, None)) == {os.getpid()}
+    warmed = set(_compiled.lloyd_step.signatures)
     X = np.random.default_rng(0).random((600, 5))
-    for block in (X, np.asfortranarray(X), X[::2], X.astype(np.float32)):
-        lloyd_partial(Block(block, None), X[:4])
-    # One specialisation (C-ordered float64 in, as warm_up made): no fit compiles.
-    assert len(_compiled.lloyd_step.signatures) == 1, _compiled.lloyd_step.signatures
+    frozen = X.copy()
+    frozen.setflags(write=False)
+    centers = X[:4].copy()
+    centers.setflags(write=False)  # a broadcast may arrive read-only too
+    for block in (X, np.asfortranarray(X), X[::2], X.astype(np.float32), frozen):
+        lloyd_partial(Block(block, None), centers)
+    # Writable and read-only C-ordered float64 blocks, writable centres: the kinds the
+    # warm-up made; no fit compiles another.
+    assert set(_compiled.lloyd_step.signatures) == warmed and len(warmed) == 2, warmed
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

@@ -64,18 +64,18 @@ def split(by_fn: dict[str, list[float]]) -> dict:
 
 def test_achieved_rates_count_the_named_kernels_rounds_only():
     work = {"kernel": "lloyd_partial", "bytes": 8e9, "flops": 4e10}
-    # 2 passes of the kernel in 4 s of the mean worker's compute, on 2 workers: each
-    # worker did half of 2 passes (8e9 bytes) in 4 s: 2e9 B/s, 1e10 flop/s. The set-up
-    # kernel's 10 s do not count.
-    fits = [split({"lloyd_partial": [2, 4.0], "cost": [3, 10.0]})] * 3
-    got = achieved_rates(work, fits, n_workers=2)
+    # 2 passes of the kernel in 8 worker-seconds (2 workers x 4 s): each worker did half
+    # of 2 passes (8e9 bytes) in 4 s: 2e9 B/s, 1e10 flop/s. The set-up kernel's 10 s do
+    # not count.
+    fits = [split({"lloyd_partial": [2, 8.0], "cost": [3, 10.0]})] * 3
+    got = achieved_rates(work, fits)
     assert got["bytes_per_s"] == pytest.approx(2e9) and got["flops_per_s"] == pytest.approx(1e10)
     assert got["kernel"] == "lloyd_partial" and got["passes"] == 2
     # The median over fits: one slow fit does not move it.
-    slow = [*fits[:2], split({"lloyd_partial": [2, 40.0]})]
-    assert achieved_rates(work, slow, 2)["bytes_per_s"] == pytest.approx(2e9)
-    assert achieved_rates(None, fits, 2) is None  # an algorithm that does not count
-    assert achieved_rates(work, [split({"cost": [3, 1.0]})], 2) is None  # kernel never ran
+    slow = [*fits[:2], split({"lloyd_partial": [2, 80.0]})]
+    assert achieved_rates(work, slow)["bytes_per_s"] == pytest.approx(2e9)
+    assert achieved_rates(None, fits) is None  # an algorithm that does not count
+    assert achieved_rates(work, [split({"cost": [3, 1.0]})]) is None  # kernel never ran
 
 
 def test_every_run_stores_the_limits_and_each_case_its_kernels_rates(tmp_path):
@@ -138,3 +138,16 @@ def test_the_limits_table_uses_the_bandwidth_of_as_many_processes_as_workers():
     # 1 worker: 4 / 10; 2 workers: 8 / 16; 4 (oversubscribed on 2 cores): 16 / 16.
     assert shares == pytest.approx([0.4, 0.5, 1.0])
     assert [row[8] for row in table.rows] == pytest.approx([0.2] * 3)
+
+
+def test_limits_that_cannot_be_measured_are_an_entry_not_a_failed_run(tmp_path, monkeypatch):
+    monkeypatch.setenv(limits.CACHE_ENV, str(tmp_path))
+
+    def broken():
+        raise TimeoutError("a triad process never reported")
+
+    monkeypatch.setattr(limits, "measure", broken)
+    got = limits.machine_limits()
+    assert got == {"error": "not measured: TimeoutError: a triad process never reported"}
+    assert not (tmp_path / "limits.json").exists()  # nothing cached: measured next run
+    assert tables._limit_rows(got) == [["machine limits", got["error"]]]
