@@ -152,7 +152,9 @@ def measure() -> dict[str, Any]:
 def machine_key() -> str:
     """What a cached measurement belongs to: host, CPU model, the cores this process may
     use, memory and the BLAS (another of any of them is another machine)."""
+    import numpy  # noqa: F401 - their BLAS loaded, so every process reads the same key
     import psutil
+    import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_info
 
     mem = round(psutil.virtual_memory().total / 2**30)

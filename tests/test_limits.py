@@ -151,3 +151,18 @@ def test_limits_that_cannot_be_measured_are_an_entry_not_a_failed_run(tmp_path, 
     assert got == {"error": "not measured: TimeoutError: a triad process never reported"}
     assert not (tmp_path / "limits.json").exists()  # nothing cached: measured next run
     assert tables._limit_rows(got) == [["machine limits", got["error"]]]
+
+
+def test_the_cache_key_is_the_same_in_every_process():
+    # Whatever a process has imported (this one: scikit-learn, scipy's BLAS), `dmlbench
+    # doctor` and a later `dmlbench run` must read one key, or the cache never hits.
+    import subprocess
+    import sys
+
+    fresh = subprocess.run(
+        [sys.executable, "-c", "from dmlbench.suites.limits import machine_key as k; print(k())"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    import sklearn.cluster  # noqa: F401
+
+    assert fresh == limits.machine_key()
