@@ -46,6 +46,16 @@ def block_ranges(n_blocks: int, n_slots: int) -> list[list[int]]:
     ]
 
 
+def host_port(text: str, default_port: int | None = None) -> tuple[str, int] | None:
+    """``(host, port)`` of ``host:port`` (IPv6 in brackets), or None if it has no port."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = text, ""
+    if not port.isdigit():
+        return (host.strip("[]"), default_port) if default_port and host else None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
 class BaseBackend(Backend):
     """Shared driver-side half of every adapter. Subclasses implement the ``_`` hooks.
 
@@ -87,6 +97,16 @@ class BaseBackend(Backend):
         """What this machine offers the backend beyond its Python packages ("ok" if it
         needs nothing); raises BackendUnavailable when something is missing."""
         return "ok"
+
+    @classmethod
+    def cluster_endpoints(cls, address: str) -> list[tuple[str, int]]:
+        """The ``(host, port)`` an existing cluster's ``address`` is reached at, for a
+        reachability check before anything starts ([] when the address names no socket:
+        Ray's ``"auto"``, Spark's ``local-cluster[...]``)."""
+        return []
+
+    #: How to start the cluster an ``address`` names, for the error when it is unreachable.
+    cluster_hint = "start the cluster first"
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -222,6 +242,15 @@ class BaseBackend(Backend):
             return
         cancelled, self._generation = self._generation, f"{self._token}:{next(_call_generations)}"
         self._cancel(cancelled)
+
+    def engine_alive(self) -> bool:
+        """Whether the engine's own processes are still running.
+
+        The runner asks after an error that did not come through a verb's round (a
+        broadcast, a native library's call), to tell a dead engine (the next case needs a
+        new one) from a failing case. Adapters whose engine can die under them override it.
+        """
+        return self._started
 
     def info(self) -> dict[str, Any]:
         """What every adapter reports, updated with the adapter's ``_info``."""

@@ -23,12 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+import threading
 import weakref
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from dmlbench.backends import _worker
-from dmlbench.backends._base import BaseBackend
+from dmlbench.backends._base import BaseBackend, host_port
 from dmlbench.backends._protocol import BackendError
 from dmlbench.backends._tasks import TaskPattern, check_pattern
 from dmlbench.backends._worker import Call, Outcome, StoredHandle
@@ -49,6 +52,56 @@ PATTERNS = {
 PRE_SPAWN_ENVIRON = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
 
 _executor: ThreadPoolExecutor | None = None
+
+#: Seconds to reach an existing scheduler. A scheduler answers in milliseconds; Dask's
+#: own timeout does not bound the handshake, so a port held by something that accepts and
+#: never speaks Dask would hold the run for good.
+CONNECT_TIMEOUT_S = 15.0
+
+
+@contextmanager
+def _no_orphans() -> Iterator[None]:
+    """A ``LocalCluster`` interrupted while it starts (Ctrl-C) is closed here: it was never
+    handed to us, and distributed's exit hook would close it at exit with a traceback."""
+    from distributed.deploy.spec import SpecCluster
+
+    instances = getattr(SpecCluster, "_instances", None)  # distributed's registry of them
+    if instances is None:
+        yield
+        return
+    before = set(instances)
+    try:
+        yield
+    except BaseException:
+        for cluster in set(instances) - before:
+            with suppress(Exception):
+                cluster.close(timeout=2)
+            instances.discard(cluster)
+        raise
+
+
+def _connect(client_class: Any, address: str, seconds: float) -> Any:
+    """``Client(address)``, or BackendError if it has not connected within ``seconds``
+    (the attempt is left behind in a daemon thread: nothing can interrupt it)."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def attempt() -> None:
+        try:
+            box["client"] = client_class(address, timeout=f"{seconds:g}s")
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+        done.set()
+
+    threading.Thread(target=attempt, daemon=True, name="dmlbench-dask-connect").start()
+    if not done.wait(seconds + 1.0):
+        raise BackendError(
+            f"no Dask scheduler answered at {address} within {seconds:g} s (something "
+            "else holds that port, or the scheduler is stuck)"
+        )
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
 
 
 async def _on_worker(call: Call, workers: list[str], ranges: list[list[int]], dask_worker=None):
@@ -106,17 +159,27 @@ class DaskBackend(BaseBackend):
         self._client: Any = None
         self._workers: list[str] = []
 
+    cluster_hint = "start its scheduler (`dask scheduler --host 127.0.0.1`) and workers"
+
+    @classmethod
+    def cluster_endpoints(cls, address: str) -> list[tuple[str, int]]:
+        scheme, sep, rest = address.partition("://")
+        if sep and scheme not in ("tcp", "tls"):
+            return []  # inproc://, ucx://: not a TCP socket to try
+        found = host_port(rest if sep else address, 8786)
+        return [found] if found else []
+
     def _start(self) -> None:
         import dask
         from distributed import Client, LocalCluster
 
         if self.address:
-            self._client = Client(self.address, timeout="30s")
+            self._client = _connect(Client, self.address, CONNECT_TIMEOUT_S)
         else:
             environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
             environ.pop("MALLOC_TRIM_THRESHOLD_", None)
             environ.update(PRE_SPAWN_ENVIRON)
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), _no_orphans():
                 self._cluster = LocalCluster(
                     n_workers=self.n_workers,
                     threads_per_worker=1,

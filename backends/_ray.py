@@ -18,10 +18,14 @@ broadcasts are ``ray.put``; blocks are read zero-copy (read-only) from the objec
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dmlbench.backends import _worker
-from dmlbench.backends._base import BaseBackend
+from dmlbench.backends._base import BaseBackend, host_port
 from dmlbench.backends._protocol import BackendError
 from dmlbench.backends._tasks import TaskPattern, check_pattern
 from dmlbench.backends._worker import Call, Handle, Outcome
@@ -44,6 +48,19 @@ _TASK_FUNCTIONS = (
     _worker.task_size,
     _worker.task_describe,
 )
+
+
+@contextmanager
+def _sigterm_kept() -> Iterator[None]:
+    """Put the host's SIGTERM handler back after ``ray.init``, which replaces it with
+    ``sys.exit(SIGTERM)`` (dmlbench's runner turns SIGTERM into an orderly shutdown)."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 class BlockActor:
@@ -118,6 +135,17 @@ class RayBackend(BaseBackend):
         self._actors: list[Any] = []
         self._ray: Any = None
         self._connected = False  # this backend's ray.init succeeded
+        self._init_called = False  # this backend called ray.init (it may not have returned)
+
+    cluster_hint = "start its head (`ray start --head --node-ip-address 127.0.0.1`)"
+
+    @classmethod
+    def cluster_endpoints(cls, address: str) -> list[tuple[str, int]]:
+        if address in ("auto", "local"):
+            return []  # found through RAY_ADDRESS or /tmp/ray: nothing to try here
+        scheme, sep, rest = address.partition("://")
+        found = host_port(rest if sep else address, 10001 if scheme == "ray" else 6379)
+        return [found] if found else []
 
     def _start(self) -> None:
         if not self.address or _is_loopback(self.address):
@@ -140,6 +168,13 @@ class RayBackend(BaseBackend):
             "configure_logging": True,
             "logging_level": "ERROR",
         }
+        self._init_called = True
+        with _sigterm_kept():
+            self._init(ray, options)
+        self._connected = True
+        self._start_workers(ray)
+
+    def _init(self, ray: Any, options: dict[str, Any]) -> None:
         if self.address:
             try:
                 ray.init(address=self.address, **options)
@@ -157,8 +192,6 @@ class RayBackend(BaseBackend):
             ray.init(
                 address="local", num_cpus=self.n_workers, dashboard_host="127.0.0.1", **options
             )
-        self._connected = True
-        self._start_workers(ray)
 
     def _start_workers(self, ray: Any) -> None:
         remote = ray.remote(num_cpus=1, max_concurrency=2)(BlockActor)
@@ -169,6 +202,9 @@ class RayBackend(BaseBackend):
     def _close(self) -> None:
         ray = self._ray
         if ray is None or not self._connected:
+            if self._init_called:  # interrupted inside ray.init: what it started so far
+                self._init_called = False
+                ray.shutdown()
             return  # nothing of ours (and any ray.* call now would auto-start Ray)
         for actor in self._actors:
             ray.kill(actor)

@@ -49,6 +49,13 @@ def patterns(name: str) -> tuple[str, ...]:
     return _adapter(name).patterns
 
 
+def cluster_endpoints(name: str, address: str) -> tuple[list[tuple[str, int]], str]:
+    """The sockets an existing cluster's ``address`` names for backend ``name``, and how
+    to start such a cluster (see ``BaseBackend.cluster_endpoints``)."""
+    adapter = _adapter(name)
+    return adapter.cluster_endpoints(address), adapter.cluster_hint
+
+
 def _check_name(name: str) -> None:
     if name not in _BACKENDS:
         raise ValueError(f"unrecognized backend {name!r} must be one of: {list(_BACKENDS)}")

@@ -26,6 +26,7 @@ like every worker process): MLlib calls the machine's ``libblas.so.3`` from each
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -38,7 +39,7 @@ from functools import partial
 from typing import Any
 
 from dmlbench.backends import _worker
-from dmlbench.backends._base import BaseBackend, block_ranges
+from dmlbench.backends._base import BaseBackend, block_ranges, host_port
 from dmlbench.backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
 from dmlbench.backends._worker import Call, Handle, Outcome
 
@@ -115,6 +116,15 @@ class SparkBackend(BaseBackend):
     def check_system(cls) -> str:
         return f"ok, java at {find_java()}"
 
+    cluster_hint = "start its master (`start-master.sh --host 127.0.0.1`) and workers"
+
+    @classmethod
+    def cluster_endpoints(cls, address: str) -> list[tuple[str, int]]:
+        if not address.startswith("spark://"):
+            return []  # local-cluster[...], yarn, k8s://: not one master socket to try
+        hosts = address.removeprefix("spark://").split(",")  # standby masters too
+        return [hp for hp in (host_port(h, 7077) for h in hosts) if hp]
+
     def __init__(
         self,
         n_workers: int = 2,
@@ -184,7 +194,10 @@ class SparkBackend(BaseBackend):
             self._spark = builder.getOrCreate()
         _launched = launch
         self._sc = self._spark.sparkContext
-        self._sc.setLogLevel("ERROR")
+        _quiet_about_a_dead_jvm(self._sc)
+        # FATAL, not ERROR: a failed task's Java stack trace would go to the terminal; its
+        # first line is in the case's record (the reason).
+        self._sc.setLogLevel("FATAL")
         if self.address:
             self.n_workers = self._sc.defaultParallelism
 
@@ -229,6 +242,10 @@ class SparkBackend(BaseBackend):
 
     def _cancel(self, generation: str) -> None:
         self._sc.cancelAllJobs()
+
+    def engine_alive(self) -> bool:
+        """Whether the driver's JVM (in ``local[n]``, the executor too) is still running."""
+        return self._started and _jvm_alive()
 
     def native(self) -> Any:
         """The engine's own handle: this backend's ``SparkSession``
@@ -283,6 +300,31 @@ def _one_blas_thread():
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
+
+
+def _quiet_about_a_dead_jvm(sc: Any) -> None:
+    """Keep pyspark's and py4j's tracebacks of a JVM that died off the terminal.
+
+    When the JVM dies (killed by the OS, a crash), pyspark's accumulator server prints the
+    EOF of its socket as a traceback, and py4j logs every failed command with
+    ``logging.exception`` on the root logger. The case that was running records the
+    failure (``engine failure: ...``, with its traceback) and the next case gets a new JVM;
+    on the terminal they are noise that hides the progress line.
+    """
+    server = getattr(sc, "_accumulatorServer", None)
+    if server is not None:
+        server.handle_error = lambda request, client_address: None
+    root = logging.getLogger()
+    if not any(isinstance(f, _Py4JFilter) for f in root.filters):
+        root.addFilter(_Py4JFilter())
+
+
+class _Py4JFilter(logging.Filter):
+    """Drops records py4j logs on the root logger (only those: its own loggers are
+    py4j.*, silent by default)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"{os.sep}py4j{os.sep}" not in record.pathname
 
 
 def _jvm_alive() -> bool:

@@ -8,8 +8,9 @@ the runner and the tests make records with (:func:`make_record`), the writer
 through it. It sits in ``reports/`` because reports must not import the runner, while the
 runner may import anything.
 
-A record is appended, flushed and fsynced the moment its case ends, so a kill can cut off
-at most the line being written; the reader tolerates exactly that and nothing else.
+A record is appended and fsynced the moment its case ends, so a kill can cut off at most
+the line being written: the reader tolerates exactly that (a cut-off last line) and
+nothing else, and the next append removes it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
 
@@ -252,12 +254,18 @@ def make_record(case: Mapping[str, Any], outcome: str, **fields: Any) -> Record:
     return cast(Record, record)
 
 
+class ResultsWriteError(OSError):
+    """A record could not be written (a full disk, a directory that cannot be written);
+    the file is left as it was before the attempt."""
+
+
 def append_record(path: Path, record: Record | Mapping[str, Any]) -> None:
     """Append one record as a JSON line and make it durable before returning.
 
-    If the file ends in a line cut off by a kill mid-write, a newline is written first:
-    the new record then starts a line of its own instead of being glued onto the partial
-    one (which would lose it and make the file unreadable).
+    If the file ends in a line cut off by a kill mid-write, that partial line is removed
+    first: it never was a record (its case was not recorded, and a resume runs it), and the
+    new record must not be glued onto it. A write that fails (a full disk) is undone: the
+    file is truncated back to what it was, so a failure never leaves half a record.
 
     Parameters
     ----------
@@ -265,33 +273,72 @@ def append_record(path: Path, record: Record | Mapping[str, Any]) -> None:
         The results file; created if missing.
     record : Record
         Numpy values in it are converted by :func:`to_json`.
+
+    Raises
+    ------
+    ResultsWriteError
+        If the record could not be written whole (the file is as it was).
     """
     line = (json.dumps(record, default=to_json) + "\n").encode("utf-8")
-    with open(path, "a+b") as f:
-        if os.fstat(f.fileno()).st_size > 0:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                line = b"\n" + line
-        f.write(line)  # "a" mode: always at the end, whatever was read
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ResultsWriteError(exc.errno, f"{path}: cannot write results: {exc.strerror}") from exc
+    try:
+        size = _complete_size(fd)
+        try:
+            os.ftruncate(fd, size)  # drops a cut-off last line (a no-op otherwise)
+            view, at = memoryview(line), size
+            while view:  # os.pwrite may write part of it (a disk filling up)
+                written = os.pwrite(fd, view, at)
+                view, at = view[written:], at + written
+            os.fsync(fd)
+        except OSError as exc:
+            with suppress(OSError):
+                os.ftruncate(fd, size)
+            raise ResultsWriteError(
+                exc.errno,
+                f"{path}: cannot write a record: {exc.strerror}; the file is as it was before it",
+            ) from exc
+    finally:
+        os.close(fd)
+
+
+def _complete_size(fd: int) -> int:
+    """Where the next record goes: after the file's last newline, unless what follows it
+    is a whole record missing only its newline (kept: it is a finished case)."""
+    size = os.fstat(fd).st_size
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    if end < size:
+        tail = os.pread(fd, size - end, end)
+        with suppress(ValueError):
+            json.loads(tail)
+            os.pwrite(fd, b"\n", size)
+            return size + 1
+    return end
 
 
 def read_records(path: Path, *, notes: list[str] | None = None) -> list[Record]:
     """Every record of a results file, in file order; strict about anything unexpected.
 
-    Blank lines are skipped. A line cut off by a kill in the middle of a write (the
+    Blank lines are skipped. A last line cut off by a kill in the middle of a write (the
     beginning of a JSON object that ends before the object closes) is skipped and
-    described in ``notes``: it is the last line, or, after :func:`append_record` went on
-    past it, a line of its own. Any other line that is not a record of a known schema is
-    an error.
+    described in ``notes`` (:func:`append_record` removes it before the next record). Any
+    other line that is not a record of a known schema is an error naming it.
 
     Parameters
     ----------
     path : Path
         A ``results.jsonl`` file.
     notes : list of str, optional
-        Receives one ``"{path}:{line}: ..."`` note per skipped cut-off line.
+        Receives one ``"{path}:{line}: ..."`` note for a skipped cut-off last line.
 
     Returns
     -------
@@ -310,6 +357,7 @@ def read_records(path: Path, *, notes: list[str] | None = None) -> list[Record]:
     except FileNotFoundError:
         raise RecordsError(f"{path}: no such results file") from None
     lines = text.splitlines()
+    last = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
     records = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -318,13 +366,14 @@ def read_records(path: Path, *, notes: list[str] | None = None) -> list[Record]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            if _cut_off(line):
-                last = "last " if number == len(lines) else ""
+            if _cut_off(line) and number == last:
                 if notes is not None:
-                    notes.append(f"{where}: incomplete {last}line ignored (a run killed mid-write)")
+                    notes.append(f"{where}: incomplete last line ignored (a run killed mid-write)")
                 continue
+            cut = _cut_off(line)
+            what = "an incomplete record, not on the last line" if cut else "not JSON"
             raise RecordsError(
-                f"{where}: not JSON ({exc.msg}); expected one JSON record per line"
+                f"{where}: {what} ({exc.msg}); expected one JSON record per line"
             ) from None
         records.append(_checked(record, where))
     return records

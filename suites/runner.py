@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import operator
+import socket
 import statistics
 import sys
 import time
@@ -34,7 +35,7 @@ import numpy as np
 
 from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from dmlbench.backends import patterns as offered_patterns
-from dmlbench.backends._registry import missing_modules
+from dmlbench.backends._registry import cluster_endpoints, missing_modules
 from dmlbench.backends._rounds import achieved_rates, per_iteration
 from dmlbench.reports.records import (
     RESULTS_NAME,
@@ -43,6 +44,7 @@ from dmlbench.reports.records import (
     read_records,
     to_json,
 )
+from dmlbench.suites import interrupts
 from dmlbench.suites.environment import calibration, environment, machine_state
 from dmlbench.suites.limits import machine_limits
 from dmlbench.suites.monitor import PeakMemory, Progress, Watchdog
@@ -60,9 +62,13 @@ from dmlbench.suites.reference import extras_on, reference_metric
 from dmlbench.suites.repeats import merge_launches, stop_reason
 from dmlbench.suites.resident import resident_data
 from dmlbench.suites.resources import engine_options
+from dmlbench.suites.run_lock import run_lock
 from dmlbench.suites.spec import Case, Suite, SuiteError
 from dmlbench.suites.target import held_out, reaches_target, time_to_quality, time_to_target
 from dmlbench.suites.workloads import ALGORITHMS
+
+#: Seconds an engine gets to shut down after an interrupt, before its processes are ended.
+CLOSE_AFTER_INTERRUPT_S = 4.0
 
 
 # -- running ----------------------------------------------------------------------------
@@ -98,13 +104,32 @@ def run_suite(
         the first case; see :func:`check_cluster_sweep`).
     dmlbench.reports.records.RecordsError
         Resuming onto a results file with a line that is not a record (file:line named).
+    dmlbench.reports.records.ResultsWriteError
+        ``out_dir`` cannot be written (before the first case), or a record could not be
+        written (a full disk): the run stops there, the file as it was before that record.
+    dmlbench.suites.run_lock.RunLocked
+        Another live run is writing to ``out_dir``.
     """
     stream = stream or sys.stderr
     check_cluster_sweep(suite, options or {})
+    check_clusters_reachable(suite, options or {})
     for note in suite.left_out:
         print(f"note: {note}", file=stream)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / RESULTS_NAME
+    notes: list[str] = []
+    with run_lock(out_dir, notes):  # the run's first write: an unwritable --out fails here
+        for note in notes:
+            print(f"note: {note}", file=stream)
+        return _run_cases(suite, out_dir / RESULTS_NAME, resume, timeout, options, stream)
+
+
+def _run_cases(
+    suite: Suite,
+    path: Path,
+    resume: bool,
+    timeout: float | None,
+    options: dict[str, dict] | None,
+    stream: TextIO,
+) -> Path:
     if path.exists() and not resume:
         raise FileExistsError(
             f"{path} exists: add --resume to run only what is missing, or choose another --out"
@@ -136,11 +161,15 @@ def run_suite(
                     t0 = time.perf_counter()
                     before = machine_state()
                     result = _run_one(case, engine, timeout or case.timeout)
+                    # An interrupt an engine swallowed (wrapped in an error of its own) is
+                    # not a failure of this case: the case is not recorded.
+                    interrupts.check()
                     result["machine"] = {"before": before, "after": machine_state()}
                     record = make_record(
                         case.to_dict(), **result, environment=env, finished_at=time.time()
                     )
-                    append_record(path, record)
+                    with interrupts.deferred():  # a finished case is never half-written
+                        append_record(path, record)
                     progress.finish(
                         case, record["outcome"], time.perf_counter() - t0, record.get("reason")
                     )
@@ -171,6 +200,33 @@ def check_cluster_sweep(suite: Suite, options: dict[str, dict]) -> None:
             )
 
 
+def check_clusters_reachable(suite: Suite, options: dict[str, dict], seconds: float = 3.0) -> None:
+    """Refuse, before anything runs, a cluster address nothing answers at.
+
+    Without this each engine waits its own timeout per case (Dask 30 s, Spark's master
+    about a minute, Ray's GCS for good) before the case fails.
+    """
+    used = {c.backend for c in suite.cases}
+    for backend, opts in options.items():
+        address = opts.get("address")
+        if not address or backend not in used:
+            continue
+        endpoints, hint = cluster_endpoints(backend, address)
+        errors = []
+        for host, port in endpoints:
+            try:
+                socket.create_connection((host, port), timeout=seconds).close()
+                break  # one master answering is enough (Spark's standby masters)
+            except OSError as exc:
+                errors.append(f"{host}:{port}: {exc.strerror or type(exc).__name__}")
+        else:
+            if errors:
+                raise SuiteError(
+                    f"cannot reach the {backend} cluster at {address} ({'; '.join(errors)}): "
+                    f"{hint}, or check the address"
+                )
+
+
 class _Engine:
     """A backend started on first use, restarted after an engine failure."""
 
@@ -178,18 +234,30 @@ class _Engine:
         self.name, self.n_workers, self.options = name, n_workers, options
         self.be: Any = None
         self.start_s: float | None = None
+        self.start_error: Exception | None = None  # why it could not start, once
 
     def get(self):
+        if self.start_error is not None:  # it did not start for an earlier case: no retry
+            raise self.start_error
         if self.be is None:
             t0 = time.perf_counter()
-            self.be = get_backend(self.name, n_workers=self.n_workers, **self.options).start()
+            try:
+                self.be = get_backend(self.name, n_workers=self.n_workers, **self.options).start()
+            except Exception as exc:
+                # Starting again for every case would wait out the same timeout each time
+                # (a cluster that does not answer, a runtime that refuses to start).
+                self.start_error = exc
+                raise
             self.start_s = time.perf_counter() - t0
         return self.be
 
     def close(self) -> None:
         if self.be is not None:
-            with suppress(Exception):
-                self.be.close()
+            if interrupts.received() is not None:  # a shutdown that hangs must not stop us
+                interrupts.bounded(self.be.close, CLOSE_AFTER_INTERRUPT_S)
+            else:
+                with suppress(Exception):
+                    self.be.close()
         self.be = None
 
 
@@ -216,13 +284,15 @@ def _one_launch(
     case: Case, engine: _Engine, timeout: float, earlier: list[list[float]]
 ) -> dict[str, Any]:
     """One launch of ``case`` on ``engine`` (started here if it is not running)."""
+    failed_before = engine.start_error is not None
     try:
         be = engine.get()
     except Exception as exc:  # noqa: BLE001 - an engine that cannot start fails its case only
         engine.close()
+        again = " (not retried: it did not start for an earlier case)" if failed_before else ""
         return {
             "outcome": "skipped" if isinstance(exc, BackendUnavailable) else "failed",
-            "reason": f"{type(exc).__name__}: {exc}",
+            "reason": f"engine did not start: {type(exc).__name__}: {exc}{again}",
         }
     watchdog = Watchdog(be, timeout)
     try:
@@ -248,6 +318,13 @@ def _one_launch(
     except Exception as exc:  # noqa: BLE001 - one failing case must not stop the suite
         if watchdog.fired:
             return {"outcome": "timeout", "reason": f"over the {timeout:g} s timeout; cancelled"}
+        if not be.engine_alive():  # an error outside a verb's round, from a dead engine
+            engine.close()
+            return {
+                "outcome": "failed",
+                "reason": f"engine failure: {type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(limit=5),
+            }
         return {
             "outcome": "failed",
             "reason": f"{type(exc).__name__}: {exc}",

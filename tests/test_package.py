@@ -105,7 +105,7 @@ def test_algorithms_and_reports_import_no_engine_in_source():
 
 def test_console_script_is_declared():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert meta["project"]["scripts"] == {"dmlbench": "dmlbench.suites.cli:main"}
+    assert meta["project"]["scripts"] == {"dmlbench": "dmlbench.suites.console:main"}
     assert set(meta["project"]["optional-dependencies"]) >= {"dask", "spark", "ray", "all", "test"}
 
 

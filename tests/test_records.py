@@ -87,34 +87,50 @@ def test_make_record_fills_the_identity_and_refuses_what_is_not_the_format():
 
 
 # -- writing and reading ------------------------------------------------------------------
-def test_append_after_a_cut_off_line_starts_a_fresh_line(tmp_path, capsys):
-    """A kill mid-write leaves a partial line; the next run's first record must not be
-    glued onto it, and every complete record must still be read, by every reader."""
+def test_append_after_a_cut_off_line_removes_it(tmp_path, capsys):
+    """A kill mid-write leaves a partial last line: the reader skips it (noted), and the
+    next append removes it instead of gluing a record onto it; every record is read."""
     path = tmp_path / RESULTS_NAME
     append_record(path, rec(1))
     append_record(path, rec(2))
     with open(path, "a") as f:  # what a kill in the middle of the write leaves
         f.write(json.dumps(rec(3))[:40])
+    notes: list[str] = []
+    assert [r["case"]["n_samples"] for r in read_records(path, notes=notes)] == [1, 2]
+    assert notes == [f"{path}:3: incomplete last line ignored (a run killed mid-write)"]
     append_record(path, rec(4))
     append_record(path, rec(5))
     lines = path.read_text().split("\n")
-    assert len(lines) == 6 and lines[-1] == ""  # 5 lines, each ending in a newline
-    assert lines[2] == json.dumps(rec(3))[:40]  # the partial line kept apart
-    assert json.loads(lines[3])["case"]["n_samples"] == 4
-
-    notes: list[str] = []
-    records = read_records(path, notes=notes)
-    assert [r["case"]["n_samples"] for r in records] == [1, 2, 4, 5]
-    assert notes == [f"{path}:3: incomplete line ignored (a run killed mid-write)"]
+    assert len(lines) == 5 and lines[-1] == ""  # 4 whole lines, each ending in a newline
+    assert json.loads(lines[2])["case"]["n_samples"] == 4  # where the cut-off line was
+    notes = []
+    assert [r["case"]["n_samples"] for r in read_records(path, notes=notes)] == [1, 2, 4, 5]
+    assert notes == []
 
     results = load([tmp_path])
     assert sorted(r["case"]["n_samples"] for r in results.cases) == [1, 2, 4, 5]
-    assert results.notes == notes
-
     out = tmp_path / "report"
     assert main(["report", str(path), "--out", str(out)]) == 0, capsys.readouterr().err
-    md = (out / "report.md").read_text()
-    assert "4 cases (4 skipped)" in md and f"{path}:3: incomplete line ignored" in md
+    assert "4 cases (4 skipped)" in (out / "report.md").read_text()
+
+
+def test_a_whole_record_missing_only_its_newline_is_kept(tmp_path):
+    """A kill between a record's last byte and its newline: the record is finished (the
+    reader counts it), so the next append must not remove it."""
+    path = tmp_path / RESULTS_NAME
+    append_record(path, rec(1))
+    with open(path, "a") as f:
+        f.write(json.dumps(rec(2)))
+    append_record(path, rec(3))
+    assert [r["case"]["n_samples"] for r in read_records(path)] == [1, 2, 3]
+
+
+def test_a_cut_off_line_anywhere_but_last_is_an_error_naming_it(tmp_path):
+    path = tmp_path / RESULTS_NAME
+    path.write_text(json.dumps(rec(1)) + "\n" + json.dumps(rec(2))[:30] + "\n"
+                    + json.dumps(rec(3)) + "\n")  # fmt: skip
+    with pytest.raises(RecordsError, match=rf"{path}:2: an incomplete record, not on the last"):
+        read_records(path)
 
 
 def test_a_cut_off_last_line_is_noted_not_fatal(tmp_path):

@@ -277,46 +277,6 @@ def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
     assert (report / "report.html").stat().st_size > 10_000
 
 
-@pytest.mark.slow
-def test_a_dead_worker_fails_the_case_and_the_next_runs_on_a_new_engine(tmp_path):
-    """SIGKILL the Dask worker processes mid-case: that case is `failed` with the
-    engine's reason, and the next case gets a restarted engine."""
-    from dmlbench.backends import available_backends
-
-    if "dask" not in available_backends():
-        pytest.skip("enabled by pip install 'dmlbench[dask]'")
-    import threading
-
-    import psutil
-
-    text = (
-        '[suite]\nname = "dead"\ntimeout = 120\n[grid]\nbackends = ["dask"]\nn_workers = [2]\n'
-        '[[workload]]\nalgorithm = "mlp"\ndataset = "images"\nn_features = [64]\n'
-        "n_samples = [4000]\nparams = { max_iter = 3000, random_state = 0 }\n"
-        '[[workload]]\nalgorithm = "kmeans"\ndataset = "blobs"\nn_samples = [2000]\n'
-        "params = { n_clusters = 8, random_state = 0 }\n"
-    )
-    killed = []
-
-    def kill_workers():
-        time.sleep(4)  # the engine is up and the long case is running
-        for proc in psutil.Process().children(recursive=True):
-            try:  # a child may have exited (or be a zombie) since it was listed
-                if "spawn_main" in " ".join(proc.cmdline()):
-                    proc.kill()
-                    killed.append(proc.pid)
-            except psutil.Error:
-                continue
-
-    threading.Thread(target=kill_workers, daemon=True).start()
-    path = run_suite(load_suite(str(write(tmp_path, text))), tmp_path / "out")
-    records = read_records(path)
-    assert killed, "found no worker process to kill"
-    assert [r["outcome"] for r in records] == ["failed", "ok"], [r.get("reason") for r in records]
-    assert "engine failure" in records[0]["reason"]
-    assert records[1]["phases"]["engine_start_s"] > 0  # a new engine
-
-
 def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
     from dmlbench.suites.cli import main
 
