@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -46,11 +48,34 @@ def block_ranges(n_blocks: int, n_slots: int) -> list[list[int]]:
     ]
 
 
+@contextlib.contextmanager
+def signal_handlers_kept(*signums: int) -> Iterator[None]:
+    """Put the host application's handlers of ``signums`` back after the block: for an
+    engine's start that installs handlers of its own (``ray.init``: SIGTERM; a
+    SparkContext: SIGINT). Only in the main thread, where handlers live."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.getsignal(sig) for sig in signums} if main else {}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def signal_interrupt(signum: int, where: str) -> KeyboardInterrupt:
+    """A ``KeyboardInterrupt`` that says which signal it stands for (``.signum``): what an
+    adapter raises when an engine's own handler ended its start on a signal."""
+    exc = KeyboardInterrupt(f"{signal.Signals(signum).name} {where}")
+    exc.signum = signum  # type: ignore[attr-defined]
+    return exc
+
+
 def host_port(text: str, default_port: int | None = None) -> tuple[str, int] | None:
     """``(host, port)`` of ``host:port`` (IPv6 in brackets), or None if it has no port."""
     host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = text, ""
+    if not sep or host.count("[") != host.count("]") or text.endswith("]"):
+        host, port = text, ""  # no port, or a bare IPv6 address in brackets
     if not port.isdigit():
         return (host.strip("[]"), default_port) if default_port and host else None
     return host.strip("[]") or "127.0.0.1", int(port)

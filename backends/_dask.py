@@ -84,17 +84,23 @@ def _connect(client_class: Any, address: str, seconds: float) -> Any:
     """``Client(address)``, or BackendError if it has not connected within ``seconds``
     (the attempt is left behind in a daemon thread: nothing can interrupt it)."""
     box: dict[str, Any] = {}
-    done = threading.Event()
+    done, abandoned = threading.Event(), threading.Event()
 
     def attempt() -> None:
         try:
-            box["client"] = client_class(address, timeout=f"{seconds:g}s")
+            client = client_class(address, timeout=f"{seconds:g}s")
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             box["error"] = exc
+        else:
+            box["client"] = client
+            if abandoned.is_set():  # connected after we gave up: not ours to keep
+                with suppress(Exception):
+                    client.close()
         done.set()
 
     threading.Thread(target=attempt, daemon=True, name="dmlbench-dask-connect").start()
     if not done.wait(seconds + 1.0):
+        abandoned.set()
         raise BackendError(
             f"no Dask scheduler answered at {address} within {seconds:g} s (something "
             "else holds that port, or the scheduler is stuck)"

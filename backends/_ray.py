@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from dmlbench.backends import _worker
-from dmlbench.backends._base import BaseBackend, host_port
+from dmlbench.backends._base import (
+    BaseBackend,
+    host_port,
+    signal_handlers_kept,
+    signal_interrupt,
+)
 from dmlbench.backends._protocol import BackendError
 from dmlbench.backends._tasks import TaskPattern, check_pattern
 from dmlbench.backends._worker import Call, Handle, Outcome
@@ -48,19 +50,6 @@ _TASK_FUNCTIONS = (
     _worker.task_size,
     _worker.task_describe,
 )
-
-
-@contextmanager
-def _sigterm_kept() -> Iterator[None]:
-    """Put the host's SIGTERM handler back after ``ray.init``, which replaces it with
-    ``sys.exit(SIGTERM)`` (dmlbench's runner turns SIGTERM into an orderly shutdown)."""
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGTERM) if main else None
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 class BlockActor:
@@ -169,8 +158,14 @@ class RayBackend(BaseBackend):
             "logging_level": "ERROR",
         }
         self._init_called = True
-        with _sigterm_kept():
-            self._init(ray, options)
+        # ray.init replaces the host's SIGTERM handler (with sys.exit(SIGTERM), and while
+        # its node starts with one that exits 1): put the host's back, and report a SIGTERM
+        # that one of Ray's ended the start with as the interrupt it is.
+        with signal_handlers_kept(signal.SIGTERM):
+            try:
+                self._init(ray, options)
+            except SystemExit as exc:
+                raise signal_interrupt(signal.SIGTERM, "during ray.init") from exc
         self._connected = True
         self._start_workers(ray)
 

@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import warnings
@@ -39,7 +40,12 @@ from functools import partial
 from typing import Any
 
 from dmlbench.backends import _worker
-from dmlbench.backends._base import BaseBackend, block_ranges, host_port
+from dmlbench.backends._base import (
+    BaseBackend,
+    block_ranges,
+    host_port,
+    signal_handlers_kept,
+)
 from dmlbench.backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
 from dmlbench.backends._worker import Call, Handle, Outcome
 
@@ -187,7 +193,9 @@ class SparkBackend(BaseBackend):
             # Idle (no active context, checked above) but launched otherwise, or dead (a
             # JVM killed by the OS or a crash): pyspark would hand us the dead gateway.
             _stop_jvm()
-        with warnings.catch_warnings(), _one_blas_thread():
+        # SparkContext installs its own SIGINT handler (cancel the jobs, then a bare
+        # KeyboardInterrupt): the host's stays, so Ctrl-C keeps meaning what the host says.
+        with warnings.catch_warnings(), _one_blas_thread(), signal_handlers_kept(signal.SIGINT):
             # pyspark warns that pandas 3 is not fully supported; this backend moves numpy
             # blocks through RDDs and never touches pandas.
             warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")

@@ -258,6 +258,9 @@ class ResultsWriteError(OSError):
     """A record could not be written (a full disk, a directory that cannot be written);
     the file is left as it was before the attempt."""
 
+    def __str__(self) -> str:  # the message alone, without OSError's "[Errno 28] "
+        return str(self.strerror)
+
 
 def append_record(path: Path, record: Record | Mapping[str, Any]) -> None:
     """Append one record as a JSON line and make it durable before returning.
@@ -285,8 +288,9 @@ def append_record(path: Path, record: Record | Mapping[str, Any]) -> None:
     except OSError as exc:
         raise ResultsWriteError(exc.errno, f"{path}: cannot write results: {exc.strerror}") from exc
     try:
-        size = _complete_size(fd)
+        size = os.fstat(fd).st_size
         try:
+            size = _complete_size(fd)  # may end a whole last record with its newline
             os.ftruncate(fd, size)  # drops a cut-off last line (a no-op otherwise)
             view, at = memoryview(line), size
             while view:  # os.pwrite may write part of it (a disk filling up)
@@ -371,7 +375,12 @@ def read_records(path: Path, *, notes: list[str] | None = None) -> list[Record]:
                     notes.append(f"{where}: incomplete last line ignored (a run killed mid-write)")
                 continue
             cut = _cut_off(line)
-            what = "an incomplete record, not on the last line" if cut else "not JSON"
+            what = (
+                "an incomplete record, not on the last line (a killed run's, left by a "
+                "dmlbench before 0.1's fault handling: delete that line to read the rest)"
+                if cut
+                else "not JSON"
+            )
             raise RecordsError(
                 f"{where}: {what} ({exc.msg}); expected one JSON record per line"
             ) from None

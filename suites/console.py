@@ -10,7 +10,8 @@ reach every engine process too (Dask's workers, the multiprocessing resource tra
 which die mid-import printing tracebacks while the driver is still shutting them down in
 order. Supervised, only this process receives it and forwards it to the run alone, which
 ends its engines itself (:mod:`dmlbench.suites.interrupts`). The child dies with this
-process (``PR_SET_PDEATHSIG``), so a SIGKILL of the command still ends the run.
+process (``PR_SET_PDEATHSIG``), so a SIGKILL of the command still ends the run, and the
+supervisor is the subreaper of what the run leaves (ended when the run has exited).
 """
 
 from __future__ import annotations
@@ -42,39 +43,54 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def supervise(argv: list[str]) -> int:
-    """Run ``dmlbench *argv`` in a child process group; forward SIGINT and SIGTERM to it;
-    its exit status (128 + N if a signal N ended it)."""
+    """Run ``dmlbench *argv`` in a child process group; forward SIGINT, SIGTERM and SIGHUP
+    to it; its exit status (128 + N if a signal N ended it)."""
     import signal
     import subprocess
 
-    env = {**os.environ, SUPERVISED_ENV: "1"}
+    from dmlbench.suites import interrupts
+
+    forwarded = tuple(interrupts.EXIT_STATUS)
+    pending: list[int] = []
+    child: subprocess.Popen | None = None
+
+    def forward(signum: int, frame: object) -> None:
+        if child is None:
+            pending.append(signum)  # before the child exists: sent as soon as it does
+        else:
+            child.send_signal(signum)  # the second one too: the child then forces its exit
+
+    for sig in forwarded:  # first of all: no moment of this command is unprotected
+        signal.signal(sig, forward)
+    # Orphans of a run that crashed come to us (not init), to be ended below.
+    interrupts.become_subreaper()
     parent = os.getpid()
     child = subprocess.Popen(
         [sys.executable, "-m", "dmlbench.suites.console", *argv],
-        env=env,
+        env={**os.environ, SUPERVISED_ENV: "1"},
         process_group=0,  # not in the terminal's foreground group: its Ctrl-C is ours
-        preexec_fn=lambda: _die_with_parent(parent),
+        preexec_fn=lambda: _prepare_child(parent, forwarded),
     )
-
-    def forward(signum: int, frame: object) -> None:
-        child.send_signal(signum)  # the second one too: the child then forces its exit
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, forward)
+    for signum in pending:
+        child.send_signal(signum)
     status = child.wait()  # retried after each forwarded signal (PEP 475)
+    interrupts.end_started(before=set())  # anything the run left (it ends its own)
     return status if status >= 0 else 128 - status
 
 
-def _die_with_parent(parent: int) -> None:
-    """In the child before it runs: SIGKILL when the supervisor dies (Linux), and no run
-    at all if it died already."""
+def _prepare_child(parent: int, signals: tuple[int, ...]) -> None:
+    """In the child before it runs: SIGKILL when the supervisor dies (Linux), no run at all
+    if it died already, and the forwarded signals blocked until the run's handlers are in
+    place (``interrupts.interruptible`` unblocks them; one sent earlier waits, pending)."""
+    import signal
+
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:
         os._exit(1)
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
 
 
 if __name__ == "__main__":

@@ -32,13 +32,15 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import psutil
 
 #: Exit statuses, as a shell reports a process ended by the signal: 128 + its number.
-EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+#: SIGHUP: the terminal was closed (the supervisor forwards it).
+EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 #: Seconds from the first signal until the exit is forced, whatever is still shutting down
 #: (the issue's bound is 10 s for every process to be gone).
 FORCE_AFTER_S = 8.0
@@ -46,7 +48,7 @@ _PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 class Interrupted(KeyboardInterrupt):
-    """The run was interrupted by ``signum`` (SIGINT or SIGTERM).
+    """The run was interrupted by ``signum`` (SIGINT, SIGTERM or SIGHUP).
 
     A ``KeyboardInterrupt``, so that engines treat SIGTERM as they treat Ctrl-C (Dask's
     client cancels what it was waiting for), and no ``except Exception`` catches it.
@@ -58,19 +60,25 @@ class Interrupted(KeyboardInterrupt):
 
     @property
     def exit_status(self) -> int:
-        return EXIT_STATUS.get(signal.Signals(self.signum), 128 + self.signum)
+        return _status(self.signum)
+
+
+def _status(signum: int) -> int:
+    return EXIT_STATUS.get(signal.Signals(signum), 128 + signum)
 
 
 class _State:
     """What :func:`interruptible` is watching (one at a time per process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, exiting: bool) -> None:
+        self.exiting = exiting  # the process ends after the block: forcing is allowed
         self.signum: int | None = None  # the first signal received
         self.defer = 0  # depth of deferred() sections
         self.before: set[int] = set()  # descendants that existed before: never touched
         self.farewell: Callable[[], str] | None = None  # the line a forced exit prints
         self.said = False  # the farewell line was printed
-        self.timer: threading.Timer | None = None  # the forced exit, once armed
+        self.lock = threading.Lock()  # one farewell, from the main thread or the watcher
+        self.first = threading.Event()  # set by the first signal: the watcher's clock
 
 
 _state: _State | None = None
@@ -80,15 +88,18 @@ _last: _State | None = None  # the state of the last interruptible(), for a forc
 def received(exc: BaseException | None = None) -> int | None:
     """The signal that interrupted the run inside :func:`interruptible`, or None.
 
-    ``exc``, the exception that is ending the command, counts as SIGTERM when it is the
-    ``sys.exit(SIGTERM)`` of a library's own SIGTERM handler (``ray.init`` installs one
-    while it starts; the Ray adapter puts ours back after it).
+    ``exc``, the exception that is ending the command, counts too when an engine's own
+    handler raised it: ``sys.exit(SIGTERM)`` (Ray's, while ``ray.init`` runs), a
+    ``KeyboardInterrupt`` (Python's own before ours was installed, or an adapter's
+    ``signal_interrupt`` with its ``.signum``).
     """
     if _state is None:
         return None
-    if _state.signum is None and isinstance(exc, SystemExit) and exc.code == signal.SIGTERM:
-        _state.signum = signal.SIGTERM
-        _force_later(_state)
+    if _state.signum is None:
+        if isinstance(exc, SystemExit) and exc.code == signal.SIGTERM:
+            _mark(_state, signal.SIGTERM)
+        elif isinstance(exc, KeyboardInterrupt):
+            _mark(_state, getattr(exc, "signum", signal.SIGINT))
     return _state.signum
 
 
@@ -103,7 +114,7 @@ def exit_status_after(exc: BaseException, command: str) -> int:
     if left:
         print(f"{command}: still running, not ended: pids {left}", file=sys.stderr)
     say_farewell()
-    return Interrupted(signum).exit_status
+    return _status(signum)
 
 
 def farewell(line: Callable[[], str]) -> None:
@@ -115,9 +126,12 @@ def farewell(line: Callable[[], str]) -> None:
 def say_farewell(file=None) -> None:
     """Print the farewell line once (:func:`farewell`), clearing a progress bar first."""
     state = _state or _last
-    if state is None or state.said:
+    if state is None:
         return
-    state.said = True
+    with state.lock:
+        if state.said:
+            return
+        state.said = True
     stream = file or sys.stderr
     try:
         line = state.farewell() if state.farewell else "interrupted"
@@ -135,44 +149,50 @@ def check() -> None:
 
 @contextmanager
 def interruptible(*, exiting: bool = False) -> Iterator[None]:
-    """Watch for SIGINT and SIGTERM in the ``with`` block (main thread only).
+    """Watch for SIGINT, SIGTERM and SIGHUP in the ``with`` block (main thread only).
 
-    On leaving, the previous handlers are restored and, unless ``exiting`` (the process
-    ends after the block: the console script), a pending forced exit is called off, so
-    that a caller that goes on (a test calling ``main``) is never ended by it. Outside the
-    main thread (where Python cannot take signals) it does nothing.
+    ``exiting``: the process ends after the block (the console script). Only then is the
+    exit ever forced (a second signal, or FORCE_AFTER_S after the first), and the handlers
+    stay installed through the interpreter's own shutdown. Otherwise (a test calling
+    ``main``) a second signal only raises again, and the previous handlers come back on
+    leaving: the caller is never ended by us. Outside the main thread (where Python cannot
+    take signals) it does nothing.
     """
-    global _state
+    global _state, _last
     if threading.current_thread() is not threading.main_thread() or _state is not None:
         yield
         return
-    state = _State()
+    state = _State(exiting)
     state.before = _descendants()
     subreaper = _set_subreaper(True)
     previous = {sig: signal.getsignal(sig) for sig in EXIT_STATUS}
+    if exiting:  # started now: the handler must not start a thread (it may run mid-start)
+        threading.Thread(target=_watch, args=(state,), daemon=True).start()
 
     def handler(signum: int, frame: object) -> None:
-        if state.signum is not None:  # the second signal: no more waiting
-            _force(state)
-        state.signum = signum
-        _force_later(state)
+        if state.signum is not None:  # the second signal
+            if state.exiting:
+                _force(state)
+            raise Interrupted(state.signum)
+        _mark(state, signum)
         if not state.defer:
             raise Interrupted(signum)
 
-    global _last
     _state = _last = state
     for sig in EXIT_STATUS:
         signal.signal(sig, handler)
+    # The supervised run starts with these blocked (so none lands before this point).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, set(EXIT_STATUS))
     try:
         yield
     finally:
-        if not exiting and state.timer is not None:
-            state.timer.cancel()
-            logging.disable(logging.NOTSET)
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-        if subreaper:
-            _set_subreaper(False)
+        if not exiting:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+            if state.signum is not None:
+                logging.disable(logging.NOTSET)
+            if subreaper:
+                _set_subreaper(False)
         _state = None
 
 
@@ -192,13 +212,21 @@ def deferred() -> Iterator[None]:
         check()
 
 
-def _force_later(state: _State) -> None:
-    """After the first signal: quiet the engines' logs (their shutdown errors are not the
-    user's news) and force the exit if the shutdown is not done in FORCE_AFTER_S."""
+def _mark(state: _State, signum: int) -> None:
+    """The first signal: remember it, quiet the engines' logs (their shutdown errors are
+    not the user's news), start the watcher's clock."""
+    state.signum = signum
     logging.disable(logging.CRITICAL)
-    state.timer = threading.Timer(FORCE_AFTER_S, _force, (state,))
-    state.timer.daemon = True  # also runs during interpreter shutdown (an atexit that hangs)
-    state.timer.start()
+    state.first.set()
+
+
+def _watch(state: _State) -> None:
+    """Force the exit FORCE_AFTER_S after the first signal if the shutdown is not done
+    (a daemon thread: it also runs during the interpreter's shutdown, an atexit that
+    hangs)."""
+    state.first.wait()
+    time.sleep(FORCE_AFTER_S)
+    _force(state)
 
 
 def _force(state: _State) -> None:
@@ -210,7 +238,7 @@ def _force(state: _State) -> None:
         _let_trackers_finish()
     with suppress(Exception):
         say_farewell()
-    os._exit(EXIT_STATUS.get(signal.Signals(signum), 128 + signum))
+    os._exit(_status(signum))
 
 
 def bounded(fn: Callable[[], object], seconds: float) -> bool:
@@ -322,6 +350,11 @@ def _running(proc: psutil.Process) -> bool:
         return proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def become_subreaper() -> bool:
+    """Make this process the subreaper of its descendants (Linux); whether it worked."""
+    return _set_subreaper(True)
 
 
 def _set_subreaper(on: bool) -> bool:

@@ -1,23 +1,25 @@
-"""One run per results directory: a lock file holding the running command's pid.
+"""One run per results directory: a lock the kernel holds for the running command.
 
 Two runs pointed at the same ``--out`` would interleave their records (and each would
-resume the other's cases). The lock is ``OUT/.dmlbench.lock``, created exclusively
-(``O_EXCL``), holding the holder's pid, process start time and command line. A lock whose
-process is gone (killed, the machine rebooted, the pid reused by another program) is
-stale: the next run takes it over and says so.
+resume the other's cases). The lock is an exclusive ``flock`` on ``OUT/.dmlbench.lock``,
+held for the whole run: the kernel releases it when the holder exits or dies, so a lock
+is never stale and a reused pid can never look like a live run. The file itself says who
+holds it (pid, host, start time, command) for the message a second run prints; it is left
+in place when the run ends (removing a locked file lets a third run lock a new one while a
+second waits on the old), emptied of its holder.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import socket
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-
-import psutil
 
 from dmlbench.reports.records import ResultsWriteError
 
@@ -37,89 +39,71 @@ def run_lock(out_dir: Path, notes: list[str] | None = None) -> Iterator[Path]:
     out_dir : Path
         The results directory (made if missing).
     notes : list of str, optional
-        Receives a line when a stale lock was taken over.
+        Receives a line when the last run into it ended without releasing the lock
+        (killed): its lock is the kernel's, gone with it.
 
     Raises
     ------
     RunLocked
-        If a live process holds it (its pid and command named).
+        If a live process holds it (its pid, host and command named).
     ResultsWriteError
         If the directory cannot be made or written (the lock is the run's first write).
     """
     path = Path(out_dir) / LOCK_NAME
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise _unwritable(out_dir, exc) from exc
-    me = psutil.Process()
-    mine = {"pid": me.pid, "started": me.create_time(), "command": sys.argv, "at": time.time()}
-    for _ in range(3):  # a stale lock removed by a racing run: try again
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _holder(path)
-            if holder is not None:
-                command = " ".join(holder.get("command") or []) or "?"
-                raise RunLocked(
-                    f"{out_dir} is in use by another dmlbench run (pid {holder['pid']}: "
-                    f"{command}); wait for it to finish, or choose another --out"
-                ) from None
-            with suppress(FileNotFoundError):
-                path.unlink()
-            if notes is not None:
-                notes.append(f"took over the stale lock {path} (its process is gone)")
-            continue
-        except OSError as exc:
-            raise _unwritable(out_dir, exc) from exc
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(mine, f)
-        except OSError as exc:  # a full disk
-            with suppress(OSError):
-                path.unlink()
-            raise _unwritable(out_dir, exc) from exc
-        break
-    else:
-        raise RunLocked(f"{out_dir}: could not take {path} (runs starting at once?)")
     try:
-        yield path
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read(fd)
+            where = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
+            raise RunLocked(
+                f"{out_dir} is in use by another dmlbench run ({where}: "
+                f"{holder.get('command', '?')}); wait for it to finish, or choose another --out"
+            ) from None
+        previous = _read(fd)
+        if previous.get("pid") and notes is not None:
+            notes.append(
+                f"the last run into {out_dir} (pid {previous['pid']}) was killed before it "
+                "finished; its lock went with it"
+            )
+        mine = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "at": time.time(),
+            "command": "dmlbench " + " ".join(sys.argv[1:]),
+        }
+        try:
+            _write(fd, json.dumps(mine))
+        except OSError as exc:  # a full disk
+            raise _unwritable(out_dir, exc) from exc
+        try:
+            yield path
+        finally:
+            with suppress(OSError):
+                _write(fd, "")  # released: nobody holds it
     finally:
-        with suppress(OSError):
-            if _read(path).get("pid") == me.pid:
-                path.unlink()
+        os.close(fd)  # releases the flock
+
+
+def _write(fd: int, text: str) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text.encode(), 0)
+
+
+def _read(fd: int) -> dict:
+    try:
+        info = json.loads(os.pread(fd, 65536, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def _unwritable(out_dir: Path, exc: OSError) -> ResultsWriteError:
     return ResultsWriteError(
         exc.errno, f"{out_dir}: cannot write results there: {exc.strerror or exc}"
     )
-
-
-def _holder(path: Path) -> dict | None:
-    """The lock's holder if that process is alive (the same process, not a reused pid)."""
-    info = _read(path)
-    pid = info.get("pid")
-    if not isinstance(pid, int):
-        # Being written this instant by a run that just created it, or garbage: a lock
-        # younger than a few seconds is respected, an older one is stale.
-        with suppress(OSError):
-            if time.time() - path.stat().st_mtime < 5:
-                return {"pid": "?", "command": ["(starting)"]}
-        return None
-    try:
-        proc = psutil.Process(pid)
-        if abs(proc.create_time() - float(info.get("started", 0))) > 1.0:
-            return None  # the pid was reused by another process
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-    except (psutil.Error, TypeError, ValueError):
-        return None
-    return info
-
-
-def _read(path: Path) -> dict:
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return info if isinstance(info, dict) else {}

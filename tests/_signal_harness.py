@@ -8,7 +8,7 @@ the command's exit sees all of them, not only those it happened to list before. 
 separate process so that the test session itself never becomes a subreaper.
 
 SPEC is JSON: ``argv`` (the command), ``when`` (``"descendant"``: as soon as the command
-has a process other than its own supervised run, i.e. its engine is starting; ``"records"``: once ``results`` holds
+has a process of ``engine``'s (``ENGINE_PROCESSES``), i.e. its engine is starting; ``"records"``: once ``results`` holds
 ``n_records`` lines, plus ``delay`` seconds; ``"after"``: ``delay`` seconds after the
 command started), ``signals`` (``"INT"``: Ctrl-C typed on the
 terminal, which reaches its whole foreground process group, as a user's does; ``"TERM"``:
@@ -41,15 +41,17 @@ def alive(procs: list[psutil.Process]) -> list[dict]:
     return left
 
 
-def engine_process(proc: psutil.Process) -> bool:
-    """A process the command's engine started (not ``dmlbench`` itself, supervised)."""
+#: What each engine's first processes are called (not a helper such as ``git`` or the
+#: resource tracker, which a run also starts).
+ENGINE_PROCESSES = {"dask": "spawn_main", "spark": "SparkSubmit", "ray": "gcs_server"}
+
+
+def engine_process(proc: psutil.Process, engine: str) -> bool:
+    """A process the command's engine started."""
     try:
-        cmd = proc.cmdline()
+        return ENGINE_PROCESSES[engine] in " ".join(proc.cmdline())
     except psutil.Error:
         return False
-    return not any("dmlbench" in part and "console" in part for part in cmd) and not any(
-        part.endswith("/dmlbench") for part in cmd
-    )
 
 
 def main(spec: dict) -> dict:
@@ -75,7 +77,8 @@ def main(spec: dict) -> dict:
         descendants = [p for p in me.children(recursive=True)]
         seen |= {p.pid for p in descendants if p.pid != pid}
         if ready_at is None:
-            if spec["when"] == "descendant" and any(engine_process(p) for p in descendants):
+            engine = spec.get("engine")
+            if spec["when"] == "descendant" and any(engine_process(p, engine) for p in descendants):
                 ready_at = time.monotonic()
             elif spec["when"] == "after":
                 ready_at = t0 + spec["delay"]

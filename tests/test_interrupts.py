@@ -62,7 +62,7 @@ def signalled(tmp_path: Path, engine: str, *, when: str, signals: list[str], **s
     suite.write_text(SUITE.format(engine=engine, workers=1 if engine == "local" else 2))
     out = tmp_path / "out"
     argv = [DMLBENCH, "run", str(suite), "--out", str(out)]
-    spec = {"argv": argv, "when": when, "signals": signals, "limit": 240,
+    spec = {"argv": argv, "when": when, "signals": signals, "limit": 240, "engine": engine,
             "results": str(out / "results.jsonl"), **spec}  # fmt: skip
     proc = subprocess.run(
         [sys.executable, str(HARNESS), json.dumps(spec)],
@@ -134,5 +134,17 @@ def test_a_second_ctrl_c_forces_the_exit(tmp_path):
                        signals=["INT", "INT"], gap=0.3)  # fmt: skip
     assert_clean_exit(report, 130)
     assert len(report["signals"]) == 2 or report["seconds_after_first_signal"] < 0.3
-    assert report["seconds_after_first_signal"] < 3.0
+    assert report["seconds_after_first_signal"] < 5.0  # not the 8 s a shutdown may take
     assert [r["outcome"] for r in report["records"]] == ["ok"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_fit_on_spark(tmp_path):
+    """A SparkContext installs its own SIGINT handler; the adapter keeps ours, so Ctrl-C
+    after Spark started is still one line, 130, and nothing left."""
+    engine_or_skip("spark")
+    report = signalled(tmp_path, "spark", when="records", n_records=1, delay=1.0,
+                       signals=["INT"])  # fmt: skip
+    assert_clean_exit(report, 130)
+    assert [r["outcome"] for r in report["records"]] == ["ok"]
+    assert "1 of 2 cases recorded" in report["last_line"]

@@ -144,7 +144,9 @@ def test_a_worker_killed_mid_case_fails_that_case_only(tmp_path, victim):
         assert proc.returncode == 0 and "3 ok" in stdout
     else:
         assert records[1]["reason"].startswith("engine failure: "), records[1]["reason"]
-        assert records[2]["phases"]["engine_start_s"] > 0  # a fresh engine for the next case
+        # A fresh engine for the next case: other worker processes than the first case's.
+        pids = [set(r["backend_info"]["worker_pids"]) for r in (records[0], records[2])]
+        assert not pids[0] & pids[1], pids
         assert proc.returncode == 1 and "1 failed, 2 ok" in stdout  # a failed case
     assert "Traceback" not in stderr, stderr[-3000:]
     ended = time.monotonic() + 10  # the last ones (a JVM shutting down) may need a moment
