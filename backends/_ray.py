@@ -281,7 +281,7 @@ class RayTasksBackend(TaskPattern, RayBackend):
         if call.op != "describe":
             raise BackendError(f"the Ray tasks pattern has no {call.op!r} call")
         describe = self._remote[_worker.task_describe]
-        return self._ray.get([describe.remote(0.1) for _ in ranges])
+        return self._ray.get([describe.remote(1.0) for _ in ranges])
 
     def _submit_each(self, func: Any, arg_tuples: Any, *, slot: int | None = None) -> list[Any]:
         remote = self._remote[func]
