@@ -57,6 +57,11 @@ _executor: ThreadPoolExecutor | None = None
 #: own timeout does not bound the handshake, so a port held by something that accepts and
 #: never speaks Dask would hold the run for good.
 CONNECT_TIMEOUT_S = 15.0
+#: The driver's connect timeout on the LocalCluster it owns (Dask's default: 30 s). A
+#: call to a worker whose process died retries the dead loopback port until this runs
+#: out, so a killed worker failed its case after 60 s (two calls); on loopback a live
+#: worker answers at once. Set after the workers are spawned: theirs stays the default.
+OWN_CLUSTER_CONNECT_TIMEOUT_S = 5.0
 
 
 @contextmanager
@@ -163,6 +168,7 @@ class DaskBackend(BaseBackend):
         self.dashboard = dashboard
         self._cluster: Any = None
         self._client: Any = None
+        self._connect_timeout: Any = None  # the dask.config.set it holds on its own cluster
         self._workers: list[str] = []
 
     cluster_hint = "start its scheduler (`dask scheduler --host 127.0.0.1`) and workers"
@@ -201,6 +207,9 @@ class DaskBackend(BaseBackend):
                 )
             self._client = Client(self._cluster)
             self._client.wait_for_workers(self.n_workers)
+            self._connect_timeout = dask.config.set(
+                {"distributed.comm.timeouts.connect": f"{OWN_CLUSTER_CONNECT_TIMEOUT_S}s"}
+            )
         self._workers = sorted(self._client.scheduler_info(n_workers=-1)["workers"])
         if not self._workers:
             raise BackendError(
@@ -220,7 +229,9 @@ class DaskBackend(BaseBackend):
             self._client.close()
         if self._cluster is not None:
             self._cluster.close()
-        self._client = self._cluster = None
+        if self._connect_timeout is not None:  # the process's own setting again
+            self._connect_timeout.__exit__(None, None, None)
+        self._client = self._cluster = self._connect_timeout = None
 
     def _n_slots(self) -> int:
         return len(self._workers)
@@ -276,6 +287,9 @@ class DaskBackend(BaseBackend):
                 "MALLOC_TRIM_THRESHOLD_": "unset",
                 "dashboard": self.dashboard,
                 "existing_cluster": bool(self.address),
+                "driver_connect_timeout_s": None
+                if self.address
+                else OWN_CLUSTER_CONNECT_TIMEOUT_S,
                 **self._pattern_settings(),
             },
         }

@@ -79,6 +79,9 @@ class _State:
         self.said = False  # the farewell line was printed
         self.lock = threading.Lock()  # one farewell, from the main thread or the watcher
         self.first = threading.Event()  # set by the first signal: the watcher's clock
+        self.swallowed = threading.Event()  # Python ignored our Interrupted: raise it again
+        self.again = False  # the next signal is our own redelivery, not the user's second
+        self.done = False  # the block was left: the redeliverer ends
 
 
 _state: _State | None = None
@@ -170,6 +173,11 @@ def interruptible(*, exiting: bool = False) -> Iterator[None]:
         threading.Thread(target=_watch, args=(state,), daemon=True).start()
 
     def handler(signum: int, frame: object) -> None:
+        if state.again:  # our redelivery of a first signal Python swallowed
+            state.again = False
+            if not state.defer:  # (else deferred() raises it when the section ends)
+                raise Interrupted(state.signum or signum)
+            return
         if state.signum is not None:  # the second signal
             if state.exiting:
                 _force(state)
@@ -183,9 +191,16 @@ def interruptible(*, exiting: bool = False) -> Iterator[None]:
         signal.signal(sig, handler)
     # The supervised run starts with these blocked (so none lands before this point).
     signal.pthread_sigmask(signal.SIG_UNBLOCK, set(EXIT_STATUS))
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable_hook(state, previous_hook)
+    threading.Thread(target=_redeliver, args=(state,), daemon=True).start()
     try:
         yield
     finally:
+        state.done = True
+        state.swallowed.set()  # ends the redeliverer
+        if sys.unraisablehook is not previous_hook and not exiting:
+            sys.unraisablehook = previous_hook
         if not exiting:
             for sig, old in previous.items():
                 signal.signal(sig, old)
@@ -218,6 +233,32 @@ def _mark(state: _State, signum: int) -> None:
     state.signum = signum
     logging.disable(logging.CRITICAL)
     state.first.set()
+
+
+def _unraisable_hook(state: _State, previous: Callable) -> Callable:
+    """``sys.unraisablehook`` while watching: an :class:`Interrupted` raised where Python
+    cannot propagate it (a weakref callback: importlib's module locks, mid-import) is not
+    printed as "Exception ignored ... Traceback" but raised again, from the main thread's
+    next step (:func:`_redeliver`)."""
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, Interrupted) and not state.done:
+            state.swallowed.set()
+            return
+        previous(unraisable)
+
+    return hook
+
+
+def _redeliver(state: _State) -> None:
+    """Send the first signal again after Python swallowed its :class:`Interrupted` (a
+    thread, so that it lands after the callback that swallowed it has returned)."""
+    state.swallowed.wait()
+    if state.done or state.signum is None:
+        return
+    state.again = True
+    with suppress(Exception):
+        signal.pthread_kill(threading.main_thread().ident, state.signum)
 
 
 def _watch(state: _State) -> None:

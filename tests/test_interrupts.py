@@ -148,3 +148,29 @@ def test_ctrl_c_mid_fit_on_spark(tmp_path):
     assert_clean_exit(report, 130)
     assert [r["outcome"] for r in report["records"]] == ["ok"]
     assert "1 of 2 cases recorded" in report["last_line"]
+
+
+def test_an_interrupt_python_swallows_is_raised_again(capsys):
+    """A signal handled inside a weakref callback (importlib's module locks, mid-import:
+    the rehearsal's Ctrl-C 0.3 s in) raises where Python can only print "Exception
+    ignored" and go on; the run gets it again at its next step, printed nowhere."""
+    import signal
+    import time
+    import weakref
+
+    from dmlbench.suites import interrupts
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    ref = weakref.ref(thing, lambda _ref: signal.raise_signal(signal.SIGINT))
+    with pytest.raises(interrupts.Interrupted) as raised:
+        with interrupts.interruptible():
+            del thing  # the callback runs here, and the handler inside it
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:  # the redelivered signal ends this loop
+                time.sleep(0.01)
+    assert raised.value.signum == signal.SIGINT
+    assert ref() is None
+    assert "Exception ignored" not in capsys.readouterr().err

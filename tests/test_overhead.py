@@ -117,8 +117,9 @@ def test_natives_suite_runs_and_reports(tmp_path, dmlbench_cli):
 def test_natives_suite_on_the_engines(tmp_path, dmlbench_cli):
     """The ``natives`` smoke profile on one engine, two workers: its native library beside
     ours, every answer checked; the native linear regression finds ours' optimum. Dask's
-    (dask-ml) where it is installed, else Spark's: every native of every engine is checked
-    one by one in ``test_native_comparators_solve_the_same_problems``."""
+    (dask-ml) where it is installed, else Spark's: dask-ml's logistic regression is checked
+    here, MLlib's MLP in test_time_to_target, every other native of every engine one by one
+    in ``test_native_comparators_solve_the_same_problems``."""
     from conftest import selected_backends
 
     from dmlbench.reports.results import load
@@ -135,6 +136,7 @@ def test_natives_suite_on_the_engines(tmp_path, dmlbench_cli):
     )  # fmt: skip
     cases = load([out]).cases
     assert {c["case"]["backend"] for c in cases} == set(engines)
+    checked = set()
     for c in cases:
         if c["outcome"] == "skipped":  # only a pair the registry says has no native
             assert c["reason"] == no_native_reason(c["case"]["algorithm"], c["case"]["backend"])
@@ -145,6 +147,13 @@ def test_natives_suite_on_the_engines(tmp_path, dmlbench_cli):
             if c["case"]["algorithm"] == "linear_regression":
                 q = c["quality"]
                 assert q["value"] == pytest.approx(q["reference"], rel=1e-6)
+            if c["native"]["impl"] == "dask-ml LogisticRegression(lbfgs)":
+                # Its iterations, read from scipy's own report inside dask_glm.
+                assert c["n_iter"] == c["native"]["lbfgs"]["nit"] > 0
+                assert "excess" in c["native"]["tolerance"] and c["quality"]["tolerance"] > 1e-6
+                checked.add(c["native"]["impl"])
+    if "dask" in engines:
+        assert checked == {"dask-ml LogisticRegression(lbfgs)"}
 
 
 def test_overhead_pattern_flag_is_checked(capsys):

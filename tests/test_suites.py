@@ -239,7 +239,9 @@ def test_expand_accepts_parsed_documents():
 
 @pytest.mark.slow
 def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
-    """`dmlbench run quick --profile smoke`: every algorithm, every installed backend."""
+    """`dmlbench run quick --profile smoke`: every algorithm on every installed engine, at
+    two workers (one worker, and the local backend, run in the book smokes and the
+    per-backend algorithm tests: CI's 30 minutes)."""
     from dmlbench.backends import available_backends
 
     out = tmp_path / "quick"
@@ -251,7 +253,7 @@ def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
         "--backends",
         ",".join(available_backends()),
         "--n-workers",
-        "1,2",
+        "2",
         "--out",
         str(out),
         timeout=900,
@@ -264,8 +266,8 @@ def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
         (r["case_id"], r["reason"]) for r in records if r["outcome"] not in ("ok", "skipped")
     ]
     engines = {r["case"]["backend"] for r in by_outcome["ok"]}
-    assert engines == set(available_backends())
-    assert all(
+    assert engines == set(available_backends()) - {"local"}
+    assert all(  # (the local backend's two-worker cases are not even listed)
         r["reason"] == "the local backend has at most 1 worker(s)"
         for r in by_outcome.get("skipped", [])
     )
@@ -370,6 +372,8 @@ dataset = "classification"
 [[workload]]
 algorithm = "logistic_regression"
 dataset = "breast_cancer"
+# dask-ml's logistic (binary only): test_overhead's natives suite; MLlib's: the one above
+backends = ["local"]
 
 [[workload]]
 algorithm = "kmeans"
@@ -381,6 +385,8 @@ algorithm = "mlp"
 dataset = "images"
 n_features = [64]
 params = { hidden_layer_sizes = [16], solver = "adam", max_iter = 5, random_state = 0 }
+# MLlib's MLP (a minute here) is checked in test_time_to_target, timed to a target
+backends = ["local", "dask"]
 
 [[workload]]
 algorithm = "cnn"
@@ -424,6 +430,12 @@ NATIVE_EXPECTED = {
     ("als", "ratings", "dask"): "skipped: dask-ml has no ALS",
     ("als", "ratings", "spark"): "MLlib ALS",
 }
+#: Left out of the run for CI's time, each checked elsewhere (see NATIVE_SUITE).
+NOT_IN_THIS_RUN = {
+    ("logistic_regression", "breast_cancer", "dask"),
+    ("logistic_regression", "breast_cancer", "spark"),
+    ("mlp", "images", "spark"),
+}
 
 
 @pytest.mark.slow
@@ -435,10 +447,14 @@ def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
 
     backends = [b for b in available_backends() if b != "ray" and b in selected_backends()]
     out = tmp_path / "out"
-    suite = write(tmp_path, NATIVE_SUITE)
-    dmlbench_cli("run", str(suite), "--backends", ",".join(backends), "--out", str(out))
-    records = read_records(out / "results.jsonl")
-    assert len(records) == 7 * len(backends)
+    # The grid's backends (a --backends would replace the workloads' own lists too).
+    grid = "[grid]\nbackends = [" + ", ".join(f'"{b}"' for b in backends) + "]"
+    suite = write(tmp_path, NATIVE_SUITE.replace("[grid]", grid))
+    dmlbench_cli("run", str(suite), "--out", str(out))
+    records = [r for r in read_records(out / "results.jsonl") if r["case"]["backend"] in backends]
+    expected_cases = {k for k in NATIVE_EXPECTED if k[2] in backends} - NOT_IN_THIS_RUN
+    assert sorted((r["case"]["algorithm"], r["case"]["dataset"], r["case"]["backend"])
+                  for r in records) == sorted(expected_cases)  # fmt: skip
     for r in records:
         c = r["case"]
         expected = NATIVE_EXPECTED[(c["algorithm"], c["dataset"], c["backend"])]
@@ -458,10 +474,6 @@ def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
             settings = r["backend_info"]["settings"]
             assert "JNIBLAS" in settings["jvm_blas"], settings
             assert any("blas" in lib for lib in settings["jvm_blas_libraries"]), settings
-        if r["native"]["impl"] == "dask-ml LogisticRegression(lbfgs)":
-            # Its iterations, read from scipy's own report inside dask_glm.
-            assert r["n_iter"] == r["native"]["lbfgs"]["nit"] > 0
-            assert "excess" in r["native"]["tolerance"] and q["tolerance"] > 1e-6
 
 
 def test_ray_explains_it_has_no_native_library(tmp_path):
@@ -470,7 +482,9 @@ def test_ray_explains_it_has_no_native_library(tmp_path):
     )
     from dmlbench.suites.runner import skip_reason
 
-    assert {skip_reason(c) for c in suite.cases} <= {
+    on_ray = [c for c in suite.cases if c.backend == "ray"]  # (a workload may name others)
+    assert len(on_ray) >= 5
+    assert {skip_reason(c) for c in on_ray} <= {
         "Ray ships no ML algorithms of its own (Ray Train runs other libraries' models)",
         "ray is not installed: pip install 'dmlbench[ray]'",
     }
