@@ -36,17 +36,40 @@ def empty_solution(rank: int) -> tuple[np.ndarray, np.ndarray, float, int]:
 
 
 def solve_side(
-    block: Block, other: np.ndarray, side: float, reg: float
+    block: Block,
+    other: np.ndarray,
+    side: float,
+    reg: float,
+    alpha: float | None = None,
+    gram: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """(ids, factors, training SSE, ratings) of this block's entities on ``side``.
+    """(ids, factors, training loss, ratings) of this block's entities on ``side``.
 
-    Each entity ``e`` with training ratings ``r`` of other-side entities ``j`` solves
-    ``(F_j^T F_j + reg * n_e * I) x_e = F_j^T r`` (ALS-WR's weighting, as in MLlib). The
-    squared error of the solved factors on those ratings comes in the same round (the
-    convergence trace costs no extra round). Blocks of the other partitioning contribute
-    nothing.
+    Explicit ratings (``alpha`` None): each entity ``e`` with training ratings ``r`` of
+    other-side entities ``j`` solves ``(F_j^T F_j + reg * n_e * I) x_e = F_j^T r``
+    (ALS-WR's weighting, as in MLlib); the loss is the squared error on those ratings.
+
+    Implicit feedback (Hu, Koren & Volinsky 2008; MLlib's ``implicitPrefs=True``): every
+    other-side entity counts, with preference 1 where ``e`` interacted (``r > 0``) and 0
+    elsewhere, and confidence ``1 + alpha * |r|`` (1 where it did not). With ``gram`` =
+    ``F^T F`` over all of ``other`` (computed once, on the driver), ``e`` solves
+    ``(gram + sum_j alpha |r_j| F_j F_j^T + reg * n_e * I) x_e = sum_{r_j > 0}
+    (1 + alpha r_j) F_j``, ``n_e`` its interactions with ``r > 0`` (MLlib's weighting), so
+    a solve costs ``e``'s interactions, not the catalogue. The loss is the weighted
+    squared error over every pair of ``e``: ``x^T gram x`` less the interactions' plain
+    squares plus their weighted ones.
+
+    The loss comes in the same round (the convergence trace costs no extra round).
+    Blocks of the other partitioning contribute nothing.
+
+    Parameters
+    ----------
+    other : ndarray of shape (n_other, rank)
+    gram : ndarray of shape (rank, rank), required with ``alpha``
     """
     rank = other.shape[1]
+    if alpha is not None and gram is None:
+        raise ValueError("implicit feedback needs gram = other.T @ other")
     X = block.X
     if X.shape[0] == 0 or X[0, SIDE] != side:
         return empty_solution(rank)
@@ -60,19 +83,43 @@ def solve_side(
     if ids.size == 0:
         return empty_solution(rank)
     uniq, starts, counts = np.unique(ids, return_index=True, return_counts=True)
-    b = np.add.reduceat(F * r[:, None], starts, axis=0)
-    A = np.empty((uniq.size, rank, rank))
+    if alpha is None:
+        weight, target, n_reg = None, r, counts
+    else:
+        weight = alpha * np.abs(r)  # confidence - 1
+        target = np.where(r > 0, 1.0 + weight, 0.0)  # confidence * preference
+        n_reg = np.add.reduceat((r > 0).astype(np.float64), starts)
+    b = np.add.reduceat(F * target[:, None], starts, axis=0)
+    A = _outer_sums(F, starts, weight)
+    if gram is not None and alpha is not None:
+        A += gram
+    A += (reg * n_reg)[:, None, None] * np.eye(rank)
+    solved = np.linalg.solve(A, b[..., None])[..., 0]
+    score = np.einsum("nk,nk->n", np.repeat(solved, counts, axis=0), F)
+    if alpha is None or gram is None:
+        err = score - r
+        return uniq, solved, float(err @ err), int(r.size)
+    pref = (r > 0).astype(np.float64)
+    everywhere = float(np.einsum("nk,kl,nl->", solved, gram, solved))  # every pair, weight 1
+    confidence = 1.0 + alpha * np.abs(r)
+    observed = float((confidence * (pref - score) ** 2 - score**2).sum())
+    return uniq, solved, everywhere + observed, int(r.size)
+
+
+def _outer_sums(F: np.ndarray, starts: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """Per entity (rows ``starts[e]:starts[e+1]`` of ``F``), the sum of ``w F_j F_j^T``;
+    ``weight`` None: ``w = 1``. Shape (n_entities, rank, rank)."""
+    n, rank = F.shape
+    A = np.empty((starts.size, rank, rank))
+    W = F if weight is None else F * weight[:, None]
     lo = 0
-    while lo < uniq.size:  # entity ranges of at most CHUNK_ROWS ratings (at least one entity)
+    while lo < starts.size:  # entity ranges of at most CHUNK_ROWS rows (at least one entity)
         hi = max(lo + 1, int(np.searchsorted(starts, starts[lo] + CHUNK_ROWS)))
-        s, e = starts[lo], (starts[hi] if hi < uniq.size else ids.size)
-        outer = F[s:e, :, None] * F[s:e, None, :]
+        s, e = starts[lo], (starts[hi] if hi < starts.size else n)
+        outer = W[s:e, :, None] * F[s:e, None, :]
         A[lo:hi] = np.add.reduceat(outer, starts[lo:hi] - s, axis=0)
         lo = hi
-    A += (reg * counts)[:, None, None] * np.eye(rank)
-    solved = np.linalg.solve(A, b[..., None])[..., 0]
-    err = np.einsum("nk,nk->n", np.repeat(solved, counts, axis=0), F) - r
-    return uniq, solved, float(err @ err), int(r.size)
+    return A
 
 
 def concat_solutions(a: tuple, b: tuple) -> tuple[np.ndarray, np.ndarray, float, int]:
@@ -101,12 +148,19 @@ def merge_extent(a: tuple, b: tuple) -> tuple:
 
 
 def squared_error(
-    block: Block, U: np.ndarray, V: np.ndarray, held_out: bool, known: tuple
+    block: Block,
+    U: np.ndarray,
+    V: np.ndarray,
+    held_out: bool,
+    known: tuple,
+    implicit: bool = False,
 ) -> tuple[float, int]:
     """(sum of squared errors, count) over the user-side copy's training or held-out rows.
 
     ``known`` = (users, items) masks of entities with training ratings: a held-out rating
     of a user or item never seen in training is dropped (MLlib's coldStartStrategy="drop").
+    ``implicit``: the error of the predicted preference (1 where the value is > 0, else 0),
+    not of the value.
     """
     X = block.X
     if X.shape[0] == 0 or X[0, SIDE] != BY_USER:
@@ -114,37 +168,108 @@ def squared_error(
     u, i = X[:, USER].astype(np.int64), X[:, ITEM].astype(np.int64)
     rows = ((X[:, TEST] != 0.0) == held_out) & known[0][u] & known[1][i]
     u, i = u[rows], i[rows]
-    err = np.einsum("nk,nk->n", U[u], V[i]) - ratings_of(block)[rows]
+    target = ratings_of(block)[rows]
+    if implicit:
+        target = (target > 0).astype(np.float64)
+    err = np.einsum("nk,nk->n", U[u], V[i]) - target
     return float(err @ err), int(rows.sum())
-
-
-def precision_at_k(
-    block: Block, U: np.ndarray, V: np.ndarray, k: int, relevant: float, known: tuple
-) -> tuple[int, int]:
-    """(hits, users) for precision@k on held-out ratings >= ``relevant``.
-
-    For each user of this user-side block with training ratings (``known[0]``) and a
-    relevant held-out rating: the top ``k`` items by predicted score among those not rated
-    in training; a hit is a recommended item the user rated ``relevant`` or more in the
-    held-out set.
-    """
-    X = block.X
-    if X.shape[0] == 0 or X[0, SIDE] != BY_USER:
-        return 0, 0
-    users = X[:, USER].astype(np.int64)
-    items = X[:, ITEM].astype(np.int64)
-    test = X[:, TEST] != 0.0
-    liked = test & (ratings_of(block) >= relevant) & known[0][users]
-    hits = counted = 0
-    for u in np.unique(users[liked]):
-        mine = users == u
-        scores = V @ U[u]
-        scores[items[mine & ~test]] = -np.inf  # already rated in training
-        top = np.argpartition(-scores, k)[:k] if scores.size > k else np.arange(scores.size)
-        hits += int(np.isin(top, items[mine & liked]).sum())
-        counted += 1
-    return hits, counted
 
 
 def add_pairs(a: tuple, b: tuple) -> tuple:
     return a[0] + b[0], a[1] + b[1]
+
+
+#: The ranking metrics :func:`ranking_sums` adds up, in its order.
+RANKING_METRICS = ("precision", "recall", "ndcg", "map")
+
+
+def ranking_sums(
+    block: Block,
+    U: np.ndarray | None,
+    V: np.ndarray | None,
+    k: int,
+    relevant: float,
+    known: tuple,
+    popularity: np.ndarray | None = None,
+) -> np.ndarray:
+    """Sums over this user-side block's users of precision@k, recall@k, NDCG@k and
+    AP@k (:data:`RANKING_METRICS`), then the number of users: shape (5,).
+
+    A user counts when it has training interactions (``known[0]``) and a held-out one
+    with value >= ``relevant`` (its relevant set ``R``). Recommended: the ``k`` items
+    of highest score among those it has no training interaction with, scored by
+    ``U[u] . V`` or, with ``popularity`` (shape (n_items,)), by popularity alone (the
+    baseline: the same list for everyone). Binary gains: precision ``hits / k``, recall
+    ``hits / |R|``, NDCG ``DCG / ideal DCG`` with ``1 / log2(position + 1)``, AP the mean
+    over hits of the precision at each hit's position, divided by ``min(k, |R|)``.
+    """
+    out = np.zeros(len(RANKING_METRICS) + 1)
+    X = block.X
+    if X.shape[0] == 0 or X[0, SIDE] != BY_USER:
+        return out
+    users = X[:, USER].astype(np.int64)
+    items = X[:, ITEM].astype(np.int64)
+    test = X[:, TEST] != 0.0
+    liked = test & (ratings_of(block) >= relevant) & known[0][users]
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    for u in np.unique(users[liked]):
+        mine = users == u
+        if popularity is not None:
+            scores = popularity.astype(np.float64)  # a copy: this user's exclusions below
+        else:
+            scores = np.asarray(V) @ np.asarray(U)[u]
+        scores[items[mine & ~test]] = -np.inf  # interacted with in training: not recommended
+        top = _top(scores, k)
+        out[-1] += 1.0
+        if top.size == 0:  # nothing left to recommend: zero on every metric
+            continue
+        hit = np.isin(top, items[mine & liked])
+        n_rel = int(np.unique(items[mine & liked]).size)
+        ideal = discount[: min(k, n_rel)].sum()
+        hits = np.cumsum(hit)
+        precision_at = hits / np.arange(1, top.size + 1)
+        out[:-1] += (
+            hits[-1] / k,
+            hits[-1] / n_rel,
+            discount[: top.size][hit].sum() / ideal,
+            precision_at[hit].sum() / min(k, n_rel),
+        )
+    return out
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest finite scores, best first, ties to the lower index
+    (a popularity count ties often: the list must not depend on the sort's whims)."""
+    if scores.size > k:
+        kth = np.partition(scores, scores.size - k)[scores.size - k]  # the k-th largest
+        candidates = np.flatnonzero(scores >= kth)
+    else:
+        candidates = np.arange(scores.size)
+    top = candidates[np.argsort(-scores[candidates], kind="stable")][:k]
+    return top[np.isfinite(scores[top])]
+
+
+def add_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a + b
+
+
+def interaction_counts(block: Block, n_items: int) -> np.ndarray:
+    """Training interactions per item (value > 0) on the user-side copy: shape (n_items,)."""
+    X = block.X
+    if X.shape[0] == 0 or X[0, SIDE] != BY_USER:
+        return np.zeros(n_items)
+    rows = (X[:, TEST] == 0.0) & (ratings_of(block) > 0)
+    return np.bincount(X[rows, ITEM].astype(np.int64), minlength=n_items).astype(np.float64)
+
+
+
+def training_users(block: Block) -> np.ndarray:
+    """Ids of the users with a training rating in this user-side block."""
+    X = block.X
+    if X.shape[0] == 0 or X[0, SIDE] != BY_USER:
+        return np.empty(0, dtype=np.int64)
+    return np.unique(X[X[:, TEST] == 0.0, USER].astype(np.int64))
+
+
+def concat_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.concatenate([a, b])

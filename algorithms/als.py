@@ -1,5 +1,5 @@
-"""ALS for explicit ratings, written once: each half-iteration solves per-entity normal
-equations on the workers, where that entity's ratings already are.
+"""ALS for explicit ratings or implicit feedback, written once: each half-iteration solves
+per-entity normal equations on the workers, where that entity's ratings already are.
 
 A ratings dataset keeps every rating twice (see :mod:`dmlbench.algorithms._als_kernels`): in
 user-partitioned blocks and in item-partitioned blocks. One iteration is two rounds:
@@ -23,16 +23,21 @@ from dmlbench.algorithms._als_kernels import (
     BY_ITEM,
     BY_USER,
     ITEM,
+    RANKING_METRICS,
     SIDE,
     TEST,
     USER,
+    add_arrays,
     add_pairs,
+    concat_arrays,
     concat_solutions,
+    interaction_counts,
     merge_extent,
-    precision_at_k,
+    ranking_sums,
     ratings_extent,
     solve_side,
     squared_error,
+    training_users,
 )
 from dmlbench.algorithms._common import (
     N_BLOCKS,
@@ -93,11 +98,21 @@ def _entity_bounds(sorted_ids: np.ndarray, n_blocks: int) -> np.ndarray:
 
 
 class ALS(BaseEstimator):
-    """Alternating least squares matrix factorisation of explicit ratings.
+    """Alternating least squares matrix factorisation of explicit ratings or of implicit
+    feedback.
 
-    Minimises ``sum over rated (u, i) of (r_ui - U_u . V_i)^2 + reg_param * (sum_u n_u
-    |U_u|^2 + sum_i n_i |V_i|^2)`` (ALS-WR weighting: ``n_u`` ratings of user ``u``),
-    Spark MLlib's objective for ``implicitPrefs=False``.
+    Explicit (``implicit_prefs=False``): minimises ``sum over rated (u, i) of (r_ui -
+    U_u . V_i)^2 + reg_param * (sum_u n_u |U_u|^2 + sum_i n_i |V_i|^2)`` (ALS-WR
+    weighting: ``n_u`` ratings of user ``u``), Spark MLlib's objective for
+    ``implicitPrefs=False``.
+
+    Implicit (``implicit_prefs=True``; Hu, Koren & Volinsky 2008): the values are
+    interaction strengths (views, carts, purchases); over *every* (u, i) pair it minimises
+    ``sum c_ui (p_ui - U_u . V_i)^2 + reg_param * (sum_u n_u |U_u|^2 + sum_i n_i |V_i|^2)``
+    with preference ``p_ui = 1`` where ``r_ui > 0`` (else 0), confidence ``c_ui = 1 +
+    alpha * |r_ui|`` (1 for a pair without interaction) and ``n_u`` the user's positive
+    interactions: MLlib's ``ALS(implicitPrefs=True)``. A user's solve costs its
+    interactions, not the catalogue (``V^T V`` is formed once per half-step).
 
     Parameters
     ----------
@@ -106,6 +121,9 @@ class ALS(BaseEstimator):
     reg_param : float, default=0.1
     max_iter : int, default=10
         Iterations (each: a user half-step and an item half-step).
+    implicit_prefs : bool, default=False
+    alpha : float, default=1.0
+        Confidence per unit of interaction (implicit only; MLlib's ``alpha``).
     random_state : int, default=0
         Seeds the initial item factors.
     backend : str or started backend, default="local"
@@ -121,13 +139,27 @@ class ALS(BaseEstimator):
         ``coldStartStrategy="drop"``).
     n_iter_ : int
     trace_ : list of dict
-        Per iteration: training RMSE after the user half-step (``objective``), seconds.
+        Per iteration, after the user half-step (``objective``): the training RMSE
+        (explicit), or the confidence-weighted squared error per (user, item) pair
+        (implicit); and seconds.
     """
 
-    def __init__(self, *, rank=10, reg_param=0.1, max_iter=10, random_state=0, backend="local"):
+    def __init__(
+        self,
+        *,
+        rank=10,
+        reg_param=0.1,
+        max_iter=10,
+        implicit_prefs=False,
+        alpha=1.0,
+        random_state=0,
+        backend="local",
+    ):
         self.rank = rank
         self.reg_param = reg_param
         self.max_iter = max_iter
+        self.implicit_prefs = implicit_prefs
+        self.alpha = alpha
         self.random_state = random_state
         self.backend = backend
 
@@ -136,6 +168,9 @@ class ALS(BaseEstimator):
         ratings Dataset (blocks from :func:`ratings_blocks` or a generator of that layout)."""
         check_positive_ints(self, "rank", "max_iter")
         check_number(self, "reg_param", 0.0, strict=False)
+        check_number(self, "alpha", 0.0, strict=False)
+        if not isinstance(self.implicit_prefs, (bool, np.bool_)):
+            raise ValueError(f"implicit_prefs must be True or False; got {self.implicit_prefs!r}")
         be = resolve_backend(self.backend, "ALS")
         ds, owned = self._dataset(be, X, y)
         try:
@@ -150,9 +185,12 @@ class ALS(BaseEstimator):
             U = np.zeros((n_users, self.rank))
             trace = Trace()
             for _ in range(self.max_iter):
-                U, users_known, sse, count = self._half_step(be, ds, V, BY_USER, n_users)
+                U, users_known, loss, count = self._half_step(be, ds, V, BY_USER, n_users)
                 V, items_known, _, _ = self._half_step(be, ds, U, BY_ITEM, n_items)
-                trace.add(np.sqrt(sse / count))
+                if self.implicit_prefs:  # over every pair of the users solved
+                    trace.add(loss / (int(users_known.sum()) * n_items))
+                else:
+                    trace.add(np.sqrt(loss / count))
             self.user_factors_, self.item_factors_ = U, V
             self.user_known_, self.item_known_ = users_known, items_known
             self.n_iter_ = self.max_iter
@@ -165,9 +203,16 @@ class ALS(BaseEstimator):
     def _half_step(
         self, be: Backend, ds: Dataset, other: np.ndarray, side: float, n: int
     ) -> tuple[np.ndarray, np.ndarray, float, int]:
-        """(factors of ``side``, which have training ratings, training SSE, ratings)."""
+        """(factors of ``side``, which have training ratings, training loss, ratings)."""
+        implicit = (float(self.alpha), other.T @ other) if self.implicit_prefs else (None, None)
         ids, rows, sse, count = be.aggregate(
-            ds, solve_side, concat_solutions, be.broadcast(other), side, float(self.reg_param)
+            ds,
+            solve_side,
+            concat_solutions,
+            be.broadcast(other),
+            side,
+            float(self.reg_param),
+            *implicit,
         )
         out = np.zeros((n, self.rank))  # entities without training ratings stay at zero
         out[ids] = rows
@@ -201,7 +246,8 @@ class ALS(BaseEstimator):
 
     def rmse(self, X, y=None, *, held_out: bool = True) -> float:
         """RMSE on pairs ``X`` with ratings ``y``, or on a ratings Dataset's held-out
-        (``held_out=True``) or training ratings."""
+        (``held_out=True``) or training ratings. Implicit feedback: of the predicted
+        preferences (1 for an interaction with value > 0), not of the values."""
         check_is_fitted(self)
         if isinstance(X, Dataset):
             be = resolve_backend(self.backend, "ALS")
@@ -213,11 +259,16 @@ class ALS(BaseEstimator):
                 be.broadcast(self.item_factors_),
                 held_out,
                 be.broadcast((self.user_known_, self.item_known_)),
+                bool(self.implicit_prefs),
             )
             if count == 0:
                 raise ValueError("the Dataset has no such ratings to score")
             return float(np.sqrt(sse / count))
         _, _, ratings = _triples(X, y)
+        if ratings is None:
+            raise ValueError("rmse on (user, item) pairs needs their ratings y")
+        if self.implicit_prefs:
+            ratings = (ratings > 0).astype(np.float64)
         err = self.predict(X) - ratings
         return float(np.sqrt(err @ err / err.size))
 
@@ -225,23 +276,69 @@ class ALS(BaseEstimator):
         """Negative RMSE (greater is better), on the held-out ratings of a Dataset."""
         return -self.rmse(X, y)
 
-    def precision_at_k(self, ds: Dataset, k: int = 10, relevant: float = 4.0) -> float:
-        """Mean precision@k over users with a held-out rating >= ``relevant`` (Dataset only)."""
+    def precision_at_k(self, ds: Dataset, k: int = 10, relevant: float | None = None) -> float:
+        """Mean precision@k over users with a held-out rating >= ``relevant`` (Dataset only;
+        see :meth:`ranking_metrics`)."""
+        return self.ranking_metrics(ds, k, relevant)["precision"]
+
+    def ranking_metrics(
+        self, ds: Dataset, k: int = 10, relevant: float | None = None
+    ) -> dict[str, float]:
+        """Precision@k, recall@k, NDCG@k and MAP@k of the top ``k`` recommendations on a
+        ratings Dataset's held-out interactions (see
+        :func:`~dmlbench.algorithms._als_kernels.ranking_sums`), averaged over users with
+        training ratings and a held-out one >= ``relevant`` (default: 4.0 for explicit
+        ratings, any interaction for implicit feedback); plus ``users``, how many."""
         check_is_fitted(self)
         be = resolve_backend(self.backend, "ALS")
-        hits, users = be.aggregate(
-            ds,
-            precision_at_k,
-            add_pairs,
-            be.broadcast(self.user_factors_),
-            be.broadcast(self.item_factors_),
-            int(k),
-            float(relevant),
-            be.broadcast((self.user_known_, self.item_known_)),
-        )
-        if users == 0:
-            raise ValueError(f"no user has a held-out rating >= {relevant}")
-        return hits / (k * users)
+        factors = be.broadcast(self.user_factors_), be.broadcast(self.item_factors_)
+        return _ranking(be, ds, factors, k, self.relevant_threshold(relevant), self.user_known_)
+
+    def relevant_threshold(self, relevant: float | None = None) -> float:
+        """The held-out value that makes an item relevant: ``relevant``, else 4.0 for
+        explicit ratings, 0.0 (any interaction) for implicit feedback."""
+        if relevant is not None:
+            return float(relevant)
+        return 0.0 if self.implicit_prefs else 4.0
+
+
+def popularity_metrics(
+    ds: Dataset, k: int = 10, relevant: float = 0.0, *, backend="local"
+) -> dict[str, float]:
+    """The popularity baseline's :meth:`ALS.ranking_metrics` on the same held-out
+    interactions: every user is recommended the ``k`` items with the most training
+    interactions among those it has not interacted with. Scored over the users with
+    training interactions (the same users an ALS model is scored on)."""
+    be = resolve_backend(backend, "popularity_metrics")
+    max_user, max_item, _, _, _ = be.aggregate(ds, ratings_extent, merge_extent)
+    counts = be.aggregate(ds, interaction_counts, add_arrays, max_item + 1)
+    known = _users_with_training(be, ds, max_user + 1)
+    return _ranking(be, ds, (None, None), k, float(relevant), known, be.broadcast(counts))
+
+
+def _users_with_training(be: Backend, ds: Dataset, n_users: int) -> np.ndarray:
+    """Which users have a training rating: shape (n_users,) of bool."""
+    ids = be.aggregate(ds, training_users, concat_arrays)
+    known = np.zeros(n_users, dtype=bool)
+    known[ids] = True
+    return known
+
+
+def _ranking(be, ds, factors, k, relevant, users_known, popularity=None) -> dict[str, float]:
+    sums = be.aggregate(
+        ds,
+        ranking_sums,
+        add_arrays,
+        *factors,
+        int(k),
+        relevant,
+        be.broadcast((users_known,)),
+        popularity,
+    )
+    users = int(sums[-1])
+    if users == 0:
+        raise ValueError(f"no user has training ratings and a held-out one >= {relevant}")
+    return {**dict(zip(RANKING_METRICS, (sums[:-1] / users).tolist(), strict=True)), "users": users}
 
 
 def _triples(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -259,4 +356,4 @@ def _triples(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]
     return X[:, 0].astype(np.int64), X[:, 1].astype(np.int64), ratings
 
 
-__all__ = ["ALS", "ratings_blocks", "USER", "ITEM", "TEST", "SIDE"]
+__all__ = ["ALS", "popularity_metrics", "ratings_blocks", "USER", "ITEM", "TEST", "SIDE"]

@@ -97,6 +97,104 @@ def images_block(
     return Block(images.reshape(rows, n_features), labels.astype(float))
 
 
+# -- strokes: 28x28 handwriting-like images, hard enough to separate the models ----------
+#: Strokes in the pool the class templates are drawn from (classes share strokes: no
+#: single pixel tells two classes apart).
+N_STROKES = 14
+STROKES_PER_CLASS = 3
+
+
+def stroke_templates(n_classes: int, side: int, seed: int) -> np.ndarray:
+    """Class templates, shape (n_classes, side, side) in [0, 1]: each class is
+    :data:`STROKES_PER_CLASS` strokes (smooth curves through four random points, drawn
+    with a soft pen) out of a shared pool of :data:`N_STROKES`."""
+    rng = np.random.default_rng([seed, 2**31, 28])
+    t = np.linspace(0.0, 1.0, 40)[:, None]
+    pool = []
+    for _ in range(N_STROKES):  # a cubic Bezier curve inside the middle 70 % of the canvas
+        p0, p1, p2, p3 = rng.uniform(0.15, 0.85, size=(4, 2)) * (side - 1)
+        pool.append(
+            (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
+        )
+    yy, xx = np.mgrid[0:side, 0:side]
+    grid = np.column_stack([yy.ravel(), xx.ravel()]).astype(np.float64)
+    pen = 0.9 + side / 40  # pixels
+    templates = np.empty((n_classes, side * side))
+    for c in range(n_classes):
+        strokes = rng.choice(N_STROKES, STROKES_PER_CLASS, replace=False)
+        points = np.vstack([pool[k] for k in strokes])
+        d2 = ((grid[:, None, :] - points[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+        templates[c] = np.exp(-d2 / (2 * pen**2))
+    return templates.reshape(n_classes, side, side)
+
+
+def _smooth_field(rng: np.random.Generator, rows: int, side: int, coarse: int) -> np.ndarray:
+    """Random smooth fields, shape (rows, side, side): a ``coarse`` x ``coarse`` grid of
+    standard normals, bilinearly upsampled."""
+    grid = rng.standard_normal((rows, coarse, coarse))
+    at = np.linspace(0, coarse - 1, side)
+    lo = np.minimum(at.astype(int), coarse - 2)
+    w = at - lo
+    rows_i = grid[:, lo] * (1 - w)[None, :, None] + grid[:, lo + 1] * w[None, :, None]
+    return rows_i[:, :, lo] * (1 - w)[None, None, :] + rows_i[:, :, lo + 1] * w[None, None, :]
+
+
+def _bilinear(images: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``images`` (rows, side, side) sampled at per-image coordinates ``y``, ``x`` (same
+    shape), zero outside."""
+    rows, side, _ = images.shape
+    # a zero border: every neighbour outside the image reads 0, no masks needed
+    padded = np.zeros((rows, side + 2, side + 2))
+    padded[:, 1:-1, 1:-1] = images
+    flat = padded.ravel()
+    y = np.clip(y + 1.0, 0.0, side + 0.999)
+    x = np.clip(x + 1.0, 0.0, side + 0.999)
+    y0, x0 = y.astype(np.int64), x.astype(np.int64)
+    wy, wx = y - y0, x - x0
+    base = (np.arange(rows) * (side + 2) ** 2)[:, None, None] + y0 * (side + 2) + x0
+    top = flat[base] * (1 - wx) + flat[base + 1] * wx
+    bottom = flat[base + side + 2] * (1 - wx) + flat[base + side + 3] * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def strokes_block(
+    i: int, *, rows: int, n_features: int = 784, n_classes: int = 10, seed: int = 0
+) -> Block:
+    """Block ``i`` of handwriting-like images: a class's strokes
+    (:func:`stroke_templates`), moved by a random affine map (rotation up to 15 degrees,
+    scale 0.85-1.15, shift up to 3 pixels at 28x28) and an elastic deformation (a smooth
+    random displacement of up to about 2 pixels), plus clutter (a stroke of another class,
+    fainter, on half of the images), intensity scaling and pixel noise. Hard on purpose:
+    a linear model cannot undo the deformations, an MLP partly, a convolutional net best;
+    none is perfect. Images of ``side = sqrt(n_features)`` squared pixels, flattened."""
+    side = int(round(np.sqrt(n_features)))
+    if side * side != n_features:
+        raise ValueError(f"images need a square number of features; got {n_features}")
+    rng = np.random.default_rng([seed, i, 28])
+    labels = rng.integers(0, n_classes, size=rows)
+    templates = stroke_templates(n_classes, side, seed)
+    scale = side / 28.0
+    angle = np.deg2rad(rng.uniform(-12, 12, rows))[:, None, None]
+    zoom = rng.uniform(0.85, 1.15, rows)[:, None, None]
+    shift = rng.uniform(-3, 3, size=(rows, 2, 1, 1)) * scale
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float64) - (side - 1) / 2
+    # inverse map: where in the template each output pixel comes from
+    src_y = (np.cos(angle) * yy - np.sin(angle) * xx) / zoom + (side - 1) / 2 - shift[:, 0]
+    src_x = (np.sin(angle) * yy + np.cos(angle) * xx) / zoom + (side - 1) / 2 - shift[:, 1]
+    src_y = src_y + 1.5 * scale * _smooth_field(rng, rows, side, 5)
+    src_x = src_x + 1.5 * scale * _smooth_field(rng, rows, side, 5)
+    images = _bilinear(templates[labels], src_y, src_x)
+    other = (labels + rng.integers(1, n_classes, rows)) % n_classes
+    clutter = rng.random(rows) < 0.4
+    dy, dx = rng.uniform(-6, 6, size=(2, rows, 1, 1)) * scale
+    faint = 0.4 * clutter[:, None, None] * _bilinear(
+        templates[other], yy + (side - 1) / 2 + dy, xx + (side - 1) / 2 + dx
+    )
+    images = np.maximum(images, faint) * rng.uniform(0.7, 1.3, size=(rows, 1, 1))
+    images += 0.2 * rng.standard_normal(images.shape)
+    return Block(images.reshape(rows, n_features), labels.astype(float))
+
+
 # -- ratings (e-commerce): user-item interactions from latent factors --------------------
 RATINGS_PER_USER = 40  # mean ratings per user; n_users = n_ratings // RATINGS_PER_USER
 
@@ -176,14 +274,136 @@ def ratings_block(
     return Block(X, rating)
 
 
-#: Columns of :func:`customers_block`: one row per user of the ratings generator.
+# -- interactions (e-commerce, implicit): views, carts, purchases from users' tastes -------
+INTERACTIONS_PER_USER = 40  # mean interactions per user; n_users = n_interactions // this
+#: Interaction strengths (a view, an add to cart, a purchase) and how often each happens.
+STRENGTHS = np.array([1.0, 3.0, 5.0])
+STRENGTH_SHARES = np.array([0.75, 0.17, 0.08])
+#: Of a user's interactions, the share drawn from its own tastes (the rest: what is popular).
+TASTE_SHARE = 0.7
+
+
+def interactions_model(n_users: int, n_items: int, rank: int, seed: int):
+    """The generator's latent structure: ``rank`` taste segments.
+
+    Returns
+    -------
+    segments : ndarray of shape (n_users, 2), int
+        Each user's two tastes (segments), the first its main one.
+    main_weight : ndarray of shape (n_users,)
+        The share of a user's taste-driven interactions drawn from its main segment.
+    activity : ndarray of shape (n_users,)
+        Relative number of interactions (lognormal, mean 1).
+    cdfs : ndarray of shape (rank + 1, n_items)
+        Cumulative item distributions: one per segment (items it likes, each weighted by
+        a power law of its own), and the last one, popularity over everyone.
+    """
+    rng = np.random.default_rng([seed, 2**31, 7])
+    segments = rng.integers(0, rank, size=(n_users, 2))
+    main_weight = rng.uniform(0.6, 1.0, n_users)
+    activity = rng.lognormal(0.0, 0.5, n_users)
+    activity /= activity.mean()
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.9  # item 0 the most popular
+    likes = rng.random((rank, n_items)) < 0.08  # each segment likes about 8 % of the items
+    likes[np.arange(rank), rng.integers(0, n_items, rank)] = True  # at least one
+    # each segment's own favourites: the power law's weights in an order of its own
+    taste = likes * rng.permuted(np.tile(popularity, (rank, 1)), axis=1)
+    weights = np.vstack([taste, popularity])
+    cdfs = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    cdfs[:, -1] = 1.0
+    return segments, main_weight, activity, cdfs
+
+
+def _user_chunk_interactions(j, n_users, n_items, n_blocks, rank, held_out, seed, model):
+    """(users, items, strengths, held-out) of the ``j``-th user range, in user order.
+
+    A user draws ``Poisson(INTERACTIONS_PER_USER * activity)`` interactions, each from
+    one of its tastes (:data:`TASTE_SHARE`) or from popularity; an item drawn twice is
+    one interaction, the strongest. Decided by a generator seeded with (seed, j) alone,
+    so any block can rebuild the range: O(interactions) work.
+    """
+    segments, main_weight, activity, cdfs = model
+    lo, hi = n_users * j // n_blocks, n_users * (j + 1) // n_blocks
+    rng = np.random.default_rng([seed, 11, j])
+    users = np.arange(lo, hi)
+    counts = rng.poisson(INTERACTIONS_PER_USER * activity[lo:hi])
+    u = np.repeat(users, counts)
+    from_taste = rng.random(u.size) < TASTE_SHARE
+    main = rng.random(u.size) < main_weight[u]
+    segment = np.where(main, segments[u, 0], segments[u, 1])
+    which = np.where(from_taste, segment, rank)  # row of cdfs: a taste, or popularity
+    draw = rng.random(u.size)
+    items = np.empty(u.size, dtype=np.int64)
+    for row in np.unique(which):
+        pick = which == row
+        items[pick] = np.searchsorted(cdfs[row], draw[pick], side="right")
+    np.minimum(items, n_items - 1, out=items)
+    strength = rng.choice(STRENGTHS, size=u.size, p=STRENGTH_SHARES)
+    # One interaction per (user, item): the strongest.
+    order = np.lexsort((-strength, items, u))
+    u, items, strength = u[order], items[order], strength[order]
+    first = np.ones(u.size, dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (items[1:] != items[:-1])
+    u, items, strength = u[first], items[first], strength[first]
+    test = rng.random(u.size) < held_out
+    return u, items, strength, test
+
+
+def interactions_block(
+    i: int,
+    *,
+    rows: int,
+    n_features: int = 1000,
+    rank: int = 8,
+    n_blocks: int = 8,
+    held_out: float = 0.2,
+    seed: int = 0,
+) -> Block:
+    """Block ``i`` of implicit feedback (views 1, carts 3, purchases 5), in the ratings
+    layout of :mod:`dmlbench.algorithms._als_kernels`.
+
+    ``n_features`` items; ``rows * n_blocks / INTERACTIONS_PER_USER`` users, each with
+    two of ``rank`` taste segments (:func:`interactions_model`): most of a user's
+    interactions are items its tastes like, the rest what is popular (power law), so a
+    recommender that learns tastes beats one that recommends the popular. A
+    ``held_out`` share is marked for testing. Even block ``2 j`` holds the ``j``-th range
+    of users; odd block ``2 j + 1`` the ``j``-th range of items (ranges of about equal
+    interactions). A user block costs its own interactions; an item block rebuilds every
+    user range and keeps its items (the two partitionings agree by construction).
+    """
+    n_items = n_features
+    n_users = max(n_blocks, rows * n_blocks // INTERACTIONS_PER_USER)
+    model = interactions_model(n_users, n_items, rank, seed)
+    by_item, j = i % 2 == 1, i // 2
+    args = (n_users, n_items, n_blocks, rank, held_out, seed, model)
+    if not by_item:
+        u, it, strength, test = _user_chunk_interactions(j, *args)
+    else:
+        segments, main_weight, _, cdfs = model
+        shares = np.bincount(segments[:, 0], minlength=rank) / n_users
+        expected = TASTE_SHARE * shares @ np.diff(cdfs[:rank], prepend=0.0, axis=1)
+        expected += (1 - TASTE_SHARE) * np.diff(cdfs[rank], prepend=0.0)
+        cuts = np.searchsorted(np.cumsum(expected), np.arange(1, n_blocks) / n_blocks)
+        bounds = np.concatenate([[0], cuts, [n_items]])
+        lo, hi = int(bounds[j]), int(bounds[j + 1])
+        parts = [_user_chunk_interactions(c, *args) for c in range(n_blocks)]
+        u, it, strength, test = (np.concatenate(col) for col in zip(*parts, strict=True))
+        keep = (it >= lo) & (it < hi)
+        u, it, strength, test = u[keep], it[keep], strength[keep], test[keep]
+        order = np.argsort(it, kind="stable")
+        u, it, strength, test = u[order], it[order], strength[order], test[order]
+    X = np.column_stack([u, it, test, np.full(u.size, float(by_item))]).astype(np.float64)
+    return Block(X, strength)
+
+
+#: Columns of :func:`customers_block`: one row per user of the interactions generator.
 CUSTOMER_COLUMNS = (
-    "log_ratings",  # log(1 + number of ratings)
-    "mean_rating",
-    "rating_std",
-    "mainstream_share",  # share of ratings on the top 1 % most popular items
-    "niche_index",  # mean log popularity rank of the items rated
-    "enthusiasm",  # share of ratings >= 4
+    "log_interactions",  # log(1 + number of interactions)
+    "mean_strength",  # views 1, carts 3, purchases 5
+    "strength_std",
+    "mainstream_share",  # share of interactions with the top 1 % most popular items
+    "niche_index",  # mean log popularity rank of the items interacted with
+    "purchase_share",  # share of interactions that are purchases
 )
 
 
@@ -192,13 +412,14 @@ def customers_block(
 ) -> Block:
     """Block ``i`` of per-user features (:data:`CUSTOMER_COLUMNS`) for segmentation.
 
-    ``rows`` users per block, summarised from their ratings in :func:`ratings_block`
-    (same seed and layout: the same users and ratings); ``n_features`` is the number of
-    items there. A user with no rating has NaN features (left to the preprocessing).
+    ``rows`` users per block, summarised from their interactions in
+    :func:`interactions_block` (same seed and layout: the same users and interactions;
+    time linear in them); ``n_features`` is the number of items there. A user with no
+    interaction has NaN features (left to the preprocessing).
     """
-    block = ratings_block(
+    block = interactions_block(
         2 * i,
-        rows=rows * RATINGS_PER_USER,
+        rows=rows * INTERACTIONS_PER_USER,
         n_features=n_features,
         rank=rank,
         n_blocks=n_blocks,
@@ -218,8 +439,8 @@ def customers_block(
         std = np.sqrt(np.maximum(per_user(r * r) / count - mean**2, 0.0))
         top = per_user((items < max(1, n_features // 100)).astype(np.float64)) / count
         niche = per_user(np.log1p(items)) / count
-        fans = per_user((r >= 4).astype(np.float64)) / count
-    X = np.column_stack([np.log1p(count), mean, std, top, niche, fans])
+        bought = per_user((r >= STRENGTHS[-1]).astype(np.float64)) / count
+    X = np.column_stack([np.log1p(count), mean, std, top, niche, bought])
     return Block(X, None)
 
 

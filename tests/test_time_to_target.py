@@ -20,13 +20,11 @@ from dmlbench.suites.workloads import ALGORITHMS
 MLP = ALGORITHMS["mlp"]
 
 
-def mlp_case(
-    impl: str = "dmlbench", backend: str = "local", n_workers: int = 1, repeats: int = 3, **params
-) -> Case:
+def mlp_case(impl: str = "dmlbench", backend: str = "local", n_workers: int = 1, **params) -> Case:
     """An MLP on 4000 generated 8x8 images (10 classes) with a held-out accuracy target."""
     params = {"solver": "adam", "hidden_layer_sizes": [32], "batch_size": 200, **params}
     return Case(
-        "t", "mlp", "images", params, backend, n_workers, impl, 4000, 64, 1, 300.0, repeats
+        "t", "mlp", "images", params, backend, n_workers, impl, 4000, 64, 1, 300.0, 3
     )  # fmt: skip
 
 
@@ -101,8 +99,7 @@ def test_a_native_on_an_engine_is_timed_to_the_same_target(backend):
     """MLlib's MLP (sigmoid units, L-BFGS: its budget counts iterations) on Spark."""
     if backend.name != "spark":
         pytest.skip("MLlib's MLP: runs on the spark backend only")
-    # One timed fit (MLlib's take seconds each: CI's time); the budget search is the same.
-    case = mlp_case("native", "spark", backend.n_workers, repeats=1, target=0.8, max_iter=256)
+    case = mlp_case("native", "spark", backend.n_workers, target=0.8, max_iter=256)
     record = runner._measure(case, backend)
     assert record["outcome"] == "ok", record["reason"]
     assert record["native"]["settings"]["maxIter"] == record["target"]["budget"]
