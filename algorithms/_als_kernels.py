@@ -179,6 +179,9 @@ def add_pairs(a: tuple, b: tuple) -> tuple:
     return a[0] + b[0], a[1] + b[1]
 
 
+#: ``relevant`` for implicit feedback: any positive interaction (a value of 0 is no
+#: preference, as in training).
+ANY_INTERACTION = float(np.nextafter(0.0, 1.0))
 #: The ranking metrics :func:`ranking_sums` adds up, in its order.
 RANKING_METRICS = ("precision", "recall", "ndcg", "map")
 
@@ -196,7 +199,8 @@ def ranking_sums(
     AP@k (:data:`RANKING_METRICS`), then the number of users: shape (5,).
 
     A user counts when it has training interactions (``known[0]``) and a held-out one
-    with value >= ``relevant`` (its relevant set ``R``). Recommended: the ``k`` items
+    with value >= ``relevant`` (its relevant set ``R``; :data:`ANY_INTERACTION`: any
+    positive value, as the implicit model's preference is). Recommended: the ``k`` items
     of highest score among those it has no training interaction with, scored by
     ``U[u] . V`` or, with ``popularity`` (shape (n_items,)), by popularity alone (the
     baseline: the same list for everyone). Binary gains: precision ``hits / k``, recall
@@ -207,24 +211,28 @@ def ranking_sums(
     X = block.X
     if X.shape[0] == 0 or X[0, SIDE] != BY_USER:
         return out
-    users = X[:, USER].astype(np.int64)
-    items = X[:, ITEM].astype(np.int64)
-    test = X[:, TEST] != 0.0
-    liked = test & (ratings_of(block) >= relevant) & known[0][users]
+    order = np.argsort(X[:, USER], kind="stable")  # one user's rows together
+    users = X[order, USER].astype(np.int64)
+    items = X[order, ITEM].astype(np.int64)
+    test = X[order, TEST] != 0.0
+    liked = test & (ratings_of(block)[order] >= relevant) & known[0][users]
     discount = 1.0 / np.log2(np.arange(2, k + 2))
-    for u in np.unique(users[liked]):
-        mine = users == u
+    wanted = np.unique(users[liked])
+    first = np.searchsorted(users, wanted, side="left")
+    last = np.searchsorted(users, wanted, side="right")
+    for u, lo, hi in zip(wanted.tolist(), first.tolist(), last.tolist(), strict=True):
+        its, seen, relevant_items = items[lo:hi], ~test[lo:hi], liked[lo:hi]  # u's rows
         if popularity is not None:
             scores = popularity.astype(np.float64)  # a copy: this user's exclusions below
         else:
             scores = np.asarray(V) @ np.asarray(U)[u]
-        scores[items[mine & ~test]] = -np.inf  # interacted with in training: not recommended
+        scores[its[seen]] = -np.inf  # interacted with in training: not recommended
         top = _top(scores, k)
         out[-1] += 1.0
         if top.size == 0:  # nothing left to recommend: zero on every metric
             continue
-        hit = np.isin(top, items[mine & liked])
-        n_rel = int(np.unique(items[mine & liked]).size)
+        hit = np.isin(top, its[relevant_items])
+        n_rel = int(np.unique(its[relevant_items]).size)
         ideal = discount[: min(k, n_rel)].sum()
         hits = np.cumsum(hit)
         precision_at = hits / np.arange(1, top.size + 1)

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from dmlbench.algorithms._als_kernels import (
+    ANY_INTERACTION,
     BY_ITEM,
     BY_USER,
     ITEM,
@@ -296,14 +297,14 @@ class ALS(BaseEstimator):
 
     def relevant_threshold(self, relevant: float | None = None) -> float:
         """The held-out value that makes an item relevant: ``relevant``, else 4.0 for
-        explicit ratings, 0.0 (any interaction) for implicit feedback."""
+        explicit ratings, any positive interaction for implicit feedback."""
         if relevant is not None:
             return float(relevant)
-        return 0.0 if self.implicit_prefs else 4.0
+        return ANY_INTERACTION if self.implicit_prefs else 4.0
 
 
 def popularity_metrics(
-    ds: Dataset, k: int = 10, relevant: float = 0.0, *, backend="local"
+    ds: Dataset, k: int = 10, relevant: float = ANY_INTERACTION, *, backend="local"
 ) -> dict[str, float]:
     """The popularity baseline's :meth:`ALS.ranking_metrics` on the same held-out
     interactions: every user is recommended the ``k`` items with the most training

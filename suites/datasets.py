@@ -379,8 +379,11 @@ def interactions_block(
     if not by_item:
         u, it, strength, test = _user_chunk_interactions(j, *args)
     else:
-        segments, main_weight, _, cdfs = model
-        shares = np.bincount(segments[:, 0], minlength=rank) / n_users
+        segments, main_weight, activity, cdfs = model
+        # each segment's share of the taste-driven draws, weighted by activity
+        shares = np.bincount(segments[:, 0], weights=activity * main_weight, minlength=rank)
+        shares += np.bincount(segments[:, 1], weights=activity * (1 - main_weight), minlength=rank)
+        shares /= shares.sum()
         expected = TASTE_SHARE * shares @ np.diff(cdfs[:rank], prepend=0.0, axis=1)
         expected += (1 - TASTE_SHARE) * np.diff(cdfs[rank], prepend=0.0)
         cuts = np.searchsorted(np.cumsum(expected), np.arange(1, n_blocks) / n_blocks)

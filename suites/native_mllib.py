@@ -332,6 +332,11 @@ class MLPComparator(_MLlib):
         )
 
 
+#: MLlib's ALS checkpoints from this many iterations on (fewer: its lineage is short
+#: enough, and a checkpoint is a write to disk inside the timed fit).
+CHECKPOINT_FROM_ITER = 20
+
+
 class ALSComparator(_MLlib):
     """Spark ML ``ALS`` on the same training ratings; held-out RMSE.
 
@@ -375,6 +380,11 @@ class ALSComparator(_MLlib):
         }
         if self.settings["implicitPrefs"]:
             self.settings["alpha"] = float(p.get("alpha", 1.0))
+        # Checkpoint (to disk, inside the timed fit) only where the lineage needs it: at
+        # 10 iterations and an interval of 10 MLlib wrote one on its last iteration.
+        self.settings["checkpointInterval"] = (
+            10 if self.settings["maxIter"] >= CHECKPOINT_FROM_ITER else -1
+        )
         self.ds = ds
 
     def fit(self) -> Fitted:
@@ -386,7 +396,6 @@ class ALSComparator(_MLlib):
             userCol="user",
             itemCol="item",
             ratingCol="rating",
-            checkpointInterval=10,
         ).fit(self.train)
         test = self.test
         native = {"impl": "MLlib ALS", "settings": dict(self.settings), "input": self.cached}
