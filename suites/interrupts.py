@@ -82,6 +82,7 @@ class _State:
         self.swallowed = threading.Event()  # Python ignored our Interrupted: raise it again
         self.again = False  # the next signal is our own redelivery, not the user's second
         self.done = False  # the block was left: the redeliverer ends
+        self.forcing = False  # a forced exit is under way: other threads' errors are not news
 
 
 _state: _State | None = None
@@ -242,6 +243,8 @@ def _unraisable_hook(state: _State, previous: Callable) -> Callable:
     next step (:func:`_redeliver`)."""
 
     def hook(unraisable) -> None:
+        if state.forcing:  # an engine's finalizer, cut short by our exit: not the user's news
+            return
         if isinstance(unraisable.exc_value, Interrupted) and not state.done:
             state.swallowed.set()
             return
@@ -273,8 +276,12 @@ def _watch(state: _State) -> None:
 def _force(state: _State) -> None:
     """Kill what the run started, print the farewell, exit with the signal's status now."""
     signum = state.signum or signal.SIGINT
+    # Other threads (an engine's shutdown) go on running finalizers meanwhile.
+    state.forcing = True
     with suppress(Exception):
         end_started(grace=0.0, before=state.before)
+    with suppress(Exception):
+        _release_semaphores()
     with suppress(Exception):
         _let_trackers_finish()
     with suppress(Exception):
@@ -353,15 +360,35 @@ def _own_helpers() -> set[int]:
     return {pid for _, pid in _trackers()}
 
 
+def _release_semaphores() -> None:
+    """Before a forced exit: unlink this process's named semaphores (a Dask nanny's queues
+    and locks) as their finalizers would, while the resource tracker still listens.
+
+    Otherwise the tracker unlinks them when its pipe closes, and a finalizer that another
+    thread runs meanwhile fails ("Exception ignored ... sem_unlink", a warning from the
+    tracker). Each finalizer runs once: a later garbage collection does nothing.
+    """
+    from multiprocessing import synchronize, util
+
+    for finalizer in list(util._finalizer_registry.values()):
+        if getattr(finalizer, "_callback", None) is synchronize.SemLock._cleanup:
+            with suppress(Exception):
+                finalizer()
+
+
 def _let_trackers_finish(seconds: float = 1.0) -> None:
-    """Before a forced exit: tell our resource trackers we are gone (close their pipe) and
+    """Before a forced exit: tell our resource trackers we are gone (end their pipe) and
     wait for them to free what the skipped shutdown left, so their notes come before our
     last line, not after it."""
     procs = []
     for fd, pid in _trackers():
         if fd is not None:
+            # /dev/null over the pipe, not a close: a finalizer still running in another
+            # thread writes into nothing, not into EBADF or a file that reused the number.
             with suppress(OSError):
-                os.close(fd)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, fd)
+                os.close(devnull)
         with suppress(psutil.Error):
             procs.append(psutil.Process(pid))
     psutil.wait_procs(procs, timeout=seconds)
