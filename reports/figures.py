@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from dmlbench.reports import metrics, stats
 from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import (
@@ -35,16 +37,43 @@ BACKEND_COLORS = {
 OTHER_COLOR = "#CC79A7"
 IMPL_STYLE = {"dmlbench": "-", "native": "--"}
 FAILURE_COLOR = "#D55E00"
-SIZE_MARKERS = ("o", "s", "^", "D", "v", "P")  # one per data size within a figure
 
 
 @dataclass
 class Figure:
-    """A drawn figure: file stem, title (also the alt text) and the matplotlib figure."""
+    """A drawn figure: file stem, title and the matplotlib figure."""
 
     name: str
     title: str
     figure: Any
+
+    @property
+    def caption(self) -> str:
+        """What to look at in it (its kind's :data:`CAPTIONS` entry)."""
+        return CAPTIONS.get(self.name.split("-")[0], "")
+
+
+#: What to look at, per kind of figure (the file stem's first word): each figure's caption.
+CAPTIONS = {
+    "strong": "One column per data size. Top: fit time against workers, every engine, with "
+    "dotted reference lines for what ran at one worker count only (the local oracle, "
+    "scikit-learn on one core); a curve that flattens is where adding workers stops paying. "
+    "Bottom: speedup over the fewest workers against the grey ideal line.",
+    "size": "Fit time against rows, log-log: a slope of 1 is linear in the data, below 1 a "
+    "fixed cost still dominates; where two curves cross, the faster engine changes.",
+    "compare": "Each bar is a time over scikit-learn's on one core (grey line): left of it "
+    "faster, right slower; hatched bars are the engines' own libraries; whiskers are "
+    "95 % intervals.",
+    "rounds": "A typical iteration split: the workers' compute, the wait for the slowest, "
+    "the engine's own cost and the driver's. Long non-compute segments are overhead "
+    "more workers will not remove.",
+    "phases": "Everything a case cost beside the timed fit: the engine's start, data "
+    "generation and preparation happen before the clock; the fit is the median.",
+    "convergence": "The objective against seconds, the same objective for every "
+    "implementation: lower sooner is better; the band is the timed fits' range.",
+    "overhead": "One empty round per engine and worker count: the floor below which no "
+    "iteration on that engine can go.",
+}
 
 
 def pyplot():
@@ -108,11 +137,13 @@ def _finish(fig, ax, kind: str, title: str, wkey, grid: str = "both") -> Figure:
     return Figure(f"{kind}-{_slug(workload_label(wkey))}" if wkey else kind, title, fig)
 
 
-def _log_if_wide(ax) -> None:
-    """A log y axis when the times span more than 10x; linear reads better otherwise."""
-    lo, hi = ax.get_ylim()
-    if lo > 0 and hi / lo > 10:
-        ax.set_yscale("log")
+def _log_if_wide(*axes) -> None:
+    """Log y axes when the times of any of ``axes`` span more than 10x; linear reads
+    better otherwise."""
+    limits = [(ax.dataLim.y0, ax.dataLim.y1) for ax in axes]  # the data, not the margins
+    if all(lo > 0 for lo, _ in limits) and any(hi / lo > 10 for lo, hi in limits):
+        for ax in axes:
+            ax.set_yscale("log")
 
 
 def _yerr(intervals, scale: float = 1.0) -> list[list[float]]:
@@ -125,54 +156,107 @@ def _yerr(intervals, scale: float = 1.0) -> list[list[float]]:
 
 
 def strong_scaling(results: Results) -> list[Figure]:
-    """Per workload: fit time vs workers, and speedup vs workers with the ideal line."""
+    """Per workload, small multiples per data size: fit time vs workers (top) and speedup
+    vs workers with the ideal line (bottom), every engine in each panel; a series measured
+    at one worker count only (the local oracle, scikit-learn on one core) is drawn as a
+    horizontal reference line in the time panel."""
     plt = pyplot()
     out = []
     for wkey, records in _by_workload(results.ok):
         series: dict[tuple, list] = defaultdict(list)
         for r in records:
             series[(_c(r, "backend"), _c(r, "impl"), _c(r, "n_samples"))].append(r)
-        series = {k: v for k, v in series.items() if len({_c(r, "n_workers") for r in v}) > 1}
-        if not series:
+        scaled = {k: v for k, v in series.items() if len({_c(r, "n_workers") for r in v}) > 1}
+        if not scaled:
             continue
-        fig, (ax_t, ax_s) = plt.subplots(1, 2, figsize=(11, 4.2))
-        sizes = sorted({n for _, _, n in series})
-        max_p = 1
-        for (backend, impl, n), rs in sorted(series.items()):
-            rs = sorted(rs, key=lambda r: _c(r, "n_workers"))
-            ps = [_c(r, "n_workers") for r in rs]
-            # 95 % bootstrap intervals of the median and of the speedup, from the raw fits
-            times = [stats.median_interval(fit_times(r)) for r in rs]
-            # speedup over the fewest workers, drawn as if from 1 (x ps[0])
-            speedups = [stats.speedup_interval(fit_times(rs[0]), fit_times(r)) for r in rs]
-            label = f"{backend}{' native' if impl == 'native' else ''}, n={n:,}"
-            style = dict(
-                color=color(backend),
-                linestyle=IMPL_STYLE.get(impl, ":"),
-                marker=SIZE_MARKERS[sizes.index(n) % len(SIZE_MARKERS)],
-            )
-            ax_t.errorbar(ps, times, yerr=_yerr(times), capsize=3, label=label, **style)
-            ax_s.errorbar(
-                ps, [float(x) * ps[0] for x in speedups], yerr=_yerr(speedups, scale=ps[0]),
-                capsize=3, label=label, **style,
-            )  # fmt: skip
-            max_p = max(max_p, *ps)
-        ax_s.plot([1, max_p], [1, max_p], color="grey", linewidth=1, label="ideal")
-        _mark_failures(ax_t, _failed(results, wkey), lambda r: _c(r, "n_workers"))
-        ax_t.set(
-            xlabel="workers", ylabel="fit time, median (s)", title="Fit time (95 % intervals)"
-        )
-        _log_if_wide(ax_t)
-        ax_s.set(xlabel="workers", ylabel="speedup (x)", title="Speedup over the fewest workers")
-        for ax in (ax_t, ax_s):
-            ax.set_xticks(range(1, max_p + 1))
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+        sizes = sorted({n for _, _, n in scaled})
+        max_p = max(_c(r, "n_workers") for rs in scaled.values() for r in rs)
+        fig, axes = plt.subplots(2, len(sizes), figsize=(max(6.0, 3.9 * len(sizes)), 6.6),
+                                 squeeze=False, sharex=True)  # fmt: skip
+        failed = _failed(results, wkey)
+        for j, n in enumerate(sizes):
+            ax_t, ax_s = axes[0][j], axes[1][j]
+            for (backend, impl, m), rs in sorted(series.items()):
+                if m != n:
+                    continue
+                rs = sorted(rs, key=lambda r: _c(r, "n_workers"))
+                label = series_label(rs[0])
+                if (backend, impl, m) not in scaled:  # a reference, not a curve
+                    ax_t.axhline(rs[0]["fit_median_s"], color=color(backend), linestyle=":",
+                                 linewidth=1.2, label=f"{label}, {_c(rs[0], 'n_workers')}w "
+                                 "(reference)")  # fmt: skip
+                    continue
+                ps = [_c(r, "n_workers") for r in rs]
+                # 95 % intervals of the median and of the speedup, from the raw fits
+                times = [stats.median_interval(fit_times(r)) for r in rs]
+                # speedup over the fewest workers, drawn as if from 1 (x ps[0])
+                speedups = [stats.speedup_interval(fit_times(rs[0]), fit_times(r)) for r in rs]
+                style = dict(color=color(backend), linestyle=IMPL_STYLE.get(impl, ":"),
+                             marker="o")  # fmt: skip
+                ax_t.errorbar(ps, times, yerr=_yerr(times), capsize=3, label=label, **style)
+                ax_s.errorbar(
+                    ps, [float(x) * ps[0] for x in speedups], yerr=_yerr(speedups, scale=ps[0]),
+                    capsize=3, label=label, **style,
+                )  # fmt: skip
+                ahead = _prediction(rs)
+                if ahead is not None:  # past the measured workers: marked as a prediction
+                    model, ws, bands = ahead
+                    kw = dict(color=color(backend), alpha=0.15, linewidth=0)
+                    for ax, (mid, low, high) in ((ax_t, bands["time"]), (ax_s, bands["speedup"])):
+                        ax.fill_between(ws, low, high, **kw)
+                        ax.plot(ws, mid, color=color(backend), linestyle=(0, (2, 2)),
+                                linewidth=1, label=f"{label}: {model} prediction")  # fmt: skip
+                    max_p = max(max_p, ws[-1])
+            ideal = np.geomspace(1, max_p, 40)  # many points: straight on either x scale
+            ax_s.plot(ideal, ideal, color="grey", linewidth=1, label="ideal")
+            if max_p > 8:  # predictions reach far: workers on a log scale
+                for ax in (ax_t, ax_s):
+                    ax.set_xscale("log", base=2)
+            _mark_failures(ax_t, [r for r in failed if _c(r, "n_samples") == n],
+                           lambda r: _c(r, "n_workers"))  # fmt: skip
+            ax_t.set(title=f"n={n:,}", ylabel="fit time, median (s)" if j == 0 else None)
+            ax_s.set(xlabel="workers", ylabel="speedup (x)" if j == 0 else None)
+            for ax in (ax_t, ax_s):
+                ticks = range(1, max_p + 1) if max_p <= 8 else [2**k for k in range(max_p.bit_length())]
+                ax.set_xticks(list(ticks), [str(t) for t in ticks])
+                ax.grid(alpha=0.3)
+        _log_if_wide(*axes[0])  # one scale for every panel, so they read alike
+        axes[0][-1].legend(fontsize=7)
+        axes[1][-1].legend(fontsize=7)
         title = f"Strong scaling: {workload_label(wkey)}"
-        fig.suptitle(title)
+        fig.suptitle(title + " (95 % intervals)")
         fig.tight_layout()
         out.append(Figure(f"strong-{_slug(workload_label(wkey))}", title, fig))
     return out
+
+
+#: How far past the most workers measured a figure's prediction reaches (x that count).
+PREDICTION_REACH = 4
+
+
+def _prediction(rs: list[dict[str, Any]]):
+    """``(model, workers, {"time": (mid, low, high), "speedup": ...})`` past the most
+    workers of one series (records sorted by workers), from the scaling model its counts
+    support (USL from 4, Amdahl from 3: :mod:`~dmlbench.reports.scaling_models`); None
+    with fewer."""
+    from dmlbench.reports.scaling_models import MIN_COUNTS, fit_scaling
+
+    by_workers = {_c(r, "n_workers"): fit_times(r) for r in rs}
+    model = next((m for m in ("usl", "amdahl") if len(by_workers) >= MIN_COUNTS[m]), None)
+    if model is None:
+        return None
+    fit = fit_scaling(by_workers, model)
+    last = max(by_workers)
+    ws = sorted({last, *(int(round(w)) for w in np.geomspace(last, last * PREDICTION_REACH, 9))})
+    pr = [fit.predict(w) for w in ws]
+    base = min(by_workers)  # the speedup panel is over the fewest workers, drawn from it
+    scale = float(fit.throughput(1) / fit.throughput(base)) * base
+    bands = {
+        "time": tuple([p[k] for p in pr] for k in ("time", "time_low", "time_high")),
+        "speedup": tuple([p[k] * scale for p in pr]
+                         for k in ("speedup", "speedup_low", "speedup_high")),
+    }  # fmt: skip
+    return model, ws, bands
 
 
 def size_scaling(results: Results) -> list[Figure]:

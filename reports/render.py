@@ -8,7 +8,6 @@ figures), so they always say the same thing.
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import math
 import time
@@ -16,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dmlbench.reports import answer, frame, tables
 from dmlbench.reports import figures as figs
-from dmlbench.reports import tables
 from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import Results, load
 from dmlbench.reports.stats import LEVEL, Interval
@@ -38,6 +37,25 @@ class Paragraph:
 class FigureRef:
     path: str  # relative to the report directory
     title: str
+    caption: str = ""  # what to look at
+
+
+@dataclass
+class Check:
+    """A workload's "N answers checked, N pass" line, and a line per case without one."""
+
+    text: str
+    good: bool
+    problems: list[str]
+    skipped: list[str]
+
+
+@dataclass
+class Block:
+    """Parts shown together (the first screen's answer: a shaded box in HTML)."""
+
+    kind: str
+    parts: list[Any]
 
 
 def fmt(value: Any) -> str:
@@ -76,10 +94,7 @@ def build(results: Results, out_dir: Path, *, log=None) -> dict[str, Path]:
     }
     paths["markdown"].write_text(to_markdown(parts))
     paths["html"].write_text(to_html(parts, out_dir))
-    with paths["csv"].open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=tables.SUMMARY_COLUMNS)
-        writer.writeheader()
-        writer.writerows(tables.summary_rows(results))
+    frame.cases_frame(results).to_csv(paths["csv"], index=False)
     return paths
 
 
@@ -89,6 +104,8 @@ def report(paths: list[Path], out_dir: Path, *, log=None) -> dict[str, Path]:
 
 
 def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
+    """The report, in reading order: the answer per workload, the figures, the details
+    tables, and last the per-case quality tables."""
     counts: dict[str, int] = {}
     for r in results.cases:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
@@ -99,68 +116,72 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
             f"{len(results.cases)} cases ("
             + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
             + f") from {', '.join(results.sources)}; written {time.strftime('%Y-%m-%d %H:%M')}."
-            " Times are the median of the timed fits (the first, cold fit is kept apart);"
-            " every answer is checked against scikit-learn or the local backend."
         ),
     ]
-    bad = sum(counts.get(k, 0) for k in PROBLEMS)
-    if bad:
-        parts.append(Paragraph(f"**{bad} case(s) did not give a verified answer**: see Failures."))
     if results.replaced:
         parts.append(
             Paragraph(f"{results.replaced} case(s) were recorded twice; the later record is used.")
         )
     parts += [Paragraph(note) for note in results.notes]
+    if results.cases:
+        parts.append(_answer_block(results))
 
-    def section(title: str, table_list, figure_fn=None, intro: str = "") -> None:
+    drawn = [(title, _draw(fn, results, fig_dir, out_dir, log)) for title, fn in (
+        (("Strong scaling", figs.strong_scaling), ("Size scaling", figs.size_scaling),
+         ("Against scikit-learn and the engines' own libraries", figs.comparison),
+         ("Where an iteration goes", figs.rounds), ("Convergence", figs.convergence),
+         ("Phases", figs.phases)) if results.cases else ()
+    ) + (("Round overhead", figs.overhead),)]  # fmt: skip
+    if any(refs for _, refs in drawn):
+        parts.append(Heading("Figures"))
+        for title, refs in drawn:
+            if refs:
+                parts += [Heading(title, 3), *refs]
+
+    def section(title: str, table_list, intro: str = "") -> None:
         table_list = [t for t in table_list if t.rows]
-        drawn = _draw(figure_fn, results, fig_dir, out_dir, log) if figure_fn else []
-        if not table_list and not drawn:
+        if not table_list:
             return
         parts.append(Heading(title))
         if intro:
             parts.append(Paragraph(intro))
-        parts.extend(drawn)
         parts.extend(table_list)
 
     if results.cases:
-        section("Quality", [tables.quality(results)])
+        section("Failures", [tables.failures(results)])
         section(
             "Strong scaling",
             tables.strong_scaling(results),
-            figs.strong_scaling,
             "Fixed data size, more workers. Efficiency 1 is perfect scaling.",
         )
         section(
             "Predicted scaling",
             tables.predictions(results),
-            intro="Past the measured worker counts: predictions, with the model each comes "
+            "Past the measured worker counts: predictions, with the model each comes "
             "from and its assumptions (see the table's note).",
         )
         section(
             "Size scaling",
             tables.size_scaling(results),
-            figs.size_scaling,
             "Fixed workers, more data (log-log). A crossover is where one series overtakes"
             " another.",
         )
         section(
             "Engine comparison",
             tables.comparison(results),
-            figs.comparison,
-            "Written once (dmlbench) vs each engine's own library (native; hatched) vs"
-            " scikit-learn on one core.",
+            "Written once (dmlbench) vs each engine's own library (native) vs scikit-learn on"
+            " one core. Times are the median of the timed fits (the first, cold fit is kept"
+            " apart).",
         )
         section(
             "Execution patterns",
             tables.patterns(results),
-            intro="Each engine's own idiomatic way (tasks through its scheduler) against the"
+            "Each engine's own idiomatic way (tasks through its scheduler) against the"
             " resident pattern, per fit and per round.",
         )
         section(
             "Where an iteration goes",
             tables.rounds(results),
-            figs.rounds,
             "Each of ours' iterations split, round by round, into the workers' compute, "
             "the wait for the slowest worker, the engine's own cost and the driver's; "
             "beside it a cost model from 1-worker compute, checked against the measured "
@@ -169,16 +190,32 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
         section(
             "Against the machine's limits",
             [tables.machine_limits(results)],
-            intro="How close each of ours' kernels ran to this machine's memory bandwidth "
+            "How close each of ours' kernels ran to this machine's memory bandwidth "
             "and one core's DGEMM (measured by dmlbench doctor, stored with the run).",
         )
-        section("Phases", [tables.phases(results)], figs.phases)
-        section("Convergence", [], figs.convergence)
-    section("Round overhead", [tables.overhead(results)], figs.overhead)
+        section("Phases", [tables.phases(results)])
+    section("Round overhead", [tables.overhead(results)])
     if results.cases:
-        section("Failures", [tables.failures(results)])
         section("Environment", tables.environment(results))
+        section(
+            "Quality",
+            tables.quality(results),
+            "Every case's answer against its reference (scikit-learn or the local backend), "
+            "per workload; also in summary.csv.",
+        )
     return parts
+
+
+def _answer_block(results: Results) -> Block:
+    """The first screen: per workload, its check line and its answer table."""
+    inner: list[Any] = [Heading("The answer")]
+    for a in answer.answers(results):
+        inner.append(Heading(a.title, 3))
+        inner.append(Check(a.check_line, a.all_good, a.problems, a.skipped))
+        if a.table is not None:
+            inner.append(tables.Table("", a.table.columns, a.table.rows))
+    inner.append(Paragraph(answer.LEGEND))
+    return Block("answer", inner)
 
 
 def _draw(figure_fn, results: Results, fig_dir: Path, out_dir: Path, log) -> list[FigureRef]:
@@ -188,7 +225,7 @@ def _draw(figure_fn, results: Results, fig_dir: Path, out_dir: Path, log) -> lis
         path = fig_dir / f"{fig.name}.png"
         fig.figure.savefig(path, dpi=110)
         plt.close(fig.figure)
-        refs.append(FigureRef(str(path.relative_to(out_dir)), fig.title))
+        refs.append(FigureRef(str(path.relative_to(out_dir)), fig.title, fig.caption))
         if log:
             print(f"  drew {path}", file=log, flush=True)
     return refs
@@ -198,14 +235,22 @@ def _draw(figure_fn, results: Results, fig_dir: Path, out_dir: Path, log) -> lis
 def to_markdown(parts: list[Any]) -> str:
     lines: list[str] = []
     for part in parts:
-        if isinstance(part, Heading):
+        if isinstance(part, Block):
+            lines += [to_markdown(part.parts), ""]
+        elif isinstance(part, Heading):
             lines += ["#" * part.level + " " + part.text, ""]
         elif isinstance(part, Paragraph):
             lines += [part.text, ""]
+        elif isinstance(part, Check):
+            lines += [f"**{'✓' if part.good else '✗'} {part.text}**", ""]
+            lines += [f"- ✗ {line}" for line in part.problems]
+            lines += [f"- {line}" for line in part.skipped]
+            lines += [""] if part.problems or part.skipped else []
         elif isinstance(part, FigureRef):
             lines += [f"![{part.title}]({part.path})", ""]
+            lines += [f"_{part.caption}_", ""] if part.caption else []
         elif isinstance(part, tables.Table):
-            lines += [f"**{part.title}**", ""]
+            lines += [f"**{part.title}**", ""] if part.title else []
             lines.append("| " + " | ".join(part.columns) + " |")
             lines.append("|" + "---|" * len(part.columns))
             for row in part.rows:
@@ -213,56 +258,85 @@ def to_markdown(parts: list[Any]) -> str:
             lines.append("")
             if part.note:
                 lines += [f"_{part.note}_", ""]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 # -- HTML -------------------------------------------------------------------------------
 STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1150px;
+body { font: 14px/1.45 system-ui, sans-serif; margin: 1.2em auto; max-width: 1150px;
        padding: 0 1em; color: #222; }
-h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+h1 { font-size: 1.5em; margin: 0.3em 0; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+h3 { font-size: 1.05em; margin: 1em 0 0.25em; }
 table { border-collapse: collapse; margin: 0.6em 0 1.4em; font-size: 12.5px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
-th { background: #f3f3f3; } td.text { text-align: left; }
+th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 tr.fail td { background: #fde8e0; }
 figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #eee; }
 figcaption, .note { color: #555; font-size: 12px; }
+section.answer { background: #eef4fb; border: 1px solid #b9d0ea; border-radius: 4px;
+                 padding: 0.1em 1em 0.4em; }
+section.answer h2 { margin-top: 0.4em; border: none; }
+section.answer h3 { margin: 0.7em 0 0.2em; }
+section.answer table { margin: 0.2em 0 0.3em; background: #fff; }
+p.check { display: inline-block; margin: 0.1em 0; padding: 1px 8px; border-radius: 3px; }
+p.check.pass { background: #d3f0db; color: #135c2a; }
+p.check.fail { background: #f9cfc7; color: #8a1c0c; font-weight: 600; }
+ul.problems { margin: 0.2em 0; padding-left: 1.4em; font-size: 12.5px; }
+ul.problems li.fail { color: #b3261e; } ul.problems li.skip { color: #666; }
 """
 
 
 def to_html(parts: list[Any], out_dir: Path) -> str:
+    title = next((p.text for p in parts if isinstance(p, Heading) and p.level == 1),
+                 "dmlbench report")  # fmt: skip
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n"
+        + _html_body(parts, out_dir)
+        + "\n</body></html>\n"
+    )
+
+
+def _html_body(parts: list[Any], out_dir: Path) -> str:
     body: list[str] = []
-    title = "dmlbench report"
     for part in parts:
-        if isinstance(part, Heading):
-            if part.level == 1:
-                title = part.text
+        if isinstance(part, Block):
+            body.append(f"<section class={part.kind}>{_html_body(part.parts, out_dir)}</section>")
+        elif isinstance(part, Heading):
             body.append(f"<h{part.level}>{html.escape(part.text)}</h{part.level}>")
         elif isinstance(part, Paragraph):
             text = html.escape(part.text)
             while "**" in text:  # the one piece of Markdown paragraphs use
                 text = text.replace("**", "<strong>", 1).replace("**", "</strong>", 1)
             body.append(f"<p>{text}</p>")
+        elif isinstance(part, Check):
+            mark, kind = ("✓", "pass") if part.good else ("✗", "fail")
+            body.append(f"<p class='check {kind}'>{mark} {html.escape(part.text)}</p>")
+            items = [f"<li class=fail>{html.escape(x)}</li>" for x in part.problems]
+            items += [f"<li class=skip>{html.escape(x)}</li>" for x in part.skipped]
+            if items:
+                body.append(f"<ul class=problems>{''.join(items)}</ul>")
         elif isinstance(part, FigureRef):
             data = base64.b64encode((out_dir / part.path).read_bytes()).decode()
+            alt = part.title + (f". {part.caption}" if part.caption else "")
+            caption = f"<strong>{html.escape(part.title)}.</strong> {html.escape(part.caption)}"
             body.append(
-                f'<figure><img alt="{html.escape(part.title)}" '
-                f'src="data:image/png;base64,{data}"><figcaption>{html.escape(part.title)}'
+                f'<figure><img alt="{html.escape(alt)}" '
+                f'src="data:image/png;base64,{data}"><figcaption>{caption}'
                 "</figcaption></figure>"
             )
         elif isinstance(part, tables.Table):
             body.append(_html_table(part))
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
+    return "\n".join(body)
 
 
 def _html_table(table: tables.Table) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    # A column of text reads from the left, its header too; numbers from the right.
+    text = [any(v is not None and not isinstance(v, int | float) for v in col)
+            for col in zip(*table.rows, strict=True)] or [False] * len(table.columns)  # fmt: skip
+    head = "".join(f"<th{' class=text' if t else ''}>{html.escape(c)}</th>"
+                   for c, t in zip(table.columns, text, strict=True))  # fmt: skip
     rows = []
     for row in table.rows:
         failed = any(v in ("FAIL", *PROBLEMS) for v in row if isinstance(v, str))
@@ -272,7 +346,8 @@ def _html_table(table: tables.Table) -> str:
         )
         rows.append(f"<tr{' class=fail' if failed else ''}>{cells}</tr>")
     note = f"<p class=note>{html.escape(table.note)}</p>" if table.note else ""
+    caption = f"<caption>{html.escape(table.title)}</caption>" if table.title else ""
     return (
-        f"<table><caption>{html.escape(table.title)}</caption><thead><tr>{head}</tr></thead>"
+        f"<table>{caption}<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>{note}"
     )

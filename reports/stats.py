@@ -16,6 +16,7 @@ runner calls :func:`median_interval` to stop adaptive repeats, and the reports a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -100,13 +101,20 @@ def launches_of(times: Times) -> list[list[float]]:
 
 
 def median_replicates(times: Times, *, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
-    """Bootstrap replicates of the median fit time, shape (resamples,).
+    """Bootstrap replicates of the median fit time, shape (resamples,) (read-only: shared
+    between the figures of one report, which ask for the same series many times).
 
     Two levels: launches drawn with replacement, then fits drawn with replacement within
     each drawn launch (each launch keeps its own number of fits); the replicate is the
     median of the pooled draws. One launch: the ordinary bootstrap of the median.
     """
-    launches = launches_of(times)
+    launches = tuple(tuple(launch) for launch in launches_of(times))
+    return _median_replicates(launches, resamples, seed)
+
+
+@functools.lru_cache(maxsize=4096)  # 16 kB each at 2,000 replicates: 64 MB at most
+def _median_replicates(launches: tuple[tuple[float, ...], ...], resamples: int,
+                       seed: int) -> np.ndarray:  # fmt: skip
     rng = np.random.default_rng(seed)
     n_launches = len(launches)
     picks = rng.integers(0, n_launches, size=(resamples, n_launches))
@@ -116,12 +124,15 @@ def median_replicates(times: Times, *, resamples: int = RESAMPLES, seed: int = 0
         drawn = data[picks]  # (resamples, n_launches, m)
         fits = rng.integers(0, m, size=drawn.shape)
         pooled = np.take_along_axis(drawn, fits, axis=2).reshape(resamples, -1)
-        return np.median(pooled, axis=1)
-    arrays = [np.asarray(launch) for launch in launches]
-    out = np.empty(resamples)
-    for r in range(resamples):
-        pooled = [a[rng.integers(0, len(a), size=len(a))] for a in (arrays[i] for i in picks[r])]
-        out[r] = np.median(np.concatenate(pooled))
+        out = np.median(pooled, axis=1)
+    else:
+        arrays = [np.asarray(launch) for launch in launches]
+        out = np.empty(resamples)
+        for r in range(resamples):
+            chosen = (arrays[i] for i in picks[r])
+            draws = [a[rng.integers(0, len(a), size=len(a))] for a in chosen]
+            out[r] = np.median(np.concatenate(draws))
+    out.flags.writeable = False
     return out
 
 

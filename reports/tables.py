@@ -117,28 +117,31 @@ def json_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def quality(results: Results) -> Table:
-    """Every case that produced an answer: its metric, the reference, pass or fail, and the
-    secondary numbers (held-out metric, ROC AUC, silhouette, precision@10) beside theirs."""
-    table = Table(
-        "Quality: every answer checked",
-        ["workload", "impl", "backend", "workers", "n_samples", "metric", "value", "reference",
-         "reference source", "check", "also measured (ours / reference)"],
-    )  # fmt: skip
-    for r in sorted(results.cases, key=_case_order):
-        q = r.get("quality")
-        if not q:
-            continue
-        also = "; ".join(
-            f"{name} {fmt_number(e['value'])} / {fmt_number(e.get('reference'))}"
-            for name, e in (q.get("extras") or {}).items()
-        )
-        table.rows.append(
-            [workload_label(workload_key(r)), _c(r, "impl"), _c(r, "backend"),
-             _c(r, "n_workers"), _c(r, "n_samples"), q["metric"], q["value"], q["reference"],
-             q["reference_source"], "pass" if q["ok"] else "FAIL", also]
+def quality(results: Results) -> list[Table]:
+    """Per workload, every case that produced an answer: its metric, the reference, pass or
+    fail, and the secondary numbers (held-out metric, ROC AUC, silhouette, precision@10)
+    beside theirs."""
+    out = []
+    for wkey, records in _group([r for r in results.cases if r.get("quality")],
+                                workload_key).items():  # fmt: skip
+        table = Table(
+            f"Quality: {workload_label(wkey)}",
+            ["impl", "backend", "workers", "n_samples", "metric", "value", "reference",
+             "reference source", "check", "also measured (ours / reference)"],
         )  # fmt: skip
-    return table
+        for r in sorted(records, key=_case_order):
+            q = r["quality"]
+            also = "; ".join(
+                f"{name} {fmt_number(e['value'])} / {fmt_number(e.get('reference'))}"
+                for name, e in (q.get("extras") or {}).items()
+            )
+            table.rows.append(
+                [_c(r, "impl"), _c(r, "backend"), _c(r, "n_workers"), _c(r, "n_samples"),
+                 q["metric"], q["value"], q["reference"], q["reference_source"],
+                 "pass" if q["ok"] else "FAIL", also]
+            )  # fmt: skip
+        out.append(table)
+    return out
 
 
 def fmt_number(value) -> str:
@@ -779,76 +782,3 @@ def failures(results: Results) -> Table:
             ]
         )
     return table
-
-
-# -- summary.csv ------------------------------------------------------------------------
-SUMMARY_COLUMNS = [
-    "case_id",
-    "algorithm",
-    "dataset",
-    "params",
-    "impl",
-    "backend",
-    "n_workers",
-    "n_samples",
-    "n_features",
-    "outcome",
-    "reason",
-    "fit_median_s",
-    "fit_min_s",
-    "fit_max_s",
-    "n_iter",
-    "per_iteration_s",
-    "metric",
-    "value",
-    "reference",
-    "quality_ok",
-    "speedup",
-    "efficiency",
-    "peak_memory_mb",
-]
-
-
-def summary_rows(results: Results) -> list[dict[str, Any]]:
-    """One row per case, with speedup/efficiency against the series' fewest workers."""
-    base: dict[tuple, tuple[int, float]] = {}
-    for r in results.ok:
-        key = (
-            workload_key(r),
-            _c(r, "backend"),
-            _c(r, "impl"),
-            _c(r, "n_samples"),
-            _c(r, "n_features"),
-        )
-        p = _c(r, "n_workers")
-        if key not in base or p < base[key][0]:
-            base[key] = (p, r["fit_median_s"])
-    rows = []
-    for r in sorted(results.cases, key=_case_order):
-        c, q = r["case"], r.get("quality") or {}
-        row = {k: c.get(k) for k in SUMMARY_COLUMNS if k in c}
-        row.update(
-            case_id=r["case_id"],
-            params=json_key(c["params"]),
-            outcome=r["outcome"],
-            reason=r.get("reason") or "",
-            fit_median_s=r.get("fit_median_s"),
-            fit_min_s=(r.get("fit_spread_s") or [None, None])[0],
-            fit_max_s=(r.get("fit_spread_s") or [None, None])[1],
-            n_iter=r.get("n_iter"),
-            per_iteration_s=r.get("per_iteration_s"),
-            metric=q.get("metric"),
-            value=q.get("value"),
-            reference=q.get("reference"),
-            quality_ok=q.get("ok"),
-            peak_memory_mb=r.get("peak_memory_mb"),
-        )
-        key = (workload_key(r), _c(r, "backend"), c["impl"], c["n_samples"], c["n_features"])
-        if r["outcome"] == "ok" and key in base and base[key][0] != _c(r, "n_workers"):
-            p0, t0 = base[key]
-            row["speedup"] = metrics.speedup(t0, r["fit_median_s"])
-            row["efficiency"] = metrics.efficiency(
-                t0, r["fit_median_s"], _c(r, "n_workers"), base_workers=p0
-            )
-        rows.append(row)
-    return rows

@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
               dmlbench run quick                              # the README's main command
               dmlbench run quick --profile smoke --backends local,dask
               dmlbench run my_suite.toml --out results/mine --timeout 60
-              dmlbench run scaling --resume --out results/scaling
+              dmlbench run scaling --resume --out results/scaling --report
               dmlbench run natives && dmlbench report results/natives   # vs dask-ml, MLlib
               dmlbench run quick --dask-scheduler tcp://10.0.0.5:8786 --backends dask --n-workers 3
         """),
@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="results folder (default: results/SUITE)"
     )
     run.add_argument("--resume", action="store_true", help="run only cases not yet recorded")
+    run.add_argument(
+        "--report",
+        action="store_true",
+        help="write the report (OUT/report/report.html, .md, summary.csv) when the run ends",
+    )
     run.add_argument("--timeout", type=float, default=None, help="seconds per case")
     cluster = "an existing cluster: every case uses all of its workers, so give --n-workers "
     cluster += "one value, its size"
@@ -352,6 +357,10 @@ def _run_suite(args: argparse.Namespace) -> int:
     except SuiteError as exc:
         print(f"dmlbench run: {exc}", file=sys.stderr)
         return 2
+    if not suite.cases:
+        why = "; ".join(suite.left_out) or "its grid is empty"
+        print(f"dmlbench run: suite {suite.name} has no case to run here: {why}", file=sys.stderr)
+        return 2
     args.case_ids = {c.id for c in suite.cases}  # for the line an interrupt ends with
     options = {
         name: {"address": address}
@@ -381,10 +390,43 @@ def _run_suite(args: argparse.Namespace) -> int:
         print(f"dmlbench run: {exc}; {_recorded(args)}; once it can be written: "
               f"dmlbench {again}", file=sys.stderr)  # fmt: skip
         return 2
-    outcomes = Counter(r["outcome"] for r in read_records(path) if r["case_id"] in args.case_ids)
-    print(f"{path}: " + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())))
+    records = [r for r in read_records(path) if r["case_id"] in args.case_ids]
+    outcomes = Counter(r["outcome"] for r in records)
+    print(f"results: {path} (" + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) + ")")
+    print(f"report:  {_report_after_run(args, out)}")
+    print(f"verdict: {_verdict(records)}")
     # 0 only when every answer is verified (or could not run here, with its reason).
     return 0 if set(outcomes) <= {"ok", "skipped"} else 1
+
+
+def _report_after_run(args: argparse.Namespace, out: Path) -> str:
+    """Write the run's report when asked (``--report``); where it is, or how to write it."""
+    if not args.report:
+        return f"not written (add --report, or: dmlbench report {out})"
+    from dmlbench.reports.render import report
+    from dmlbench.reports.results import ReportError
+
+    try:  # the report reads the whole results file: earlier runs into --out included
+        return str(report([out], out / "report")["html"])
+    except (ReportError, OSError) as exc:  # the results are safe; say why, go on
+        return f"not written ({exc}); dmlbench report {out}"
+
+
+def _verdict(records: list[dict]) -> str:
+    """One line: how many of the run's answers were verified, and what went wrong."""
+    from dmlbench.reports.records import PROBLEMS
+
+    checked = [r for r in records if r.get("quality")]
+    right = sum(1 for r in checked if r["quality"].get("ok"))
+    bad = Counter(r["outcome"] for r in records if r["outcome"] in PROBLEMS)
+    skipped = sum(1 for r in records if r["outcome"] == "skipped")
+    line = f"{right} of {len(checked)} answers checked are right"
+    if bad:
+        line = f"{sum(bad.values())} case(s) gave no verified answer (" + ", ".join(
+            f"{n} {k}" for k, n in sorted(bad.items())) + f"); {line}"  # fmt: skip
+    elif checked and right == len(checked):
+        line = f"every answer checked is right ({right} of {len(checked)})"
+    return line + (f"; {skipped} skipped (see their reasons)" if skipped else "")
 
 
 def _farewell(args: argparse.Namespace) -> str:

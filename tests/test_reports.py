@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dmlbench.reports import metrics, tables
@@ -251,8 +252,57 @@ def test_tables_match_hand_computed_numbers(tmp_path):
     fails = rows_of(tables.failures(results))
     assert [r["outcome"] for r in fails] == ["timeout", "wrong-answer", "skipped"]
     assert fails[0]["reason"] == "over the 300 s timeout; cancelled"
-    quality = rows_of(tables.quality(results))
-    assert len(quality) == 10 and all(r["check"] == "pass" for r in quality)
+    (quality,) = tables.quality(results)  # one workload: one table
+    assert quality.title == "Quality: kmeans on blobs (n_clusters=8)"
+    assert len(quality.rows) == 10 and all(r["check"] == "pass" for r in rows_of(quality))
+
+
+def test_the_answer_by_hand(tmp_path):
+    """The first screen's numbers for scaling_run(), each worked out by hand."""
+    from dmlbench.reports.answer import answers
+
+    results = load([write_results(tmp_path / "run" / "results.jsonl", scaling_run())])
+    (a,) = answers(results)
+    assert a.title == "kmeans on blobs (n_clusters=8)"
+    assert (a.checked, a.passed, a.all_good) == (10, 10, False)
+    assert a.check_line == "10 answers checked, 10 pass; 2 without a verified answer; 1 skipped"
+    assert a.problems == [
+        "ray, 1 worker, 1,000,000 rows: wrong-answer (inertia 130 vs reference 100)",
+        "ray, 2 workers, 1,000,000 rows: timeout (over the 300 s timeout; cancelled)",
+    ]
+    assert a.skipped == ["ray native, 1 worker, 100,000 rows: skipped (Ray ships no ML "
+                         "algorithms of its own)"]  # fmt: skip
+    rows = {r["n_samples"]: r for r in rows_of(a.table)}
+    # 1e6 rows, 1 worker: dask 10 s, spark 8 s, scikit-learn 7 s; 2 workers: dask 6, spark 4,
+    # dask-ml 12
+    big = rows[1_000_000]
+    assert big["fastest, 1 worker"] == "scikit-learn (1 core) 7 s"
+    assert big["fastest, 2 workers"] == "spark 4 s"
+    # one fit each: no spread to show
+    assert big["best speedup"] == "spark: 2×, 2 vs 1 workers"  # 8 / 4 (dask: 10 / 6)
+    assert big["its efficiency"] == "1.00"
+    assert big["COST"] == "dask 2; spark 2; the others: not reached within 2 workers"
+    assert big["written-once / native"] == "dask: 0.5× faster (2 workers)"  # 6 / 12
+    small = rows[100_000]
+    assert (small["fastest, 1 worker"], small["fastest, 2 workers"]) == ("dask 1 s", "dask 0.7 s")
+    assert small["COST"] is None and small["written-once / native"] is None  # no reference
+
+
+def test_the_answer_calls_overlapping_intervals_a_tie(tmp_path):
+    """Two engines whose median intervals overlap: a tie, named beside the fastest; one
+    clear of it is not named."""
+    from dmlbench.reports.answer import answers
+
+    fits = {"dask": [1.00, 1.02, 0.98, 1.05, 0.97, 1.01, 0.99],
+            "ray": [1.03, 1.06, 1.01, 1.08, 0.99, 1.04, 1.02],
+            "spark": [2.0, 2.1, 1.9, 2.2, 2.05, 1.95, 2.0]}  # fmt: skip
+    recs = [record(backend=b, workers=2, seconds=sorted(f)[3], fits=f) for b, f in fits.items()]
+    results = load([write_results(tmp_path / "results.jsonl", recs)])
+    (a,) = answers(results)
+    (row,) = rows_of(a.table)
+    assert row["fastest, 2 workers"].startswith("dask 1 [")
+    assert row["fastest, 2 workers"].endswith("s; tie: ray")
+    assert a.all_good and a.check_line == "3 answers checked, 3 pass"
 
 
 def test_report_files_from_a_run_with_failures(tmp_path):
@@ -276,19 +326,16 @@ def test_report_files_from_a_run_with_failures(tmp_path):
     out = tmp_path / "report"
     assert main(["report", str(path.parent), str(overhead), "-o", str(out)]) == 0
     md = (out / "report.md").read_text()
-    for section in (
-        "## Quality",
-        "## Strong scaling",
-        "## Size scaling",
-        "## Engine comparison",
-        "## Phases",
-        "## Convergence",
-        "## Round overhead",
-        "## Failures",
-        "## Environment",
-    ):
-        assert section in md, section
-    assert "**2 case(s) did not give a verified answer**" in md
+    # The answer first, then the figures, then the details; every case's check last.
+    order = ["## The answer", "### kmeans on blobs (n_clusters=8)", "## Figures",
+             "### Strong scaling", "### Size scaling", "### Convergence", "### Round overhead",
+             "## Failures", "## Strong scaling", "## Size scaling", "## Engine comparison",
+             "## Phases", "## Round overhead", "## Environment", "## Quality"]  # fmt: skip
+    at = [md.find("\n" + heading + "\n") for heading in order]
+    assert -1 not in at and at == sorted(at), dict(zip(order, at, strict=True))
+    assert "**✗ 10 answers checked, 10 pass; 2 without a verified answer; 1 skipped**" in md
+    assert "- ✗ ray, 2 workers, 1,000,000 rows: timeout (over the 300 s timeout; cancelled)" in md
+    assert "**Quality: kmeans on blobs (n_clusters=8)**" in md
     assert "| timeout | kmeans on blobs (n_clusters=8) | ray |" in md
     assert "| dask | 2 | 0.9 | 2 | 1.5 | 3 |" in md  # overhead in ms
     assert "BackendUnavailable: no Java" in md
@@ -303,8 +350,13 @@ def test_report_files_from_a_run_with_failures(tmp_path):
     }
     for png in pngs:
         assert f"(figures/{png})" in md
+    from dmlbench.reports.figures import CAPTIONS
+
+    for kind in {p.removesuffix(".png").split("-")[0] for p in pngs}:  # what to look at
+        assert f"_{CAPTIONS[kind]}_" in md, kind
     html = (out / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == len(pngs)
+    assert f'alt="Strong scaling: kmeans on blobs (n_clusters=8). {CAPTIONS["strong"]}"' in html
     assert "http://" not in html and "https://" not in html and "<script" not in html
     with (out / "summary.csv").open() as fh:
         rows = list(csv.DictReader(fh))
@@ -314,6 +366,82 @@ def test_report_files_from_a_run_with_failures(tmp_path):
     )
     assert float(dask2["speedup"]) == pytest.approx(10 / 6)
     assert float(dask2["efficiency"]) == pytest.approx(10 / 12)
+
+
+def test_results_as_dataframes(tmp_path):
+    """load_results: one row per case, every documented column, the numbers of the file;
+    load_fits: one row per timed fit; summary.csv is the same frame."""
+    from dmlbench.reports import load_fits, load_results
+    from dmlbench.reports.frame import CASE_COLUMNS, FIT_COLUMNS
+
+    recs = scaling_run()
+    recs[0] = record(backend="dask", workers=1, n=100_000, seconds=1.0, fits=[1.1, 1.0, 0.9])
+    path = write_results(tmp_path / "run" / "results.jsonl", recs)
+    df = load_results(path.parent)
+    assert list(df.columns) == list(CASE_COLUMNS) and len(df) == len(recs)
+    assert df["case_id"].is_unique
+    dask2 = df[(df.backend == "dask") & (df.impl == "dmlbench") & (df.n_workers == 2)
+               & (df.n_samples == 1_000_000)].iloc[0]  # fmt: skip
+    assert dask2.fit_median_s == 6.0 and dask2.speedup == pytest.approx(10 / 6)
+    assert dask2.efficiency == pytest.approx(10 / 12) and dask2.quality_ok
+    base = df[(df.backend == "dask") & (df.impl == "dmlbench") & (df.n_workers == 1)]
+    assert base.speedup.isna().all()  # the base of its own series
+    timeout = df[df.outcome == "timeout"].iloc[0]
+    assert timeout.reason == "over the 300 s timeout; cancelled" and pd_isna(timeout.fit_median_s)
+    assert str(df.n_workers.dtype) == "Int64" and str(df.finished_at.dtype).startswith("datetime")
+    # grouping a notebook would do: the fastest implementation per size on 2 workers
+    fastest = df[df.n_workers == 2].dropna(subset=["fit_median_s"]).sort_values(
+        "fit_median_s").groupby("n_samples").first()  # fmt: skip
+    assert fastest.loc[1_000_000, "backend"] == "spark"
+
+    fits = load_fits(path)
+    assert list(fits.columns) == list(FIT_COLUMNS)
+    assert len(fits) == 10 + 2  # one fit per ok case, three for the first
+    first = fits[fits.case_id == recs[0]["case_id"]]
+    assert first.fit_s.tolist() == [1.1, 1.0, 0.9] and first.fit.tolist() == [0, 1, 2]
+
+    report([path], tmp_path / "rep")
+    import pandas as pd
+
+    csv_frame = pd.read_csv(tmp_path / "rep" / "summary.csv")
+    assert list(csv_frame.columns) == list(CASE_COLUMNS) and len(csv_frame) == len(df)
+    assert csv_frame.speedup.tolist() == pytest.approx(df.speedup.tolist(), nan_ok=True)
+    with pytest.raises(ReportError, match="nothing.jsonl: no such results file"):
+        load_results(tmp_path / "nothing.jsonl")
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def test_strong_scaling_figure_draws_the_prediction_past_the_measured_workers(tmp_path):
+    """Four worker counts: the USL is fitted and drawn past them, labelled a prediction,
+    its band around the fitted curve; a series at one worker count is a reference line."""
+    from dmlbench.reports import figures as figs
+    from dmlbench.reports.scaling_models import usl
+
+    rng = np.random.default_rng(0)
+    recs = []
+    for p in (1, 2, 4, 8):
+        fits = list(1 / usl(p, 0.05, 0.002, 1.0) * rng.normal(1, 0.01, size=7))
+        recs.append(record(backend="ray", workers=p, seconds=float(np.median(fits)), fits=fits))
+    recs.append(record(backend="local", workers=1, seconds=0.9))
+    results = load([write_results(tmp_path / "results.jsonl", recs)])
+    (fig,) = figs.strong_scaling(results)
+    ax_time, ax_speedup = fig.figure.axes
+    labels = [line.get_label() for line in ax_speedup.get_lines()]
+    assert "ray: usl prediction" in labels and "ideal" in labels
+    (predicted,) = [line for line in ax_speedup.get_lines() if "prediction" in line.get_label()]
+    ws, speedups = predicted.get_data()
+    assert ws[0] == 8 and ws[-1] == 8 * figs.PREDICTION_REACH
+    truth = usl(np.asarray(ws), 0.05, 0.002, 1.0) / usl(1, 0.05, 0.002, 1.0)
+    assert speedups == pytest.approx(truth, rel=0.1)
+    (band,) = ax_speedup.collections[-1:]  # the filled interval around it
+    assert band.get_paths()[0].vertices[:, 0].max() == pytest.approx(ws[-1])
+    assert "local, 1w (reference)" in [line.get_label() for line in ax_time.get_lines()]
+    figs.pyplot().close(fig.figure)
 
 
 def test_report_of_one_backend_one_worker_count_one_repeat(tmp_path):
@@ -411,13 +539,29 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
 )
 def test_html_report_renders_in_headless_chromium(tmp_path):
-    """Open report.html in headless Chromium, offline, and look at the screenshot's pixels."""
-    import numpy as np
-    from matplotlib.image import imread
+    """Open report.html in headless Chromium, offline, as a new reader would: on a laptop's
+    first screen (1280 x 800) the answer is there, failures in red; further down the
+    embedded figures render."""
 
     out = tmp_path / "report"
     report([write_results(tmp_path / "results.jsonl", scaling_run())], out)
-    shot = tmp_path / "shot.png"
+    first = screenshot(out / "report.html", tmp_path, 1280, 800)
+    assert first.shape[:2] == (800, 1280)
+    # the answer's box (#eef4fb) fills much of the first screen, and the red line saying
+    # that cases gave no verified answer (#f9cfc7) is on it
+    assert share_of(first, "#eef4fb") > 0.2, share_of(first, "#eef4fb")
+    assert share_of(first, "#f9cfc7") > 0.002, share_of(first, "#f9cfc7")
+    page = screenshot(out / "report.html", tmp_path, 1200, 2400)
+    # the embedded figures rendered: dask's blue (#0072B2) is on screen, from a figure only
+    assert share_of(page, "#0072B2") * page.shape[0] * page.shape[1] > 200
+    assert (page.std(axis=(0, 1)) > 0.05).all()  # not a blank page
+
+
+def screenshot(html: Path, tmp_path: Path, width: int, height: int):
+    """What headless Chromium shows of ``html`` in a ``width`` x ``height`` window (RGB)."""
+    from matplotlib.image import imread
+
+    shot = tmp_path / f"shot-{width}x{height}.png"
     subprocess.run(
         [
             CHROMIUM,
@@ -431,20 +575,23 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
             "--disable-sync",
             f"--user-data-dir={tmp_path / 'profile'}",
             "--hide-scrollbars",
-            "--window-size=1200,2400",
+            f"--window-size={width},{height}",
             f"--screenshot={shot}",
-            (out / "report.html").as_uri(),
+            html.as_uri(),
         ],
         check=True,
         capture_output=True,
         timeout=120,
     )
-    pixels = imread(shot)[..., :3]
-    assert pixels.shape[:2] == (2400, 1200)
-    # the embedded figures rendered: dask's blue (#0072B2) is on screen, from a figure only
-    dask_blue = np.array([0x00, 0x72, 0xB2]) / 255
-    assert (np.abs(pixels - dask_blue).max(axis=2) < 0.02).sum() > 200
-    assert (pixels.std(axis=(0, 1)) > 0.05).all()  # not a blank page
+    return imread(shot)[..., :3]
+
+
+def share_of(pixels, colour: str) -> float:
+    """The share of ``pixels`` within 1 % of ``colour`` (``"#rrggbb"``)."""
+    import numpy as np
+
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    return float((np.abs(pixels - rgb).max(axis=2) < 0.01).mean())
 
 
 def test_pytest_benchmark_export_keeps_every_fit_of_verified_answers_only(tmp_path):

@@ -58,6 +58,37 @@ def test_usl_recovers_its_parameters_from_noisy_times_with_intervals_that_cover_
     assert fit.peak == pytest.approx(np.sqrt((1 - 0.05) / 0.002), rel=0.2)
 
 
+@pytest.mark.parametrize(
+    ("model", "medians"),
+    [("usl", {1: 1.0, 2: 0.55, 4: 0.31, 8: 0.2, 16: 0.22}),  # peaked
+     ("usl", {1: 1.0, 2: 0.5, 4: 0.25, 8: 0.126}),  # near linear: κ held at its bound 0
+     ("usl", {1: 1.0, 2: 1.0, 4: 1.01, 8: 1.0}),  # flat: σ near its bound 1
+     ("amdahl", {1: 1.0, 2: 0.6, 4: 0.4})],
+)  # fmt: skip
+def test_the_batched_refits_are_scipys_least_squares(model, medians):
+    """The bootstrap's refits (refit_many, all replicates at once) land where scipy's
+    least_squares does, replicate by replicate, bounds included."""
+    from dmlbench.reports.scaling_models import _least_squares, _model_and_jacobian, refit_many
+
+    rng = np.random.default_rng(1)
+    by_workers = {w: [t * rng.uniform(0.95, 1.05) for _ in range(7)] for w, t in medians.items()}
+    counts = np.array(sorted(by_workers), dtype=float)
+    reps = np.column_stack([stats.median_replicates(by_workers[w], resamples=40, seed=k)
+                            for k, w in enumerate(sorted(by_workers))])  # fmt: skip
+    fitted = fit_throughput(counts, [1 / np.median(by_workers[w]) for w in sorted(by_workers)],
+                            model)  # fmt: skip
+    ours = refit_many(model, counts, 1 / reps, np.array(list(fitted.params.values())))
+    scipy = np.array([_least_squares(model, counts, 1 / row) for row in reps])
+
+    def cost(theta):
+        x, _ = _model_and_jacobian(model, counts, theta)
+        return ((x - 1 / reps) ** 2).sum(axis=1)
+
+    assert cost(ours) == pytest.approx(cost(scipy), rel=1e-9)
+    scale = np.abs(scipy).max(axis=0)  # κ is tiny: differences relative to its range
+    assert (np.abs(ours - scipy).max(axis=0) <= 1e-4 * scale + 1e-8).all()  # σ at 0: absolute
+
+
 def test_amdahl_has_no_peak():
     fit = fit_throughput([1, 2, 4, 8], [1.0, 1.8, 3.0, 4.4], "amdahl")
     assert fit.peak is None and 0 < fit.params["sigma"] < 1

@@ -291,6 +291,34 @@ def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_a_run_ends_with_its_results_report_and_verdict(tmp_path, capsys):
+    """`dmlbench run ... --report`: the report is written at the end, and the last three
+    lines say where the results and the report are, and whether every answer is right."""
+    from dmlbench.suites.cli import main
+
+    out = tmp_path / "o"
+    assert main(["run", str(write(tmp_path, GOOD)), "--out", str(out), "--report"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-3:]
+    assert last == [
+        f"results: {out / 'results.jsonl'} (3 ok)",
+        f"report:  {out / 'report' / 'report.html'}",
+        "verdict: every answer checked is right (3 of 3)",
+    ]
+    html = (out / "report" / "report.html").read_text()
+    assert "3 answers checked, 3 pass" not in html  # per workload, not in all
+    assert html.count("answers checked, ") + html.count("answer checked, ") == 2  # 2 workloads
+    # Without --report: how to write it.
+    again = ["run", str(write(tmp_path, GOOD)), "--out", str(out), "--resume"]
+    assert main(again) == 0
+    assert f"report:  not written (add --report, or: dmlbench report {out})" in capsys.readouterr().out
+    # A suite with no case left to run here says why, and runs nothing.
+    none = GOOD.replace("n_workers = [1]", "n_workers = [2]")
+    assert main(["run", str(write(tmp_path, none, "none.toml")), "--out", str(tmp_path / "n")]) == 2
+    err = capsys.readouterr().err
+    assert "has no case to run here: 3 case(s) of local with 2 workers left out" in err
+    assert not (tmp_path / "n").exists()
+
+
 def test_cli_run_list_doctor(tmp_path, capsys):
     from dmlbench.suites.cli import main
 
