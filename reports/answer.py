@@ -80,7 +80,7 @@ def _answer(wkey, records: list[dict[str, Any]]) -> Answer:
         checked=len(checked),
         passed=sum(1 for r in checked if r["quality"].get("ok")),
         problems=[_why(r) for r in sorted(records, key=_where) if r["outcome"] in PROBLEMS],
-        skipped=[_why(r) for r in sorted(records, key=_where) if r["outcome"] == "skipped"],
+        skipped=_skipped([r for r in sorted(records, key=_where) if r["outcome"] == "skipped"]),
     )
     ok = [r for r in records if r["outcome"] == "ok"]
     if ok:
@@ -98,6 +98,27 @@ def _why(r: dict[str, Any]) -> str:
     text = f"{_label(r)}, {_workers(_c(r, 'n_workers'))}, {_c(r, 'n_samples'):,} rows: "
     text += r["outcome"]
     return text + (f" ({reason[0][:160]})" if reason else "")
+
+
+def _skipped(records: list[dict[str, Any]]) -> list[str]:
+    """Skipped cases, one line per implementation and reason (an engine without a native
+    library is skipped at every size and worker count: said once)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[(_label(r), (r.get("reason") or "").strip())].append(r)
+    lines = []
+    for rs in groups.values():
+        if len(rs) == 1:
+            lines.append(_why(rs[0]))
+            continue
+        workers = sorted({_c(r, "n_workers") for r in rs})
+        sizes = sorted({_c(r, "n_samples") for r in rs})
+        span = _workers(workers[0]) if len(workers) == 1 else f"{workers[0]}-{workers[-1]} workers"
+        rows = f"{sizes[0]:,}" + (f"-{sizes[-1]:,}" if len(sizes) > 1 else "")
+        lines.append(_why(rs[0]).replace(
+            f"{_workers(_c(rs[0], 'n_workers'))}, {_c(rs[0], 'n_samples'):,} rows",
+            f"{len(rs)} cases ({span}, {rows} rows)", 1))  # fmt: skip
+    return lines
 
 
 def _label(r: dict[str, Any]) -> str:
@@ -178,7 +199,10 @@ def _best_speedup(rs: list[dict[str, Any]]) -> list[str | None]:
     if best is None:
         return [None, None]
     label, s, e, p0, p1 = best
-    return [f"{label}: {_text(s, '.3g', '×')}, {p1} vs {p0} workers", _text(e, ".2f")]
+    # Above 1 beyond its interval is more than the added workers can give: usually the
+    # fewest workers' time was slowed (a busy machine, a cold cache), not a real gain.
+    odd = " (super-linear: check the fewest workers' fits)" if e.low > 1 else ""
+    return [f"{label}: {_text(s, '.3g', '×')}, {p1} vs {p0} workers", _text(e, ".2f") + odd]
 
 
 def _cost(rs: list[dict[str, Any]]) -> str | None:

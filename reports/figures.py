@@ -169,7 +169,8 @@ def strong_scaling(results: Results) -> list[Figure]:
         scaled = {k: v for k, v in series.items() if len({_c(r, "n_workers") for r in v}) > 1}
         if not scaled:
             continue
-        sizes = sorted({n for _, _, n in scaled})
+        every_size = sorted({n for _, _, n in scaled})
+        sizes = _spread_out(every_size, MAX_PANELS)
         max_p = max(_c(r, "n_workers") for rs in scaled.values() for r in rs)
         fig, axes = plt.subplots(2, len(sizes), figsize=(max(6.0, 3.9 * len(sizes)), 6.6),
                                  squeeze=False, sharex=True)  # fmt: skip
@@ -217,17 +218,32 @@ def strong_scaling(results: Results) -> list[Figure]:
             ax_t.set(title=f"n={n:,}", ylabel="fit time, median (s)" if j == 0 else None)
             ax_s.set(xlabel="workers", ylabel="speedup (x)" if j == 0 else None)
             for ax in (ax_t, ax_s):
-                ticks = range(1, max_p + 1) if max_p <= 8 else [2**k for k in range(max_p.bit_length())]
-                ax.set_xticks(list(ticks), [str(t) for t in ticks])
+                ticks = (list(range(1, max_p + 1)) if max_p <= 8
+                         else [2**k for k in range(max_p.bit_length())])  # fmt: skip
+                ax.set_xticks(ticks, [str(t) for t in ticks])
                 ax.grid(alpha=0.3)
         _log_if_wide(*axes[0])  # one scale for every panel, so they read alike
         axes[0][-1].legend(fontsize=7)
         axes[1][-1].legend(fontsize=7)
         title = f"Strong scaling: {workload_label(wkey)}"
-        fig.suptitle(title + " (95 % intervals)")
+        shown = "" if sizes == every_size else f", {len(sizes)} of {len(every_size)} sizes"
+        fig.suptitle(f"{title} (95 % intervals{shown})")
         fig.tight_layout()
         out.append(Figure(f"strong-{_slug(workload_label(wkey))}", title, fig))
     return out
+
+
+#: Panels side by side in a figure of small multiples: more sizes than this are shown at
+#: the smallest, the largest and evenly between (the tables have every size).
+MAX_PANELS = 4
+
+
+def _spread_out(values: list[Any], most: int) -> list[Any]:
+    """At most ``most`` of the sorted ``values``: both ends and evenly between."""
+    if len(values) <= most:
+        return values
+    picks = np.linspace(0, len(values) - 1, most).round().astype(int)
+    return [values[i] for i in sorted(set(picks))]
 
 
 #: How far past the most workers measured a figure's prediction reaches (x that count).

@@ -16,13 +16,21 @@ bootstrap replicates of each worker count's median time (:mod:`dmlbench.reports.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from dmlbench.reports.stats import LEVEL, RESAMPLES, Times, median_of, median_replicates
+from dmlbench.reports.stats import (
+    LEVEL,
+    RESAMPLES,
+    Times,
+    launches_of,
+    median_of,
+    median_replicates,
+)
 
 #: Distinct worker counts each model needs: one more than its parameters (USL: σ, κ, λ;
 #: Amdahl: σ, λ), since a model with as many parameters as points goes through all of them
@@ -210,7 +218,15 @@ def fit_scaling(
     seed: int = 0,
 ) -> ScalingFit:
     """Fit ``model`` to fit times per worker count (throughput = 1 / median time), with
-    percentile intervals on its parameters from refitting bootstrap replicates."""
+    percentile intervals on its parameters from refitting bootstrap replicates (computed
+    once per series and report: its table and its figure ask for the same fit)."""
+    key = tuple((w, tuple(map(tuple, launches_of(by_workers[w])))) for w in sorted(by_workers))
+    return _fit_scaling(key, model, level, resamples, seed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _fit_scaling(key: tuple, model: str, level: float, resamples: int, seed: int) -> ScalingFit:
+    by_workers = {w: [list(x) for x in launches] for w, launches in key}
     counts = sorted(by_workers)
     fitted = fit_throughput(counts, [1 / median_of(by_workers[w]) for w in counts], model)
     reps = np.column_stack(

@@ -272,6 +272,13 @@ def test_the_answer_by_hand(tmp_path):
     ]
     assert a.skipped == ["ray native, 1 worker, 100,000 rows: skipped (Ray ships no ML "
                          "algorithms of its own)"]  # fmt: skip
+    # The same reason at several sizes and worker counts: said once.
+    more = [record(backend="ray", workers=p, n=n, impl="native", outcome="skipped",
+                   reason="Ray ships no ML algorithms of its own")
+            for p in (1, 2) for n in (100_000, 1_000_000)]  # fmt: skip
+    (b,) = answers(load([write_results(tmp_path / "more.jsonl", more)]))
+    assert b.skipped == ["ray native, 4 cases (1-2 workers, 100,000-1,000,000 rows): skipped "
+                         "(Ray ships no ML algorithms of its own)"]  # fmt: skip
     rows = {r["n_samples"]: r for r in rows_of(a.table)}
     # 1e6 rows, 1 worker: dask 10 s, spark 8 s, scikit-learn 7 s; 2 workers: dask 6, spark 4,
     # dask-ml 12
@@ -303,6 +310,12 @@ def test_the_answer_calls_overlapping_intervals_a_tie(tmp_path):
     assert row["fastest, 2 workers"].startswith("dask 1 [")
     assert row["fastest, 2 workers"].endswith("s; tie: ray")
     assert a.all_good and a.check_line == "3 answers checked, 3 pass"
+    # Twice the speed from twice the workers and more: flagged, not celebrated.
+    recs = [record(backend="dask", workers=1, seconds=10.0, fits=[10.0, 10.1, 9.9, 10.2, 9.8, 10.0]),
+            record(backend="dask", workers=2, seconds=2.0, fits=[2.0, 2.1, 1.9, 2.05, 1.95, 2.0])]
+    (a,) = answers(load([write_results(tmp_path / "odd.jsonl", recs)]))
+    (row,) = rows_of(a.table)
+    assert row["its efficiency"].endswith("(super-linear: check the fewest workers' fits)")
 
 
 def test_report_files_from_a_run_with_failures(tmp_path):
