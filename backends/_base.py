@@ -132,6 +132,9 @@ class BaseBackend(Backend):
 
     #: How to start the cluster an ``address`` names, for the error when it is unreachable.
     cluster_hint = "start the cluster first"
+    #: Whether ``n_workers`` on an existing cluster selects that many of its workers (a
+    #: worker-count sweep works there); otherwise the adapter uses all of them.
+    sweeps_existing_cluster = False
 
     # -- lifecycle ----------------------------------------------------------------------
     @property

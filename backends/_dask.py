@@ -32,7 +32,7 @@ from typing import Any
 
 from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend, host_port
-from dmlbench.backends._protocol import BackendError
+from dmlbench.backends._protocol import BackendError, BackendUnavailable
 from dmlbench.backends._tasks import TaskPattern, check_pattern
 from dmlbench.backends._worker import Call, Outcome, StoredHandle
 
@@ -127,13 +127,28 @@ async def _on_worker(call: Call, workers: list[str], ranges: list[list[int]], da
     return await asyncio.get_running_loop().run_in_executor(_executor, _worker.run, call, indices)
 
 
+def choose_workers(workers: list[dict[str, str]], n: int) -> list[str]:
+    """``n`` worker addresses of ``workers`` (``{"address", "host"}``), the same ones
+    every time: hosts in sorted order, one worker from each in turn (so 2 of a cluster of
+    two hosts use both hosts), each host's workers by address. Returned sorted."""
+    by_host: dict[str, list[str]] = {}
+    for w in sorted(workers, key=lambda w: (w["host"], w["address"])):
+        by_host.setdefault(w["host"], []).append(w["address"])
+    order = [a for k in range(max(map(len, by_host.values()), default=0))
+             for host in sorted(by_host) for a in by_host[host][k:k + 1]]  # fmt: skip
+    return sorted(order[:n])
+
+
 class DaskBackend(BaseBackend):
     """dask.distributed: a ``LocalCluster`` of worker processes, or an existing scheduler.
 
     Parameters
     ----------
-    n_workers : int, default=2
-        Worker processes of one thread each (ignored with ``address``).
+    n_workers : int, optional
+        Worker processes of one thread each (default 2). With ``address``: how many of
+        the cluster's workers to use, chosen deterministically and spread across its hosts
+        (:func:`choose_workers`; default all of them); more than it has raises
+        BackendUnavailable.
     address : str, optional
         ``tcp://host:port`` of an existing scheduler; dmlbench must be installed on its
         workers.
@@ -154,17 +169,21 @@ class DaskBackend(BaseBackend):
             cls = DaskTasksBackend
         return super().__new__(cls)
 
+    sweeps_existing_cluster = True
+
     def __init__(
         self,
-        n_workers: int = 2,
+        n_workers: int | None = None,
         *,
         address: str | None = None,
         dashboard: bool = False,
         pattern: str = "resident",
     ):
         self.pattern = check_pattern(pattern, "dask", PATTERNS)
-        super().__init__(n_workers)
+        super().__init__(2 if n_workers is None else n_workers)
+        self.asked = None if n_workers is None else self.n_workers  # None: all (address)
         self.address = address
+        self.cluster_workers: list[dict[str, str]] = []  # an existing cluster's, all
         self.dashboard = dashboard
         self._cluster: Any = None
         self._client: Any = None
@@ -210,11 +229,20 @@ class DaskBackend(BaseBackend):
             self._connect_timeout = dask.config.set(
                 {"distributed.comm.timeouts.connect": f"{OWN_CLUSTER_CONNECT_TIMEOUT_S}s"}
             )
-        self._workers = sorted(self._client.scheduler_info(n_workers=-1)["workers"])
-        if not self._workers:
+        every = self._client.scheduler_info(n_workers=-1)["workers"]
+        if not every:
             raise BackendError(
                 f"the Dask scheduler at {self._client.scheduler.address} has no workers"
             )
+        self.cluster_workers = [{"address": a, "host": w.get("host", "")}
+                                for a, w in sorted(every.items())]  # fmt: skip
+        wanted = len(every) if self.asked is None or not self.address else self.asked
+        if wanted > len(every):
+            raise BackendUnavailable(
+                f"the Dask cluster at {self._client.scheduler.address} has {len(every)} "
+                f"worker(s); the case asks for {wanted}"
+            )
+        self._workers = choose_workers(self.cluster_workers, wanted)
         self.n_workers = len(self._workers)
 
     def _close(self) -> None:
@@ -277,6 +305,9 @@ class DaskBackend(BaseBackend):
             "version": distributed.__version__,
             "dask_version": dask.__version__,
             "address": self._client.scheduler.address,
+            # the workers this case ran on, by address and host (a subset of an existing
+            # cluster's, or all of its own)
+            "workers": [w for w in self.cluster_workers if w["address"] in self._workers],
             "pattern": self.pattern,
             "pattern_detail": PATTERNS[self.pattern],
             "settings": {
@@ -287,6 +318,7 @@ class DaskBackend(BaseBackend):
                 "MALLOC_TRIM_THRESHOLD_": "unset",
                 "dashboard": self.dashboard,
                 "existing_cluster": bool(self.address),
+                "cluster_workers": len(self.cluster_workers),
                 "driver_connect_timeout_s": None
                 if self.address
                 else OWN_CLUSTER_CONNECT_TIMEOUT_S,

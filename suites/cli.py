@@ -106,11 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the report (OUT/report/report.html, .md, summary.csv) when the run ends",
     )
     run.add_argument("--timeout", type=float, default=None, help="seconds per case")
-    cluster = "an existing cluster: every case uses all of its workers, so give --n-workers "
-    cluster += "one value, its size"
-    run.add_argument("--dask-scheduler", default=None, metavar="ADDRESS", help=f"run on {cluster}")
-    run.add_argument("--spark-master", default=None, metavar="URL", help=f"run on {cluster}")
-    run.add_argument("--ray-address", default=None, metavar="ADDRESS", help=f"run on {cluster}")
+    all_of_it = ("run on an existing cluster: every case uses all of its workers, so give "
+                 "--n-workers one value, its size")  # fmt: skip
+    run.add_argument(
+        "--dask-scheduler", default=None, metavar="ADDRESS",
+        help="run on an existing Dask cluster: each case on n_workers of its workers "
+        "(the same ones every time, spread over its hosts; more than it has: skipped)",
+    )  # fmt: skip
+    run.add_argument("--spark-master", default=None, metavar="URL", help=all_of_it)
+    run.add_argument("--ray-address", default=None, metavar="ADDRESS", help=all_of_it)
     run.add_argument(
         "--spark-conf",
         action="append",

@@ -33,6 +33,13 @@ class _DaskML(Comparator):
         from distributed import futures_of
 
         self.case, self.algo, self.data, self.be = case, algo, data, be
+        settings = be.info()["settings"]
+        if settings.get("existing_cluster") and be.n_workers < settings["cluster_workers"]:
+            # dask-ml's graphs go wherever the scheduler puts them: on every worker.
+            raise NativeUnsupported(
+                f"dask-ml on an existing cluster runs on all of its {settings['cluster_workers']}"
+                f" workers, not the {be.n_workers} this case uses (not restricted yet)"
+            )
         self.make, n_blocks = block_source(case, data)
         client = be.native()
         self.X, self.y = _dask_arrays(client, self.make, n_blocks, self.supervised)

@@ -35,7 +35,7 @@ import numpy as np
 
 from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from dmlbench.backends import patterns as offered_patterns
-from dmlbench.backends._registry import cluster_endpoints, missing_modules
+from dmlbench.backends._registry import cluster_endpoints, missing_modules, sweeps_existing_cluster
 from dmlbench.backends._rounds import achieved_rates, per_iteration
 from dmlbench.reports.records import (
     RESULTS_NAME,
@@ -181,14 +181,15 @@ def _run_cases(
 
 
 def check_cluster_sweep(suite: Suite, options: dict[str, dict]) -> None:
-    """Refuse a worker-count sweep on an existing cluster, before anything runs.
+    """Refuse a worker-count sweep on an existing cluster of an adapter that uses all of
+    its workers, before anything runs.
 
-    Attached to a cluster by its address, an adapter uses every worker the cluster has, so
-    ``n_workers = [1, 2]`` would run the same cluster twice under two labels (and a report
-    would draw a speedup between two identical runs).
+    There ``n_workers = [1, 2]`` would run the same cluster twice under two labels (and a
+    report would draw a speedup between two identical runs). An adapter that selects
+    ``n_workers`` of the cluster's workers (Dask) sweeps as on one machine.
     """
     for backend, opts in options.items():
-        if not opts.get("address"):
+        if not opts.get("address") or sweeps_existing_cluster(backend):
             continue
         counts = sorted({c.n_workers for c in suite.cases if c.backend == backend})
         if len(counts) > 1:

@@ -124,3 +124,72 @@ def test_ray_head_started_outside(tmp_path):
     finally:
         head.terminate()
         head.wait(60)
+
+
+def test_dask_chooses_the_same_workers_spread_over_hosts():
+    from dmlbench.backends._dask import choose_workers
+
+    workers = [{"address": f"tcp://10.0.0.{h}:{p}", "host": f"10.0.0.{h}"}
+               for h in (2, 1) for p in (4001, 4000)] + [
+              {"address": "tcp://10.0.0.3:4000", "host": "10.0.0.3"}]  # fmt: skip
+    assert choose_workers(workers, 1) == ["tcp://10.0.0.1:4000"]
+    # one per host first, then a host's second worker
+    assert choose_workers(workers, 3) == ["tcp://10.0.0.1:4000", "tcp://10.0.0.2:4000",
+                                          "tcp://10.0.0.3:4000"]  # fmt: skip
+    assert choose_workers(workers, 4) == ["tcp://10.0.0.1:4000", "tcp://10.0.0.1:4001",
+                                          "tcp://10.0.0.2:4000", "tcp://10.0.0.3:4000"]  # fmt: skip
+    assert choose_workers(list(reversed(workers)), 3) == choose_workers(workers, 3)
+    assert len(choose_workers(workers, 9)) == 5
+
+
+SWEEP_ON_A_CLUSTER = """
+[suite]
+name = "cluster-sweep"
+repeats = 2
+[grid]
+backends = ["dask"]
+n_workers = [1, 2, 4]
+impl = ["dmlbench", "native"]
+n_samples = [3000]
+[[workload]]
+algorithm = "kmeans"
+dataset = "blobs"
+params = { n_clusters = 3, random_state = 0 }
+"""
+
+
+def test_a_worker_sweep_on_an_existing_dask_cluster(tmp_path):
+    """n_workers on a scheduler dmlbench did not start: that many of its workers, recorded
+    by address; more than it has: skipped with why; dask-ml, which would run on all of
+    them, skipped rather than mislabelled. Every answer checked as anywhere else."""
+    if missing_modules("dask"):
+        pytest.skip("enabled by pip install 'dmlbench[dask]'")
+    import tomllib
+
+    from distributed import LocalCluster
+
+    from dmlbench.reports.records import read_records
+    from dmlbench.suites.runner import run_suite
+    from dmlbench.suites.spec import expand
+
+    suite = expand(tomllib.loads(SWEEP_ON_A_CLUSTER), "inline")
+    with LocalCluster(n_workers=3, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster:  # fmt: skip
+        every = sorted(cluster.scheduler.workers)
+        path = run_suite(suite, tmp_path / "out",
+                         options={"dask": {"address": cluster.scheduler_address}})  # fmt: skip
+        assert list(client_counts(cluster).values()) == [0, 0, 0]  # left clean
+    got = {(r["case"]["impl"], r["case"]["n_workers"]): r for r in read_records(path)}
+    for p in (1, 2):
+        r = got[("dmlbench", p)]
+        assert r["outcome"] == "ok" and r["quality"]["ok"], r.get("reason")
+        ran = [w["address"] for w in r["backend_info"]["workers"]]
+        assert r["n_workers"] == len(ran) == p and ran == every[:p]  # one host: by address
+        assert r["backend_info"]["settings"]["cluster_workers"] == 3
+    too_many = got[("dmlbench", 4)]
+    assert too_many["outcome"] == "skipped"
+    assert "has 3 worker(s); the case asks for 4" in too_many["reason"]
+    native = got[("native", 1)]
+    assert native["outcome"] == "skipped"
+    assert "dask-ml on an existing cluster runs on all of its 3 workers" in native["reason"]
