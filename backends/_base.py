@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -79,6 +80,19 @@ def host_port(text: str, default_port: int | None = None) -> tuple[str, int] | N
     if not port.isdigit():
         return (host.strip("[]"), default_port) if default_port and host else None
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def local_address_towards(host: str, port: int) -> str:
+    """This machine's address on the route to ``host`` (what a driver must advertise so
+    that a cluster's workers there can reach it back): ``127.0.0.1`` for a loopback host.
+
+    A UDP socket's ``connect`` only asks the kernel for the route; nothing is sent.
+    Raises OSError when there is no route (or the name does not resolve).
+    """
+    family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect(address)
+        return str(probe.getsockname()[0])
 
 
 class BaseBackend(Backend):

@@ -44,6 +44,7 @@ from dmlbench.backends._base import (
     BaseBackend,
     block_ranges,
     host_port,
+    local_address_towards,
     signal_handlers_kept,
 )
 from dmlbench.backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
@@ -157,7 +158,8 @@ class SparkBackend(BaseBackend):
         # The Python workers must run this interpreter (with dmlbench and numpy in it).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        driver = self._driver_address()
+        os.environ.setdefault("SPARK_LOCAL_IP", driver)
         from pyspark import SparkContext
         from pyspark.sql import SparkSession
 
@@ -177,8 +179,8 @@ class SparkBackend(BaseBackend):
             "spark.master": master,
             "spark.ui.enabled": str(self.ui).lower(),
             "spark.ui.showConsoleProgress": "false",
-            "spark.driver.host": "127.0.0.1",
-            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.host": driver,
+            "spark.driver.bindAddress": driver,
             "spark.python.worker.reuse": "true",
             "spark.task.maxFailures": "1",
             **{f"spark.executorEnv.{var}": "1" for var in _worker.BLAS_ENV},
@@ -208,6 +210,24 @@ class SparkBackend(BaseBackend):
         self._sc.setLogLevel("FATAL")
         if self.address:
             self.n_workers = self._sc.defaultParallelism
+
+    def _driver_address(self) -> str:
+        """Where the driver listens and what it tells executors: loopback for ``local[n]``
+        (and a master on loopback); for a remote ``spark://`` master, this machine's
+        address on the route to it (executors there must connect back), unless
+        ``spark.driver.host`` is given in ``conf``."""
+        given = self.conf.get("spark.driver.host")
+        endpoints = self.cluster_endpoints(self.address) if self.address else []
+        if given or not endpoints:
+            return given or "127.0.0.1"
+        try:
+            return local_address_towards(*endpoints[0])
+        except OSError as exc:
+            raise BackendError(
+                f"no route from this machine to the Spark master {self.address} ({exc}); "
+                "give the address executors should reach the driver at with --spark-conf "
+                "spark.driver.host=ADDRESS"
+            ) from None
 
     def _close(self) -> None:
         try:

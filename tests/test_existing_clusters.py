@@ -193,3 +193,54 @@ def test_a_worker_sweep_on_an_existing_dask_cluster(tmp_path):
     native = got[("native", 1)]
     assert native["outcome"] == "skipped"
     assert "dask-ml on an existing cluster runs on all of its 3 workers" in native["reason"]
+
+
+def _netns_or_skip() -> None:
+    import os
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2's `ip` (network namespaces)")
+
+
+def test_the_spark_driver_advertises_the_address_that_routes_to_a_remote_master():
+    """A master in another network namespace (a veth pair on a private /24 this test makes
+    and removes; nothing is sent): the driver advertises and binds this side's address;
+    loopback stays the default for local[n] and a master on loopback; a given
+    spark.driver.host wins."""
+    _netns_or_skip()
+    import uuid
+
+    from dmlbench.backends._spark import SparkBackend
+
+    tag = uuid.uuid4().hex[:6]
+    ns, host_end, ns_end = f"dmlb-{tag}", f"dmh{tag}", f"dmn{tag}"  # veth names: 15 chars at most
+    ip = ["ip"]
+
+    def run(*args: str, netns: str | None = None) -> None:
+        cmd = [*ip, "netns", "exec", netns, "ip", *args] if netns else [*ip, *args]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=10)
+
+    try:
+        run("netns", "add", ns)
+        run("link", "add", host_end, "type", "veth", "peer", "name", ns_end)
+        run("link", "set", ns_end, "netns", ns)
+        run("addr", "add", "10.213.77.1/24", "dev", host_end)
+        run("link", "set", host_end, "up")
+        run("addr", "add", "10.213.77.2/24", "dev", ns_end, netns=ns)
+        run("link", "set", ns_end, "up", netns=ns)
+        remote = SparkBackend(address="spark://10.213.77.2:7077")
+        assert remote._driver_address() == "10.213.77.1"
+        assert SparkBackend()._driver_address() == "127.0.0.1"
+        assert SparkBackend(address="spark://127.0.0.1:7077")._driver_address() == "127.0.0.1"
+        assert SparkBackend(address="local-cluster[2,1,1024]")._driver_address() == "127.0.0.1"
+        given = SparkBackend(address="spark://10.213.77.2:7077",
+                             conf={"spark.driver.host": "10.213.77.9"})  # fmt: skip
+        assert given._driver_address() == "10.213.77.9"
+    finally:
+        subprocess.run([*ip, "link", "del", host_end], capture_output=True, timeout=10)
+        subprocess.run([*ip, "netns", "del", ns], capture_output=True, timeout=10)
+    listed = subprocess.run([*ip, "netns", "list"], capture_output=True, text=True, timeout=10)
+    assert ns not in listed.stdout  # nothing left
+    links = subprocess.run([*ip, "-o", "link"], capture_output=True, text=True, timeout=10)
+    assert host_end not in links.stdout
