@@ -1,0 +1,167 @@
+"""A real cluster across hosts: Linux network namespaces joined by a bridge, each engine's
+own daemons started with its own CLI inside them, and `dmlbench run` from a fourth
+namespace (the driver), as a user with a cluster would run it.
+
+The namespaces, the veth pairs and the private /24 are this test's own and are removed
+afterwards, on failure too, within a bounded time; no other address is contacted. Needs
+root and iproute2 (skipped with that reason otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from dmlbench.backends._registry import missing_modules
+from dmlbench.reports.records import read_records
+
+BIN = Path(sys.executable).parent
+SUBNET = "10.213.50"  # this test's own private /24
+#: One thread of BLAS in every daemon, as the README asks of a cluster's workers.
+ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+@contextmanager
+def hosts(names: list[str]) -> Iterator[dict[str, str]]:
+    """Network namespaces ``names`` on one bridge (in a switch namespace of its own):
+    name -> its address on the /24. Removed on leaving, whatever happened."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2's `ip` (network namespaces)")
+    tag = uuid.uuid4().hex[:5]
+    switch = f"dmsw-{tag}"
+    made: list[str] = []
+    try:
+        _ip("netns", "add", switch)
+        made.append(switch)
+        _ip("-n", switch, "link", "add", "br0", "type", "bridge")
+        _ip("-n", switch, "link", "set", "br0", "up")
+        addresses = {}
+        for k, name in enumerate(names, start=1):
+            ns = f"dm{name}-{tag}"
+            _ip("netns", "add", ns)
+            made.append(ns)
+            host_end, switch_end = f"dh{k}{tag}", f"ds{k}{tag}"
+            _ip("link", "add", host_end, "type", "veth", "peer", "name", switch_end)
+            _ip("link", "set", host_end, "netns", ns)
+            _ip("link", "set", switch_end, "netns", switch)
+            _ip("-n", switch, "link", "set", switch_end, "master", "br0")
+            _ip("-n", switch, "link", "set", switch_end, "up")
+            _ip("-n", ns, "link", "set", host_end, "name", "eth0")
+            _ip("-n", ns, "addr", "add", f"{SUBNET}.{k}/24", "dev", "eth0")
+            _ip("-n", ns, "link", "set", "eth0", "up")
+            _ip("-n", ns, "link", "set", "lo", "up")
+            addresses[name] = f"{SUBNET}.{k}"
+        yield {name: addresses[name] for name in names} | {
+            f"{name}_ns": f"dm{name}-{tag}" for name in names
+        }
+    finally:
+        for ns in reversed(made):  # deleting a namespace deletes the veth ends in it
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+
+
+@contextmanager
+def daemons() -> Iterator[list[subprocess.Popen]]:
+    """Processes started in namespaces; each ended by its pid's own group (SIGTERM, then
+    SIGKILL after 10 s), whatever happened."""
+    started: list[subprocess.Popen] = []
+    try:
+        yield started
+    finally:
+        for sig, seconds in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            for proc in started:
+                if _group_alive(proc):
+                    os.killpg(proc.pid, sig)
+            deadline = time.monotonic() + seconds
+            while any(_group_alive(p) for p in started) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        left = [p.pid for p in started if _group_alive(p)]
+        assert not left, f"process groups still alive after SIGKILL: {left}"
+
+
+def _group_alive(proc: subprocess.Popen) -> bool:
+    """Whether anything of ``proc``'s process group lives on (its leader reaped first: a
+    nanny's worker, a resource tracker stay in the group)."""
+    proc.poll()
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def in_ns(ns: str, argv: list[str], log: Path, started: list[subprocess.Popen]) -> None:
+    """Start ``argv`` in namespace ``ns`` (its own process group), output to ``log``."""
+    env = {**os.environ, **ONE_THREAD}
+    with log.open("w") as fh:
+        started.append(subprocess.Popen(["ip", "netns", "exec", ns, *argv], stdout=fh,
+                                        stderr=subprocess.STDOUT, env=env,
+                                        start_new_session=True))  # fmt: skip
+
+
+def test_quick_on_a_dask_cluster_across_hosts(tmp_path):
+    """`dask scheduler` on one host, a `dask worker` on each of two more, dmlbench on a
+    fourth: the quick suite's smoke profile at 1 and 2 workers gives answers that pass
+    their checks, records the workers' own hosts, and n_workers as the engine provided."""
+    if missing_modules("dask"):
+        pytest.skip("enabled by pip install 'dmlbench[dask]'")
+    t0 = time.monotonic()
+    with hosts(["sched", "w1", "w2", "drv"]) as net, daemons() as started:
+        scheduler = f"tcp://{net['sched']}:8786"
+        in_ns(net["sched_ns"], [str(BIN / "dask"), "scheduler", "--host", net["sched"],
+                                "--port", "8786", "--no-dashboard"],
+              tmp_path / "scheduler.log", started)  # fmt: skip
+        for w in ("w1", "w2"):
+            in_ns(net[f"{w}_ns"], [str(BIN / "dask"), "worker", scheduler, "--host", net[w],
+                                   "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+                  tmp_path / f"{w}.log", started)  # fmt: skip
+        ready = subprocess.run(
+            ["ip", "netns", "exec", net["drv_ns"], sys.executable, "-c",
+             "import json, sys; from distributed import Client; "
+             "c = Client(sys.argv[1], timeout='30s'); c.wait_for_workers(2, timeout=60); "
+             "print(json.dumps(sorted(w['host'] for w in "
+             "c.scheduler_info(n_workers=-1)['workers'].values()))); c.close()", scheduler],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert ready.returncode == 0, ready.stderr[-2000:] + logs(tmp_path)
+        assert json.loads(ready.stdout) == [net["w1"], net["w2"]]
+        out = tmp_path / "out"
+        run = subprocess.run(
+            ["ip", "netns", "exec", net["drv_ns"], str(BIN / "dmlbench"), "run", "quick",
+             "--profile", "smoke", "--backends", "dask", "--n-workers", "1,2",
+             "--dask-scheduler", scheduler, "--out", str(out)],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:] + logs(tmp_path)
+        records = read_records(out / "results.jsonl")
+    assert len(records) == 12 and all(r["outcome"] == "ok" for r in records)
+    seen = {}
+    for r in records:
+        assert r["quality"]["ok"], r["case_id"]
+        hosts_ran = sorted(w["host"] for w in r["backend_info"]["workers"])
+        assert r["n_workers"] == r["case"]["n_workers"] == len(hosts_ran)
+        assert r["backend_info"]["settings"]["cluster_workers"] == 2
+        seen.setdefault(r["n_workers"], set()).update(hosts_ran)
+    assert seen == {1: {net["w1"]}, 2: {net["w1"], net["w2"]}}  # the same one at 1 worker
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10)
+    assert net["drv_ns"] not in listed.stdout and net["sched_ns"] not in listed.stdout
+    assert time.monotonic() - t0 < 600
+
+
+def logs(tmp_path: Path) -> str:
+    """The daemons' logs' tails, for a failure's message."""
+    return "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}" for p in tmp_path.glob("*.log"))
