@@ -18,9 +18,9 @@ from dmlbench.reports import stats
 from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import (
     Results,
+    display_label,
     fit_times,
     is_single_core_baseline,
-    series_label,
     workload_key,
     workload_label,
 )
@@ -30,8 +30,11 @@ from dmlbench.reports.tables import Table, verdict
 #: What the answer tables' figures are (shown once, under them).
 LEGEND = (
     "Times: median fit [95 % interval] of the timed fits (after one cold fit), every fit's "
-    "answer checked. A tie lists each implementation whose interval overlaps the fastest's. "
-    "Speedup and efficiency: the series' most workers against its fewest. COST: the fewest "
+    "answer checked; fewer than 6 fits cannot give 95 %, and the coverage they give is "
+    "printed beside the interval. A tie lists each implementation whose interval overlaps "
+    "the fastest's; with one fit no winner is called. "
+    "Speedup and efficiency: a series' most workers against the size's fewest. COST: the "
+    "fewest "
     "workers that beat scikit-learn on one core. Written-once / native: dmlbench's time over "
     "the engine's own library's at the most workers both ran (below 1: dmlbench is faster). "
     "Figures, then the details and every case's check, follow."
@@ -51,7 +54,7 @@ class Answer:
 
     @property
     def all_good(self) -> bool:
-        return not self.problems and self.checked == self.passed
+        return not self.problems and self.checked > 0 and self.checked == self.passed
 
     @property
     def check_line(self) -> str:
@@ -123,7 +126,7 @@ def _skipped(records: list[dict[str, Any]]) -> list[str]:
 
 def _label(r: dict[str, Any]) -> str:
     """How an implementation is named on the first screen."""
-    return "scikit-learn (1 core)" if is_single_core_baseline(r) else series_label(r)
+    return display_label(r)
 
 
 def _workers(p: int) -> str:
@@ -131,10 +134,12 @@ def _workers(p: int) -> str:
 
 
 def _text(iv: stats.Interval, spec: str = ".3g", suffix: str = "") -> str:
-    """``1.84× [1.71, 1.97]``; the value alone when there is no spread to show (one fit)."""
+    """``1.84× [1.71, 1.97]``, with the coverage when few fits cannot give 95 %
+    (``(75 %)`` for 3); the value alone when there is no spread to show (one fit)."""
     if iv.low == iv.high:
         return f"{float(iv):{spec}}{suffix}"
-    return iv.format(spec, suffix)
+    text = iv.format(spec, suffix)
+    return text if iv.level >= stats.LEVEL else f"{text} ({iv.level:.0%})"
 
 
 def _seconds(iv: stats.Interval) -> str:
@@ -143,14 +148,16 @@ def _seconds(iv: stats.Interval) -> str:
 
 def _table(title: str, ok: list[dict[str, Any]]) -> Table:
     workers = sorted({_c(r, "n_workers") for r in ok})
-    columns = ["n_samples", *(f"fastest, {_workers(p)}" for p in workers),
+    several = len({_c(r, "n_features") for r in ok}) > 1  # then a row per (rows, features)
+    columns = ["n_samples", *(["n_features"] if several else []),
+               *(f"fastest, {_workers(p)}" for p in workers),
                "best speedup", "its efficiency", "COST", "written-once / native"]  # fmt: skip
     table = Table(f"The answer: {title}", columns)
-    by_size: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_size: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
     for r in ok:
-        by_size[_c(r, "n_samples")].append(r)
-    for n, rs in sorted(by_size.items()):
-        row: list[Any] = [n]
+        by_size[(_c(r, "n_samples"), _c(r, "n_features"))].append(r)
+    for (n, d), rs in sorted(by_size.items()):
+        row: list[Any] = [n, *([d] if several else [])]
         row += [_fastest([r for r in rs if _c(r, "n_workers") == p]) for p in workers]
         row += _best_speedup(rs)
         row += [_cost(rs), _vs_native(rs)]
@@ -170,6 +177,9 @@ def _fastest(rs: list[dict[str, Any]]) -> str | None:
     timed = sorted(((stats.median_interval(fit_times(r)), _label(r)) for r in rs),
                    key=lambda x: float(x[0]))  # fmt: skip
     best, name = timed[0]
+    if len(timed) > 1 and (best.n < 2 or any(iv.n < 2 for iv, _ in timed[1:])):
+        # One fit has no interval: a lead it shows may be noise, so no winner is named.
+        return f"{name} {_seconds(best)} (1 fit: no interval, no winner called)"
     ties = [label for iv, label in timed[1:] if iv.overlaps(best)]
     text = f"{name} {_seconds(best)}"
     return text + (f"; tie: {', '.join(ties)}" if ties else "")
@@ -184,11 +194,13 @@ def _series(rs: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
 
 
 def _best_speedup(rs: list[dict[str, Any]]) -> list[str | None]:
-    """``[speedup text, efficiency text]`` of the series that sped up most from its fewest
-    to its most workers."""
+    """``[speedup text, efficiency text]`` of the series that sped up most from the size's
+    fewest workers to its own most (series that start above that count are not compared:
+    their speedup has another base)."""
     best = None
+    fewest = min(_c(r, "n_workers") for r in rs)
     for label, by_p in _series(rs).items():
-        if len(by_p) < 2:
+        if len(by_p) < 2 or min(by_p) != fewest:
             continue
         p0, p1 = min(by_p), max(by_p)
         t0, t1 = fit_times(by_p[p0]), fit_times(by_p[p1])
@@ -216,9 +228,9 @@ def _cost(rs: list[dict[str, Any]]) -> str | None:
         if label.startswith("scikit-learn"):
             continue
         cost = stats.cost_range({p: fit_times(r) for p, r in by_p.items()}, baseline)
-        largest = max(largest, cost.largest)
         if cost.value is None and cost.low is None:
             not_reached += 1
+            largest = max(largest, cost.largest)
         else:
             reached.append(f"{label} {cost.format()}")
     if not_reached:

@@ -18,6 +18,7 @@ from dmlbench.reports import metrics, stats
 from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import (
     Results,
+    display_label,
     fit_times,
     is_single_core_baseline,
     series_label,
@@ -183,8 +184,10 @@ def strong_scaling(results: Results) -> list[Figure]:
                 rs = sorted(rs, key=lambda r: _c(r, "n_workers"))
                 label = series_label(rs[0])
                 if (backend, impl, m) not in scaled:  # a reference, not a curve
-                    ax_t.axhline(rs[0]["fit_median_s"], color=color(backend), linestyle=":",
-                                 linewidth=1.2, label=f"{label}, {_c(rs[0], 'n_workers')}w "
+                    baseline = is_single_core_baseline(rs[0])
+                    ax_t.axhline(rs[0]["fit_median_s"], color=color(backend),
+                                 linestyle="-." if baseline else ":", linewidth=1.2,
+                                 label=f"{display_label(rs[0])}, {_c(rs[0], 'n_workers')}w "
                                  "(reference)")  # fmt: skip
                     continue
                 ps = [_c(r, "n_workers") for r in rs]

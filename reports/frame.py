@@ -62,13 +62,16 @@ CASE_COLUMNS: dict[str, str] = {
 #: One row per timed fit (ok and wrong-answer cases: those that have timed fits).
 FIT_COLUMNS: dict[str, str] = {
     "case_id": "the case (join with the cases frame)",
+    "suite": "as in the cases frame",
     "algorithm": "as in the cases frame",
     "dataset": "as in the cases frame",
+    "params": "as in the cases frame (workloads differ by it too)",
     "impl": "as in the cases frame",
     "backend": "as in the cases frame",
     "n_workers": "as in the cases frame",
     "n_samples": "as in the cases frame",
     "n_features": "as in the cases frame",
+    "outcome": "ok or wrong-answer (a wrong answer's fits are timed too)",
     "launch": "which engine launch (0, 1, ...)",
     "fit": "the fit's place within its launch (0, 1, ...)",
     "fit_s": "its time in seconds",
@@ -166,9 +169,11 @@ def fits_frame(results: Results) -> pd.DataFrame:
             continue
         c = r["case"]
         keys = {
-            "case_id": r["case_id"], "algorithm": c["algorithm"], "dataset": c["dataset"],
+            "case_id": r["case_id"], "suite": c.get("suite"), "algorithm": c["algorithm"],
+            "dataset": c["dataset"], "params": json.dumps(c["params"], sort_keys=True),
             "impl": c["impl"], "backend": _c(r, "backend"), "n_workers": _c(r, "n_workers"),
             "n_samples": c["n_samples"], "n_features": c.get("n_features"),
+            "outcome": r["outcome"],
         }  # fmt: skip
         for launch, fits in enumerate(fit_times(r)):
             rows += [{**keys, "launch": launch, "fit": k, "fit_s": t} for k, t in enumerate(fits)]

@@ -115,6 +115,12 @@ def is_single_core_baseline(record: dict[str, Any]) -> bool:
     return record["case"]["impl"] == "native" and native.get("impl", "").startswith("scikit-learn")
 
 
+def display_label(record: dict[str, Any]) -> str:
+    """How an implementation is named where several meet (the first screen, reference
+    lines): scikit-learn on one core by that name, else :func:`series_label`."""
+    return "scikit-learn (1 core)" if is_single_core_baseline(record) else series_label(record)
+
+
 def series_label(record: dict[str, Any]) -> str:
     """How a curve is named in legends: backend, and the implementation when native."""
     c, backend = record["case"], engine_name(record["case"])

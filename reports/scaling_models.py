@@ -154,6 +154,7 @@ def refit_many(model: str, n: np.ndarray, throughput: np.ndarray, start: np.ndar
     residual = x - throughput
     cost = (residual**2).sum(axis=1)
     damping = np.full(rows, 1e-3)
+    done = np.zeros(rows, dtype=bool)
     eye = np.eye(len(start))
     for _ in range(iterations):
         gradient = np.einsum("rkp,rk->rp", jac, residual)
@@ -176,10 +177,14 @@ def refit_many(model: str, n: np.ndarray, throughput: np.ndarray, start: np.ndar
             candidate[better], residual_c[better], jac_c[better])  # fmt: skip
         cost = np.where(better, cost_c, cost)
         damping = np.where(better, damping / 3, damping * 4)
-        # done when every row's last step moved no parameter by a part in 1e10 of it
-        moved = np.abs(step) > 1e-10 * np.maximum(np.abs(theta), 1e-12)
-        if not np.any(moved & better[:, None]) and np.all(damping > 1e2):
+        # A row is done when a step it took moved no parameter by a part in 1e10, or when
+        # it cannot improve even with short steps (its damping grown past 100).
+        moved = (np.abs(step) > 1e-10 * np.maximum(np.abs(theta), 1e-12)).any(axis=1)
+        done |= (better & ~moved) | (~better & (damping > 1e2))
+        if done.all():
             break
+    for row in np.flatnonzero(~done):  # not settled within the iterations: scipy's own fit
+        theta[row] = _least_squares(model, n, throughput[row])
     return theta
 
 

@@ -408,12 +408,11 @@ def _report_after_run(args: argparse.Namespace, out: Path) -> str:
     if not args.report:
         return f"not written (add --report, or: dmlbench report {out})"
     from dmlbench.reports.render import report
-    from dmlbench.reports.results import ReportError
 
     try:  # the report reads the whole results file: earlier runs into --out included
         return str(report([out], out / "report")["html"])
-    except (ReportError, OSError) as exc:  # the results are safe; say why, go on
-        return f"not written ({exc}); dmlbench report {out}"
+    except Exception as exc:  # noqa: BLE001 - the results are safe; say why, go on
+        return f"not written ({type(exc).__name__}: {exc}); dmlbench report {out}"
 
 
 def _verdict(records: list[dict]) -> str:

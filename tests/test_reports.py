@@ -283,15 +283,17 @@ def test_the_answer_by_hand(tmp_path):
     # 1e6 rows, 1 worker: dask 10 s, spark 8 s, scikit-learn 7 s; 2 workers: dask 6, spark 4,
     # dask-ml 12
     big = rows[1_000_000]
-    assert big["fastest, 1 worker"] == "scikit-learn (1 core) 7 s"
-    assert big["fastest, 2 workers"] == "spark 4 s"
+    one_fit = " (1 fit: no interval, no winner called)"  # the lead may be noise
+    assert big["fastest, 1 worker"] == "scikit-learn (1 core) 7 s" + one_fit
+    assert big["fastest, 2 workers"] == "spark 4 s" + one_fit
     # one fit each: no spread to show
     assert big["best speedup"] == "spark: 2×, 2 vs 1 workers"  # 8 / 4 (dask: 10 / 6)
     assert big["its efficiency"] == "1.00"
     assert big["COST"] == "dask 2; spark 2; the others: not reached within 2 workers"
     assert big["written-once / native"] == "dask: 0.5× faster (2 workers)"  # 6 / 12
     small = rows[100_000]
-    assert (small["fastest, 1 worker"], small["fastest, 2 workers"]) == ("dask 1 s", "dask 0.7 s")
+    assert small["fastest, 1 worker"] == "dask 1 s" + one_fit
+    assert small["fastest, 2 workers"] == "dask 0.7 s" + one_fit
     assert small["COST"] is None and small["written-once / native"] is None  # no reference
 
 
