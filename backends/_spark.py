@@ -56,6 +56,8 @@ JAVA_HELP = (
 )
 
 
+#: How long a standalone cluster may take to grant the executors asked for.
+GRANT_TIMEOUT_S = 20.0
 #: Spark settings a JVM reads only when it is launched.
 _LAUNCH_KEYS = ("spark.driver.memory", "spark.driver.extraJavaOptions", "spark.driver.cores")
 #: The launch settings of the JVM this process launched last (None: none launched by us).
@@ -105,9 +107,12 @@ class SparkBackend(BaseBackend):
 
     Parameters
     ----------
-    n_workers : int, default=2
-        Cores of ``local[n]`` (ignored with ``address``, where the default parallelism
-        of the cluster is used).
+    n_workers : int, optional
+        Cores of ``local[n]`` (default 2). With a standalone ``address`` (``spark://``,
+        ``local-cluster[...]``): an application of that many one-core executors
+        (``spark.cores.max``), checked granted before the first case (fewer within
+        :data:`GRANT_TIMEOUT_S`: BackendUnavailable); default the cluster's whole default
+        parallelism.
     address : str, optional
         A classic master URL (``spark://host:7077``, ``local-cluster[2,1,1024]``).
         Spark Connect (``sc://``) has no RDDs and is refused.
@@ -118,6 +123,7 @@ class SparkBackend(BaseBackend):
     """
 
     name = "spark"
+    sweeps_existing_cluster = True
 
     @classmethod
     def check_system(cls) -> str:
@@ -134,13 +140,14 @@ class SparkBackend(BaseBackend):
 
     def __init__(
         self,
-        n_workers: int = 2,
+        n_workers: int | None = None,
         *,
         address: str | None = None,
         ui: bool = False,
         conf: dict[str, str] | None = None,
     ):
-        super().__init__(n_workers)
+        super().__init__(2 if n_workers is None else n_workers)
+        self.asked = None if n_workers is None else self.n_workers  # None: all (address)
         if address and address.startswith("sc://"):
             raise ValueError(
                 f"Spark Connect ({address}) has no RDDs, which this backend needs: "
@@ -184,6 +191,7 @@ class SparkBackend(BaseBackend):
             "spark.python.worker.reuse": "true",
             "spark.task.maxFailures": "1",
             **{f"spark.executorEnv.{var}": "1" for var in _worker.BLAS_ENV},
+            **self._subset_settings(),
             **self.conf,
         }
         builder = SparkSession.builder
@@ -209,7 +217,35 @@ class SparkBackend(BaseBackend):
         # first line is in the case's record (the reason).
         self._sc.setLogLevel("FATAL")
         if self.address:
-            self.n_workers = self._sc.defaultParallelism
+            self.n_workers = self._granted() if self._subset_settings() else (
+                self._sc.defaultParallelism)  # fmt: skip
+
+    def _subset_settings(self) -> dict[str, str]:
+        """On a standalone cluster asked for ``n`` workers: an application of ``n``
+        one-core executors (nothing otherwise: ``local[n]``, or all of a cluster)."""
+        if not self.address or self.asked is None:
+            return {}
+        return {"spark.cores.max": str(self.asked), "spark.executor.cores": "1"}
+
+    def _granted(self) -> int:
+        """Wait until the cluster has granted the ``n`` executors asked for; their number.
+        A cluster with fewer free cores grants fewer, and never more: BackendUnavailable
+        after :data:`GRANT_TIMEOUT_S`."""
+        import time
+
+        deadline = time.monotonic() + GRANT_TIMEOUT_S
+        while True:
+            # the block managers registered, the driver's own among them
+            executors = self._sc._jsc.sc().getExecutorMemoryStatus().size() - 1
+            if executors >= self.asked or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if executors < self.asked:
+            raise BackendUnavailable(
+                f"the Spark cluster at {self.address} granted {executors} one-core "
+                f"executor(s) within {GRANT_TIMEOUT_S:g} s; the case asks for {self.asked}"
+            )
+        return executors
 
     def _driver_address(self) -> str:
         """Where the driver listens and what it tells executors: loopback for ``local[n]``
@@ -288,11 +324,22 @@ class SparkBackend(BaseBackend):
             "engine": "spark",
             "version": pyspark.__version__,
             "address": self._sc.master,
+            "workers": [{"host": host} for host in self._executor_hosts()],
             "pattern": "one job of n_workers tasks per verb; blocks kept deserialized in the "
             "reused Python workers (rebuilt from the recipe where missing); partials "
             "collected and combined on the driver in block order",
             "settings": {**self._settings, **self._jvm_settings(), "java": find_java()},
         }
+
+    def _executor_hosts(self) -> list[str]:
+        """The host of every executor, sorted (``local[n]``: the driver's, which runs the
+        tasks; on a cluster the driver's own entry is not an executor)."""
+        infos = self._sc._jsc.sc().statusTracker().getExecutorInfos()
+        hosts = sorted(str(info.host()) for info in infos)
+        driver = self._settings.get("spark.driver.host")
+        if self.address and driver in hosts and len(hosts) > 1:
+            hosts.remove(driver)
+        return hosts
 
     def _jvm_settings(self) -> dict[str, Any]:
         """What the running driver JVM really has (in ``local[n]`` it runs the tasks too):

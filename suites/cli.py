@@ -113,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run on an existing Dask cluster: each case on n_workers of its workers "
         "(the same ones every time, spread over its hosts; more than it has: skipped)",
     )  # fmt: skip
-    run.add_argument("--spark-master", default=None, metavar="URL", help=all_of_it)
+    run.add_argument(
+        "--spark-master", default=None, metavar="URL",
+        help="run on an existing Spark standalone cluster: each case an application of "
+        "n_workers one-core executors (fewer granted: skipped)",
+    )  # fmt: skip
     run.add_argument("--ray-address", default=None, metavar="ADDRESS", help=all_of_it)
     run.add_argument(
         "--spark-conf",

@@ -186,7 +186,8 @@ def check_cluster_sweep(suite: Suite, options: dict[str, dict]) -> None:
 
     There ``n_workers = [1, 2]`` would run the same cluster twice under two labels (and a
     report would draw a speedup between two identical runs). An adapter that selects
-    ``n_workers`` of the cluster's workers (Dask) sweeps as on one machine.
+    ``n_workers`` of the cluster's workers (Dask, Spark standalone) sweeps as on one
+    machine.
     """
     for backend, opts in options.items():
         if not opts.get("address") or sweeps_existing_cluster(backend):

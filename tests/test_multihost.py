@@ -238,4 +238,6 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
         assert r["quality"]["ok"] and r["n_workers"] == 2, r["case_id"]
         settings = r["backend_info"]["settings"]
         assert settings["spark.driver.host"] == net["drv"] == settings["spark.driver.bindAddress"]
+        hosts_ran = [w["host"] for w in r["backend_info"]["workers"]]
+        assert hosts_ran == [net["w1"], net["w2"]]  # the executors' hosts, not the driver's
     assert launched == [1, 1]  # one executor on each worker's host
