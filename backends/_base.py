@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -82,17 +81,19 @@ def host_port(text: str, default_port: int | None = None) -> tuple[str, int] | N
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def local_address_towards(host: str, port: int) -> str:
-    """This machine's address on the route to ``host`` (what a driver must advertise so
-    that a cluster's workers there can reach it back): ``127.0.0.1`` for a loopback host.
+def host_of(address: str) -> str:
+    """The host of ``scheme://host:port`` or ``host:port`` (``""`` if it has none)."""
+    found = host_port(address.rpartition("://")[2])
+    return found[0] if found else ""
 
-    A UDP socket's ``connect`` only asks the kernel for the route; nothing is sent.
-    Raises OSError when there is no route (or the name does not resolve).
-    """
-    family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        probe.connect(address)
-        return str(probe.getsockname()[0])
+
+#: How long an existing cluster may take to grant the workers a case asks for (Spark's
+#: executors, Ray's placement group) before the case is skipped as unavailable.
+GRANT_TIMEOUT_S = 20.0
+
+
+#: Worker calls that run on a dataset's blocks, so say where they are.
+_PLACING = frozenset({"build", "map", "aggregate", "collect", "store"})
 
 
 class BaseBackend(Backend):
@@ -110,6 +111,9 @@ class BaseBackend(Backend):
     max_workers: int | None = None
     #: The values of ``pattern=`` this adapter takes, the default first (empty: one way).
     patterns: tuple[str, ...] = ()
+    #: An address every worker reaches (the driver's, its scheduler's), set at start:
+    #: each worker reports its own address on the route there as its host ("": not asked).
+    towards: str = ""
 
     def __init__(self, n_workers: int = 2) -> None:
         self.n_workers = check_int(n_workers, "n_workers", f"get_backend({self.name!r})")
@@ -130,6 +134,9 @@ class BaseBackend(Backend):
         self._pending_drop: list[str] = []
         self.rebuilt_blocks = 0
         self._round_logs: list[RoundLog] = []  # the recording ones, outermost first
+        # Where each live dataset's blocks were in the last round that touched them:
+        # dataset id -> {block index: the host its worker reported}.
+        self._placement: dict[str, dict[int, str]] = {}
 
     @classmethod
     def check_system(cls) -> str:
@@ -146,9 +153,6 @@ class BaseBackend(Backend):
 
     #: How to start the cluster an ``address`` names, for the error when it is unreachable.
     cluster_hint = "start the cluster first"
-    #: Whether ``n_workers`` on an existing cluster selects that many of its workers (a
-    #: worker-count sweep works there); otherwise the adapter uses all of them.
-    sweeps_existing_cluster = False
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -185,6 +189,7 @@ class BaseBackend(Backend):
             self._close()
         finally:
             self._live.clear()
+            self._placement.clear()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -276,7 +281,16 @@ class BaseBackend(Backend):
         """Forget the id on the driver at once, then the adapter's ``_free``."""
         self._check_dataset(ds)
         self._live.discard(ds.id)
+        self._placement.pop(ds.id, None)
         self._free(ds)
+
+    def block_hosts(self, ds: Dataset) -> tuple[str, ...]:
+        """Where each block of ``ds`` is held: the host (address) of the worker that ran
+        it in the last round that touched it, ``""`` where not known (not touched yet, or
+        a pattern whose blocks the engine places)."""
+        self._check_dataset(ds)
+        where = self._placement.get(ds.id, {})
+        return tuple(where.get(i, "") for i in range(ds.n_blocks))
 
     def cancel(self) -> None:
         """Start a new call generation and ask the adapter to ``_cancel`` the old one."""
@@ -352,12 +366,16 @@ class BaseBackend(Backend):
     def _run_checked(self, call: Call, ranges: list[list[int]]) -> list[Any]:
         """Run ``call`` on every slot; raise the first (lowest-block) error, else payloads."""
         drops, self._pending_drop[:] = tuple(self._pending_drop), []
-        call = replace(call, generation=self._generation, drop=call.drop + drops)
+        call = replace(
+            call, generation=self._generation, drop=call.drop + drops, towards=self.towards
+        )
         t0 = time.perf_counter()
         outcomes = self._run(call, ranges)
         wall_s = time.perf_counter() - t0
         costs = [Cost(*cost) for _, _, cost in outcomes]
         self.rebuilt_blocks += sum(c.rebuilt for c in costs)
+        if call.ds_id and call.op in _PLACING:
+            self._note_placement(call, ranges, costs)
         self._note_round(
             call.op,
             wall_s,
@@ -370,6 +388,15 @@ class BaseBackend(Backend):
             if status == "err":
                 raise payload
         return [payload for _, payload, _ in outcomes]
+
+    def _note_placement(self, call: Call, ranges: list[list[int]], costs: list[Cost]) -> None:
+        """Each block of the call's dataset (and of what a ``"map"`` wrote) is where the
+        worker that ran it says it is."""
+        for ds_id in (call.ds_id, call.out_id) if call.out_id else (call.ds_id,):
+            where = self._placement.setdefault(ds_id, {})
+            for indices, cost in zip(ranges, costs, strict=True):
+                for i in indices:
+                    where[i] = cost.host
 
     def _new_id(self) -> str:
         return f"{self._token}-{next(self._ids)}"

@@ -31,7 +31,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from dmlbench.backends import _worker
-from dmlbench.backends._base import BaseBackend, host_port
+from dmlbench.backends._base import BaseBackend, host_of, host_port
 from dmlbench.backends._protocol import BackendError, BackendUnavailable
 from dmlbench.backends._tasks import TaskPattern, check_pattern
 from dmlbench.backends._worker import Call, Outcome, StoredHandle
@@ -169,7 +169,6 @@ class DaskBackend(BaseBackend):
             cls = DaskTasksBackend
         return super().__new__(cls)
 
-    sweeps_existing_cluster = True
 
     def __init__(
         self,
@@ -229,6 +228,8 @@ class DaskBackend(BaseBackend):
             self._connect_timeout = dask.config.set(
                 {"distributed.comm.timeouts.connect": f"{OWN_CLUSTER_CONNECT_TIMEOUT_S}s"}
             )
+        # The scheduler's host: every worker has a route there to name itself by.
+        self.towards = host_of(self._client.scheduler.address)
         every = self._client.scheduler_info(n_workers=-1)["workers"]
         if not every:
             raise BackendError(

@@ -45,6 +45,8 @@ class LocalBackend(BaseBackend):
             self._limiter.restore_original_limits()
             self._limiter = None
 
+    towards = "127.0.0.1"  # in this process: its blocks are on this machine
+
     def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         return [_worker.run(call, r) for r in ranges]
 

@@ -311,6 +311,17 @@ class Backend(Protocol):
         Datasets built from it by :meth:`map_blocks` stay valid.
         """
 
+    def block_hosts(self, ds: Dataset) -> tuple[str, ...]:
+        """Where each block of ``ds`` is held, as its worker reported in the last round
+        that touched it.
+
+        Returns
+        -------
+        tuple of str, length ds.n_blocks
+            The host (address) per block, ``""`` where not known (a pattern whose blocks
+            the engine places, a block not touched yet).
+        """
+
     def info(self) -> dict[str, Any]:
         """What really runs, for the results: plain JSON-able values.
 

@@ -23,14 +23,16 @@ from typing import Any
 
 from dmlbench.backends import _worker
 from dmlbench.backends._base import (
+    GRANT_TIMEOUT_S,
     BaseBackend,
+    host_of,
     host_port,
     signal_handlers_kept,
     signal_interrupt,
 )
-from dmlbench.backends._protocol import BackendError
+from dmlbench.backends._protocol import BackendError, BackendUnavailable
 from dmlbench.backends._tasks import TaskPattern, check_pattern
-from dmlbench.backends._worker import Call, Handle, Outcome
+from dmlbench.backends._worker import Call, Handle, Outcome, local_address_towards
 
 #: The ways this adapter can run the verbs: ``pattern=`` of ``get_backend("ray")``.
 PATTERNS = {
@@ -52,6 +54,14 @@ _TASK_FUNCTIONS = (
 )
 
 
+def where() -> dict[str, Any]:
+    """The node this process runs on: its address (``host``) and Ray node id."""
+    import ray
+
+    return {"host": ray.util.get_node_ip_address(),
+            "node_id": ray.get_runtime_context().get_node_id()}  # fmt: skip
+
+
 class BlockActor:
     """The actor's class (wrapped by ``ray.remote`` at start). Holds this worker's blocks."""
 
@@ -60,6 +70,9 @@ class BlockActor:
 
     def run(self, call: Call, indices: list[int]) -> Outcome:
         return _worker.run(call, indices)
+
+    def where(self) -> dict[str, Any]:
+        return where()
 
 
 class RayHandle(Handle):
@@ -74,6 +87,23 @@ class RayHandle(Handle):
         return ray.get(self.ref)
 
 
+TOKEN_HELP = ("give the driver its token (RAY_AUTH_MODE=token and RAY_AUTH_TOKEN, or "
+              "~/.ray/auth_token), or run every node and the driver with "
+              "RAY_AUTH_MODE=disabled")  # fmt: skip
+
+
+def _token_note() -> str:
+    """Which token this process would send Ray, if any."""
+    from pathlib import Path
+
+    for var in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        if os.environ.get(var):
+            return f"this driver sends the token from {var}"
+    if (Path.home() / ".ray" / "auth_token").exists():
+        return "this driver sends the token in ~/.ray/auth_token"
+    return "this driver has no token"
+
+
 def _is_loopback(address: str) -> bool:
     """Whether a Ray address (``ray://host:port``, ``host:port``) names this machine."""
     host = address.split("://")[-1].rsplit(":", 1)[0]
@@ -86,10 +116,16 @@ class RayBackend(BaseBackend):
     Parameters
     ----------
     n_workers : int, default=2
-        Actors (one process and one CPU each). With ``address``, this many actors are
-        placed on the cluster.
+        Actors (one process and one CPU each). With ``address``: that many one-CPU
+        bundles of a placement group spread over the cluster's nodes (``SPREAD``),
+        checked granted before the first case (not within :data:`GRANT_TIMEOUT_S`, or
+        more than the cluster's CPUs: BackendUnavailable); the actors (or the tasks
+        pattern's tasks) run in them, so a case uses n of the cluster's CPUs.
     address : str, optional
-        ``ray://host:10001``, ``host:6379`` or ``"auto"``. Ray 2.60 clusters use token
+        ``host:6379`` of a cluster's head (this machine must run a Ray node of that
+        cluster: ``ray start --address host:6379 --num-cpus 0``), ``ray://host:10001``
+        (Ray Client) or ``"auto"``. This driver joins at its own address on the route to
+        the head (loopback for a head on loopback). Ray 2.60 clusters use token
         authentication: the driver needs the cluster's token (or ``RAY_AUTH_MODE=disabled``
         on head and driver).
     dashboard : bool, default=False
@@ -122,6 +158,8 @@ class RayBackend(BaseBackend):
         self.address = address
         self.dashboard = dashboard
         self._actors: list[Any] = []
+        self._group: Any = None  # an existing cluster's placement group for this backend
+        self._where: list[dict[str, Any]] = []  # per worker slot: its node's address, id
         self._ray: Any = None
         self._connected = False  # this backend's ray.init succeeded
         self._init_called = False  # this backend called ray.init (it may not have returned)
@@ -167,19 +205,25 @@ class RayBackend(BaseBackend):
             except SystemExit as exc:
                 raise signal_interrupt(signal.SIGTERM, "during ray.init") from exc
         self._connected = True
+        # The head's host: every node has a route there to name itself by.
+        self.towards = host_of(ray.get_runtime_context().gcs_address)
         self._start_workers(ray)
 
     def _init(self, ray: Any, options: dict[str, Any]) -> None:
         if self.address:
+            if not self.address.startswith("ray://"):  # Ray Client: the server's own node
+                options["_node_ip_address"] = self._driver_address()
             try:
                 ray.init(address=self.address, **options)
             except Exception as exc:
                 if "AuthToken" in str(exc) or "Authentication" in type(exc).__name__:
-                    raise BackendError(
-                        f"the Ray cluster at {self.address} uses token authentication: give "
-                        "the driver its token (RAY_AUTH_TOKEN, or ~/.ray/auth_token), or run "
-                        "head and driver with RAY_AUTH_MODE=disabled"
-                    ) from exc
+                    raise BackendError(f"the Ray cluster at {self.address} uses token "
+                                       f"authentication: {TOKEN_HELP}") from exc
+                if isinstance(exc, ConnectionError):
+                    # Ray says only that it could not connect (its log to stderr says
+                    # InvalidAuthToken when that was why).
+                    raise BackendError(f"{exc} ({_token_note()}: if the cluster uses token "
+                                       f"authentication, {TOKEN_HELP})") from exc
                 raise
         else:
             # address="local": always a new runtime, never one that a killed head left
@@ -188,11 +232,53 @@ class RayBackend(BaseBackend):
                 address="local", num_cpus=self.n_workers, dashboard_host="127.0.0.1", **options
             )
 
+    def _driver_address(self) -> str:
+        """The address this driver joins the cluster at: this machine's on the route to
+        the head (Ray's own guess is the route to a public address, which a private
+        network may not have)."""
+        endpoints = self.cluster_endpoints(self.address or "")
+        if not endpoints:
+            return "127.0.0.1" if _is_loopback(self.address or "") else ""
+        try:
+            return local_address_towards(*endpoints[0])
+        except OSError as exc:
+            raise BackendError(f"no route from this machine to the Ray head {self.address} "
+                               f"({exc})") from None  # fmt: skip
+
+    def _reserve(self, ray: Any) -> list[Any]:
+        """On an existing cluster, ``n_workers`` one-CPU bundles of a placement group
+        spread over its nodes, granted (else BackendUnavailable): the scheduling strategy
+        of each bundle, in order. On this backend's own runtime (exactly ``n_workers``
+        CPUs), one SPREAD strategy per worker."""
+        if not self.address:
+            return ["SPREAD"] * self.n_workers
+        from ray.util.placement_group import placement_group, remove_placement_group
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if cpus < self.n_workers:
+            raise BackendUnavailable(f"the Ray cluster at {self.address} has {cpus:g} CPU(s); "
+                                     f"the case asks for {self.n_workers}")  # fmt: skip
+        self._group = placement_group([{"CPU": 1}] * self.n_workers, strategy="SPREAD")
+        try:
+            ray.get(self._group.ready(), timeout=GRANT_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            remove_placement_group(self._group)
+            self._group = None
+            free = ray.available_resources().get("CPU", 0)
+            raise BackendUnavailable(
+                f"the Ray cluster at {self.address} did not grant {self.n_workers} one-CPU "
+                f"bundle(s) within {GRANT_TIMEOUT_S:g} s ({free:g} of its {cpus:g} CPUs "
+                "free)"
+            ) from None
+        return [PlacementGroupSchedulingStrategy(self._group, placement_group_bundle_index=i)
+                for i in range(self.n_workers)]  # fmt: skip
+
     def _start_workers(self, ray: Any) -> None:
         remote = ray.remote(num_cpus=1, max_concurrency=2)(BlockActor)
-        self._actors = [
-            remote.options(scheduling_strategy="SPREAD").remote() for _ in range(self.n_workers)
-        ]
+        self._actors = [remote.options(scheduling_strategy=strategy).remote()
+                        for strategy in self._reserve(ray)]  # fmt: skip
+        self._where = ray.get([a.where.remote() for a in self._actors])
 
     def _close(self) -> None:
         ray = self._ray
@@ -204,6 +290,11 @@ class RayBackend(BaseBackend):
         for actor in self._actors:
             ray.kill(actor)
         self._actors = []
+        if self._group is not None:  # an existing cluster outlives us: give its CPUs back
+            from ray.util.placement_group import remove_placement_group
+
+            remove_placement_group(self._group)
+            self._group = None
         self._connected = False
         ray.shutdown()
 
@@ -245,6 +336,8 @@ class RayBackend(BaseBackend):
             "engine": "ray",
             "version": ray.__version__,
             "address": self.address or ctx.gcs_address,
+            # the nodes this case's workers ran on, per worker slot
+            "workers": [{"host": w["host"], "node_id": w["node_id"]} for w in self._where],
             "pattern": self.pattern,
             "pattern_detail": PATTERNS[self.pattern],
             "settings": {
@@ -254,6 +347,8 @@ class RayBackend(BaseBackend):
                 "dashboard": self.dashboard,
                 "existing_cluster": bool(self.address),
                 "cluster_cpus": ray.cluster_resources().get("CPU"),
+                "cluster_nodes": sum(1 for n in ray.nodes() if n.get("Alive")),
+                "placement_group": "SPREAD, one CPU per bundle" if self._group else None,
             },
         }
 
@@ -270,7 +365,16 @@ class RayTasksBackend(TaskPattern, RayBackend):
     """
 
     def _start_workers(self, ray: Any) -> None:
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        strategies = self._reserve(ray)
         self._remote = {f: ray.remote(num_cpus=1)(f) for f in _TASK_FUNCTIONS}
+        if self._group is not None:  # on a cluster: in the group, any of its bundles
+            inside = PlacementGroupSchedulingStrategy(self._group)
+            self._remote = {f: r.options(scheduling_strategy=inside)
+                            for f, r in self._remote.items()}  # fmt: skip
+        probe = ray.remote(num_cpus=1)(where)
+        self._where = ray.get([probe.options(scheduling_strategy=s).remote() for s in strategies])
 
     def _n_slots(self) -> int:
         return self.n_workers

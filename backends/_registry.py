@@ -43,12 +43,6 @@ def max_workers(name: str) -> int | None:
     return _adapter(name).max_workers
 
 
-def sweeps_existing_cluster(name: str) -> bool:
-    """Whether backend ``name`` on an existing cluster runs a case on ``n_workers`` of its
-    workers (else on all of them)."""
-    return _adapter(name).sweeps_existing_cluster
-
-
 def patterns(name: str) -> tuple[str, ...]:
     """The ways backend ``name`` can run the verbs (its ``pattern=`` values, the default
     first); empty when it has only one."""

@@ -57,12 +57,16 @@ class Cost(NamedTuple):
         Bytes of the arrays (and numbers) in what it sends back.
     cpu_s : float
         Thread CPU seconds of the same span as ``compute_s``.
+    host : str
+        The worker's own address on the route to the driver (``Call.towards``); ``""``
+        when not asked.
     """
 
     rebuilt: int = 0
     compute_s: float = 0.0
     nbytes: int = 0
     cpu_s: float = 0.0
+    host: str = ""
 
 
 def payload_nbytes(value: Any) -> int:

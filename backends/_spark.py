@@ -41,14 +41,14 @@ from typing import Any
 
 from dmlbench.backends import _worker
 from dmlbench.backends._base import (
+    GRANT_TIMEOUT_S,
     BaseBackend,
     block_ranges,
     host_port,
-    local_address_towards,
     signal_handlers_kept,
 )
 from dmlbench.backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
-from dmlbench.backends._worker import Call, Handle, Outcome
+from dmlbench.backends._worker import Call, Handle, Outcome, local_address_towards
 
 JAVA_HELP = (
     "Spark needs Java 17 or 21 (OpenJDK). On Debian/Ubuntu: "
@@ -56,8 +56,6 @@ JAVA_HELP = (
 )
 
 
-#: How long a standalone cluster may take to grant the executors asked for.
-GRANT_TIMEOUT_S = 20.0
 #: Spark settings a JVM reads only when it is launched.
 _LAUNCH_KEYS = ("spark.driver.memory", "spark.driver.extraJavaOptions", "spark.driver.cores")
 #: The launch settings of the JVM this process launched last (None: none launched by us).
@@ -123,7 +121,6 @@ class SparkBackend(BaseBackend):
     """
 
     name = "spark"
-    sweeps_existing_cluster = True
 
     @classmethod
     def check_system(cls) -> str:
@@ -165,7 +162,7 @@ class SparkBackend(BaseBackend):
         # The Python workers must run this interpreter (with dmlbench and numpy in it).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-        driver = self._driver_address()
+        driver = self.towards = self._driver_address()  # executors connect back there
         os.environ.setdefault("SPARK_LOCAL_IP", driver)
         from pyspark import SparkContext
         from pyspark.sql import SparkSession

@@ -9,14 +9,17 @@ Outcomes are plain tuples, ``("ok", payload)`` or ``("err", exception)``: a user
 function's exception is caught here, tagged with the block index, and sent back as a
 value, so the engine never sees a failed task (no retries, no poisoned worker) and the
 driver re-raises the original exception. A worker's whole share of a call (:func:`run`)
-adds a third element, what it cost the worker: ``(blocks rebuilt, compute seconds, bytes
-sent back)``, the fields of :class:`~dmlbench.backends._rounds.Cost` (:data:`Outcome`).
+adds a third element, what it cost the worker and where it ran: ``(blocks rebuilt, compute
+seconds, bytes sent back, CPU seconds, host)``, the fields of
+:class:`~dmlbench.backends._rounds.Cost` (:data:`Outcome`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
+import socket
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -47,7 +50,7 @@ _SLOWDOWN = float(os.environ.get(SLOWDOWN_ENV) or 1.0)
 #: What :func:`run` returns: ``(status, payload, cost)``, ``cost`` the fields of a
 #: :class:`~dmlbench.backends._rounds.Cost` as a plain tuple. (A NamedTuple on the wire
 #: made a Ray round 0.5-1 ms slower, measured: Ray deserialises custom classes slowly.)
-Outcome = tuple[str, Any, tuple[int, float, int, float]]
+Outcome = tuple[str, Any, tuple[int, float, int, float, str]]
 #: Resident blocks this process had to rebuild from their recipe (held nowhere when a
 #: call needed them: a restarted worker, or an engine that sent the task elsewhere).
 _rebuilt = 0
@@ -73,6 +76,30 @@ def setup_process() -> None:
 
     threadpool_limits(limits=1)
     _process_ready = True
+
+
+def local_address_towards(host: str, port: int = 9) -> str:
+    """This machine's address on the route to ``host``: what a driver must advertise so
+    that a cluster's workers there can reach it back, and the address a worker names
+    itself by (``127.0.0.1`` for a loopback host).
+
+    A UDP socket's ``connect`` only asks the kernel for the route; nothing is sent.
+    Raises OSError when there is no route (or the name does not resolve).
+    """
+    family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect(address)
+        return str(probe.getsockname()[0])
+
+
+@functools.lru_cache(maxsize=8)
+def host_towards(address: str) -> str:
+    """This worker's own address on the route to ``address`` (once per process): the
+    host it reports with each call's cost; ``""`` when there is no route."""
+    try:
+        return local_address_towards(address)
+    except OSError:
+        return ""
 
 
 def describe_process() -> dict[str, Any]:
@@ -125,6 +152,8 @@ class Call:
     retain : ``(token, live ids)``: forget every dataset of the driver ``token`` that is
         not live (for engines whose frees cannot reach every worker process)
     generation : the driver's cancel generation when the call was made
+    towards : an address the workers reach the driver (or its scheduler) at; each reports
+        its own address on the route there, as its host (``""``: not asked)
     """
 
     op: str
@@ -138,6 +167,7 @@ class Call:
     generation: str = ""
     blocks: dict[int, Block] | None = None
     retain: tuple[str, frozenset[str]] | None = None
+    towards: str = ""
 
 
 def build_block(recipe: tuple, i: int) -> Block:
@@ -236,7 +266,9 @@ def run(call: Call, indices: Sequence[int]) -> Outcome:
         wall = time.perf_counter() - _loop_start[0]
         cpu = time.thread_time() - _loop_start[1]
     nbytes = payload_nbytes(payload) if call.op == "aggregate" and status == "ok" else 0
-    return status, payload, (0 if call.op == "build" else _rebuilt - before, wall, nbytes, cpu)
+    host = host_towards(call.towards) if call.towards else ""
+    rebuilt = 0 if call.op == "build" else _rebuilt - before
+    return status, payload, (rebuilt, wall, nbytes, cpu, host)
 
 
 def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
@@ -451,4 +483,4 @@ def task_describe(seconds: float = 0.0) -> Outcome:
     :func:`run` outcome (it stands for one in ``start``)."""
     setup_process()
     time.sleep(seconds)
-    return ("ok", describe_process(), (0, 0.0, 0, 0.0))
+    return ("ok", describe_process(), (0, 0.0, 0, 0.0, ""))

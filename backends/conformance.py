@@ -349,6 +349,17 @@ def check_block_index(be: Backend) -> None:
     be.free(ds)
 
 
+def check_block_hosts(be: Backend) -> None:
+    """``block_hosts``: one host per block, after a round, the address of the worker that
+    ran it (127.0.0.1 on this machine, where the conformance kit runs); ``""`` for every
+    block where the engine places them itself (the tasks patterns)."""
+    ds = be.generate(indexed_block, 5)
+    be.aggregate(ds, index_of_block, operator.add)
+    hosts = be.block_hosts(ds)
+    assert len(hosts) == 5 and set(hosts) in ({"127.0.0.1"}, {""}), hosts
+    be.free(ds)
+
+
 def check_info(be: Backend) -> None:
     info = be.info()
     for key in ("engine", "version", "n_workers", "threads_per_worker", "address", "pattern"):
@@ -417,6 +428,7 @@ CHECKS = [
     check_cancel,
     check_listens_on_loopback_only,
     check_block_index,
+    check_block_hosts,
     check_info,
     check_rounds_are_split,
 ]

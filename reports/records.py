@@ -130,6 +130,10 @@ class Record(TypedDict, total=False):
     #: Per fit, the cold one first: resident blocks found missing on the workers and
     #: rebuilt from their recipe inside that fit's clock (0: the data stayed resident).
     rebuilt_blocks: list[int]
+    #: Per block of the case's data, the host (address) of the worker that held it in the
+    #: last timed fit's last round; ``""`` where the engine places blocks itself (the tasks
+    #: patterns); None for a native library's case (its data is its own).
+    block_hosts: list[str] | None
     #: The fit median over n_iter, for every implementation that reports its iterations.
     per_iteration_s: float | None
     #: Median time of one round of ours' trace (the iteration loop alone, without the fit's

@@ -193,6 +193,14 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
             "How close each of ours' kernels ran to this machine's memory bandwidth "
             "and one core's DGEMM (measured by dmlbench doctor, stored with the run).",
         )
+        section(
+            "Where it ran",
+            [tables.placement(results)],
+            "The hosts each case's workers ran on and its blocks per host (in its last "
+            "timed fit). A timed fit that rebuilt blocks from their recipe (a worker "
+            "that lost them, a task the engine ran elsewhere) includes that work in its "
+            "time.",
+        )
         section("Phases", [tables.phases(results)])
     section("Round overhead", [tables.overhead(results)])
     if results.cases:

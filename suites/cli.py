@@ -106,8 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the report (OUT/report/report.html, .md, summary.csv) when the run ends",
     )
     run.add_argument("--timeout", type=float, default=None, help="seconds per case")
-    all_of_it = ("run on an existing cluster: every case uses all of its workers, so give "
-                 "--n-workers one value, its size")  # fmt: skip
     run.add_argument(
         "--dask-scheduler", default=None, metavar="ADDRESS",
         help="run on an existing Dask cluster: each case on n_workers of its workers "
@@ -118,7 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run on an existing Spark standalone cluster: each case an application of "
         "n_workers one-core executors (fewer granted: skipped)",
     )  # fmt: skip
-    run.add_argument("--ray-address", default=None, metavar="ADDRESS", help=all_of_it)
+    run.add_argument(
+        "--ray-address", default=None, metavar="ADDRESS",
+        help="run on an existing Ray cluster (its head's host:6379; this machine runs a "
+        "node of it): each case n_workers one-CPU actors in a placement group spread over "
+        "its nodes (not granted: skipped)",
+    )  # fmt: skip
     run.add_argument(
         "--spark-conf",
         action="append",

@@ -35,7 +35,7 @@ import numpy as np
 
 from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from dmlbench.backends import patterns as offered_patterns
-from dmlbench.backends._registry import cluster_endpoints, missing_modules, sweeps_existing_cluster
+from dmlbench.backends._registry import cluster_endpoints, missing_modules
 from dmlbench.backends._rounds import achieved_rates, per_iteration
 from dmlbench.reports.records import (
     RESULTS_NAME,
@@ -100,8 +100,8 @@ def run_suite(
     Raises
     ------
     SuiteError
-        A cluster address with more than one worker count for its backend (refused before
-        the first case; see :func:`check_cluster_sweep`).
+        A cluster address that nothing answers at (refused before the first case; see
+        :func:`check_clusters_reachable`).
     dmlbench.reports.records.RecordsError
         Resuming onto a results file with a line that is not a record (file:line named).
     dmlbench.reports.records.ResultsWriteError
@@ -111,7 +111,6 @@ def run_suite(
         Another live run is writing to ``out_dir``.
     """
     stream = stream or sys.stderr
-    check_cluster_sweep(suite, options or {})
     check_clusters_reachable(suite, options or {})
     for note in suite.left_out:
         print(f"note: {note}", file=stream)
@@ -178,28 +177,6 @@ def _run_cases(
     finally:
         progress.close()
     return path
-
-
-def check_cluster_sweep(suite: Suite, options: dict[str, dict]) -> None:
-    """Refuse a worker-count sweep on an existing cluster of an adapter that uses all of
-    its workers, before anything runs.
-
-    There ``n_workers = [1, 2]`` would run the same cluster twice under two labels (and a
-    report would draw a speedup between two identical runs). An adapter that selects
-    ``n_workers`` of the cluster's workers (Dask, Spark standalone) sweeps as on one
-    machine.
-    """
-    for backend, opts in options.items():
-        if not opts.get("address") or sweeps_existing_cluster(backend):
-            continue
-        counts = sorted({c.n_workers for c in suite.cases if c.backend == backend})
-        if len(counts) > 1:
-            raise SuiteError(
-                f"{backend} is attached to the existing cluster {opts['address']}, which runs "
-                f"every case on all of its workers, but the suite asks for n_workers "
-                f"{counts}; pass one value, the cluster's size (--n-workers N), or run "
-                f"without the address to sweep workers on this machine"
-            )
 
 
 def check_clusters_reachable(suite: Suite, options: dict[str, dict], seconds: float = 3.0) -> None:
@@ -451,6 +428,9 @@ def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[s
             "n_iter": n_iter,
             "n_iter_per_fit": n_iters,  # the cold fit first; None where a library hides it
             "rebuilt_blocks": rebuilt,  # per fit, the cold one first: 0 when all resident
+            # Per block of the case's data, the host that held it in the last fit's last
+            # round ("": the engine places it); a native's data is its library's own.
+            "block_hosts": None if native else list(be.block_hosts(ds)),
             # Per timed fit, then the typical iteration: compute, imbalance, engine, driver.
             "round_split_per_fit": None if native else splits[1:],
             "round_split": split,

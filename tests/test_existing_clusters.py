@@ -1,5 +1,6 @@
 """Attaching to a cluster that dmlbench did not start (``address=``)."""
 
+import contextlib
 import importlib
 import subprocess
 import sys
@@ -267,3 +268,92 @@ def test_the_spark_driver_advertises_the_address_that_routes_to_a_remote_master(
     assert ns not in listed.stdout  # nothing left
     links = subprocess.run([*ip, "-o", "link"], capture_output=True, text=True, timeout=10)
     assert host_end not in links.stdout
+
+
+ONE_CASE = """
+[suite]
+name = "one"
+repeats = 1
+[grid]
+backends = ["dask"]
+n_workers = [1]
+n_samples = [2000]
+[[workload]]
+algorithm = "linear_regression"
+dataset = "regression"
+"""
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_that_speaks_tls_only(tmp_path):
+    """A `dask scheduler` and a `dask worker` on TLS with certificates of the test's own:
+    dmlbench reaches them through Dask's own TLS settings (the
+    ``DASK_DISTRIBUTED__COMM__TLS__*`` environment), passed through untouched, and the
+    answer passes; without them the case fails at once, saying why, rather than hang."""
+    if missing_modules("dask"):
+        pytest.skip("enabled by pip install 'dmlbench[dask]'")
+    import os
+    import signal
+    import socket
+    import time
+    from pathlib import Path
+
+    from distributed.security import Security
+
+    from dmlbench.reports.records import read_records
+
+    made = Security.temporary()  # one self-signed certificate for every role
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text(made.tls_ca_file)
+    key.write_text(made.tls_client_key)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tls://127.0.0.1:{port}"
+    tls = ["--tls-ca-file", str(cert), "--tls-cert", str(cert), "--tls-key", str(key)]
+    dask_cli = str(Path(sys.executable).with_name("dask"))
+    log = tmp_path / "worker.log"
+    suite = tmp_path / "one.toml"
+    suite.write_text(ONE_CASE)
+    procs = []
+    try:
+        procs.append(subprocess.Popen(
+            [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+             "--protocol", "tls", "--no-dashboard", *tls],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        with log.open("w") as fh:
+            procs.append(subprocess.Popen(
+                [dask_cli, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                 "--no-dashboard", *tls],
+                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True))  # fmt: skip
+        deadline = time.monotonic() + 60
+        while "Registered to" not in log.read_text():
+            assert time.monotonic() < deadline and procs[1].poll() is None, log.read_text()
+            time.sleep(0.2)
+        settings = {
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE": str(cert),
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": str(cert),
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": str(key),
+            "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True",
+        }
+        script = str(Path(sys.executable).with_name("dmlbench"))
+        runs = {}
+        for name, env in (("with", settings), ("without", {})):
+            runs[name] = subprocess.run(
+                [script, "run", str(suite), "--dask-scheduler", address,
+                 "--out", str(tmp_path / name)],
+                capture_output=True, text=True, timeout=300, check=False,
+                env={**os.environ, **env},
+            )  # fmt: skip
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(30)
+    assert runs["with"].returncode == 0, runs["with"].stderr[-2000:]
+    (record,) = read_records(tmp_path / "with" / "results.jsonl")
+    assert record["outcome"] == "ok" and record["backend_info"]["address"] == address
+    assert runs["without"].returncode == 1, runs["without"].stderr[-2000:]
+    (failed,) = read_records(tmp_path / "without" / "results.jsonl")
+    assert failed["outcome"] == "failed" and "TLS" in failed["reason"], failed["reason"]

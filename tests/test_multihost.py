@@ -241,3 +241,74 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
         hosts_ran = [w["host"] for w in r["backend_info"]["workers"]]
         assert hosts_ran == [net["w1"], net["w2"]]  # the executors' hosts, not the driver's
     assert launched == [1, 1]  # one executor on each worker's host
+
+
+def test_quick_on_a_ray_cluster_across_hosts(tmp_path):
+    """`ray start --head` on one host, a one-CPU node on each of two more and a node
+    without CPUs on the driver's host (a Ray driver joins through a node on its own
+    host), all with a token of the test's own (token authentication): two of the quick
+    suite's smoke workloads at 1, 2 and 3 workers. 1 and 2 run in a SPREAD placement
+    group of that many one-CPU bundles, pass their checks and record the worker hosts'
+    own addresses for the actors and for every block; 3, more than the cluster's CPUs,
+    is skipped with why."""
+    if missing_modules("ray"):
+        pytest.skip("enabled by pip install 'dmlbench[ray]'")
+    import secrets
+    import tempfile
+
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    # Each node's sockets and logs in a folder of its own (a short path: socket names
+    # are limited to 107 bytes), never the machine's /tmp/ray.
+    temp = Path(tempfile.mkdtemp(prefix="dmr", dir="/tmp"))
+    try:
+        with hosts(["head", "w1", "w2", "drv"]) as net, daemons() as started:
+            head = f"{net['head']}:6379"
+            for name, cpus in (("head", 0), ("w1", 1), ("w2", 1), ("drv", 0)):
+                role = (["--head", "--port", "6379", "--include-dashboard=false"]
+                        if name == "head" else ["--address", head])  # fmt: skip
+                in_ns(net[f"{name}_ns"], [str(BIN / "ray"), "start", *role, "--block",
+                                          "--node-ip-address", net[name], "--num-cpus",
+                                          str(cpus), "--temp-dir", str(temp / name),
+                                          "--disable-usage-stats"],
+                      tmp_path / f"{name}.log", started, auth)  # fmt: skip
+                if name == "head":  # the others join it
+                    _wait_for_log(tmp_path / "head.log", "Ray runtime started", started)
+            for name in ("w1", "w2", "drv"):
+                _wait_for_log(tmp_path / f"{name}.log", "Ray runtime started", started)
+            out = tmp_path / "out"
+            suite = tmp_path / "two.toml"
+            suite.write_text(TWO_OF_QUICK)
+            run = subprocess.run(
+                ["ip", "netns", "exec", net["drv_ns"], str(BIN / "dmlbench"), "run",
+                 str(suite), "--backends", "ray", "--n-workers", "1,2,3",
+                 "--ray-address", head, "--out", str(out)],
+                capture_output=True, text=True, timeout=600, check=False,
+                env={**os.environ, **ONE_THREAD, **auth},
+            )  # fmt: skip
+            assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:] + logs(tmp_path)
+            records = read_records(out / "results.jsonl")
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    assert [r["outcome"] for r in records] == ["ok"] * 4 + ["skipped"] * 2
+    assert all("has 2 CPU(s); the case asks for 3" in r["reason"] for r in records[4:])
+    seen = {}
+    for r in records[:4]:
+        assert r["quality"]["ok"], r["case_id"]
+        hosts_ran = [w["host"] for w in r["backend_info"]["workers"]]
+        assert r["n_workers"] == r["case"]["n_workers"] == len(hosts_ran)
+        assert set(r["block_hosts"]) == set(hosts_ran)  # every block on a worker's host
+        settings = r["backend_info"]["settings"]
+        assert (settings["cluster_cpus"], settings["cluster_nodes"]) == (2, 4)
+        seen.setdefault(r["n_workers"], set()).update(hosts_ran)
+    assert len(seen[1]) == 1 and seen[1] < {net["w1"], net["w2"]}
+    assert seen[2] == {net["w1"], net["w2"]}  # spread: one actor on each worker host
+    assert not temp.exists()
+
+
+def _wait_for_log(log: Path, text: str, started: list[subprocess.Popen]) -> None:
+    """Until ``text`` is in ``log`` (90 s at most; at once if a daemon died)."""
+    deadline = time.monotonic() + 90
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f"{log.name}: no {text!r}" + logs(log.parent)
+        assert all(p.poll() is None for p in started), logs(log.parent)
+        time.sleep(0.2)

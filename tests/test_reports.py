@@ -677,3 +677,29 @@ def test_compare_notes_when_the_machine_ran_at_another_speed(tmp_path):
     assert machine_note([a], [same]) is None
     note = machine_note([a], [slow])
     assert "12.0 ms in A (load 1.1) and 20.0 ms in B (load 2.7)" in note
+
+
+def test_where_it_ran_names_the_hosts_and_the_timed_fits_that_rebuilt_blocks(tmp_path):
+    """On one machine the table lists only the cases whose timed fits rebuilt blocks;
+    once a run left the machine, every case, with its hosts and blocks per host."""
+    local = record(workers=2)
+    local["block_hosts"], local["rebuilt_blocks"] = ["127.0.0.1"] * 4, [0, 0]
+    rebuilt = record(workers=1, n=200_000)
+    rebuilt["block_hosts"], rebuilt["rebuilt_blocks"] = ["127.0.0.1"] * 4, [4, 0, 3]
+    results = load([write_results(tmp_path / "a" / "results.jsonl", [local, rebuilt])])
+    (row,) = rows_of(tables.placement(results))
+    assert row["workers"] == 1 and row["rebuilt in timed fits"] == "3 in 1 of 2 fits"
+    remote = record(workers=2, n=300_000)
+    remote["block_hosts"] = ["10.0.0.2", "10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.3"]
+    remote["rebuilt_blocks"] = [5, 0]
+    remote["backend_info"]["workers"] = [{"host": "10.0.0.2"}, {"host": "10.0.0.3"}]
+    native = record(workers=2, impl="native")  # a library's data: no placement of ours
+    results = load([write_results(tmp_path / "b" / "results.jsonl",
+                                  [local, rebuilt, remote, native])])  # fmt: skip
+    rows = rows_of(tables.placement(results))
+    assert len(rows) == 3
+    (far,) = [r for r in rows if "10.0.0.2" in r["hosts"]]
+    assert far["hosts"] == "10.0.0.2, 10.0.0.3" and far["rebuilt in timed fits"] == 0
+    assert far["blocks per host"] == "10.0.0.2: 2, 10.0.0.3: 3"
+    report([tmp_path / "b"], tmp_path / "out")
+    assert "## Where it ran" in (tmp_path / "out" / "report.md").read_text()

@@ -107,6 +107,9 @@ class Delegating:
         self.calls.append("free")
         self.inner.free(ds)
 
+    def block_hosts(self, ds: Dataset) -> tuple[str, ...]:
+        return self.inner.block_hosts(ds)
+
     def info(self) -> dict[str, Any]:
         return {**self.inner.info(), "backend": self.name}
 
