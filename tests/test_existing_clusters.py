@@ -67,11 +67,6 @@ SUBSET_SCRIPT = textwrap.dedent("""
         check_aggregate_matches_numpy(be)
         check_combine_in_block_order(be)
         print("workers", be.info()["n_workers"])
-    with get_backend("spark", address=sys.argv[1], n_workers=1) as be:
-        check_aggregate_matches_numpy(be)
-        s = be.info()["settings"]
-        print("one", be.info()["n_workers"], s["spark.cores.max"], s["spark.executor.cores"],
-              len(be.info()["workers"]))
     try:
         get_backend("spark", address=sys.argv[1], n_workers=3).start()
     except BackendUnavailable as exc:
@@ -82,9 +77,8 @@ SUBSET_SCRIPT = textwrap.dedent("""
 @pytest.mark.slow
 def test_spark_standalone_runs_on_the_executors_asked_for():
     """A standalone cluster (``local-cluster``: a real master and two one-core workers,
-    executors in separate JVMs, the closest thing to a real cluster here): all of its
-    workers by default; n_workers: an application of that many one-core executors,
-    checked granted; more than the cluster has: unavailable, with why."""
+    executors in separate JVMs): all of its workers by default; more than the cluster
+    has: unavailable, with why. (n_workers 1 and 2 across hosts: test_multihost.py.)"""
     if missing_modules("spark"):
         pytest.skip("enabled by pip install 'dmlbench[spark]'")
     out = subprocess.run(
@@ -93,7 +87,6 @@ def test_spark_standalone_runs_on_the_executors_asked_for():
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     assert "workers 2" in out.stdout
-    assert "one 1 1 1 1" in out.stdout  # one executor, one core, one worker host recorded
     assert ("three the Spark cluster at local-cluster[2,1,1024] granted 2 one-core executor(s) "
             "within 20 s; the case asks for 3") in out.stdout  # fmt: skip
 

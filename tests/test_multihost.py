@@ -191,9 +191,9 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
     """A Spark standalone master and two one-core workers (`spark-class` from pyspark's
     own bin/) in namespaces of their own, dmlbench on a fourth: the driver advertises the
     address that routes to the master, the executors on both other hosts connect back, and
-    two of the quick suite's smoke workloads pass on the cluster's 2 workers (Spark on an
-    existing cluster uses all of them; two, not six, to keep CI inside its time: the
-    engine's start alone is about 40 s here)."""
+    two of the quick suite's smoke workloads pass at 1 and 2 workers, each an application
+    of that many one-core executors (two workloads, not six, to keep CI inside its time:
+    an application's start alone is about 30 s here)."""
     if missing_modules("spark"):
         pytest.skip("enabled by pip install 'dmlbench[spark]'")
     from dmlbench.backends._spark import find_java
@@ -224,7 +224,7 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
         suite.write_text(TWO_OF_QUICK)
         run = subprocess.run(
             ["ip", "netns", "exec", net["drv_ns"], str(BIN / "dmlbench"), "run", str(suite),
-             "--backends", "spark", "--n-workers", "2",
+             "--backends", "spark", "--n-workers", "1,2",
              "--spark-master", master, "--out", str(out)],
             capture_output=True, text=True, timeout=600, check=False,
             env={**os.environ, **ONE_THREAD},
@@ -233,14 +233,19 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
         records = read_records(out / "results.jsonl")
         launched = [(tmp_path / f"{w}.log").read_text().count("Asked to launch executor")
                     for w in ("w1", "w2")]  # fmt: skip
-    assert len(records) == 2 and all(r["outcome"] == "ok" for r in records)
+    assert len(records) == 4 and all(r["outcome"] == "ok" for r in records)
+    seen = {}
     for r in records:
-        assert r["quality"]["ok"] and r["n_workers"] == 2, r["case_id"]
+        assert r["quality"]["ok"] and r["n_workers"] == r["case"]["n_workers"], r["case_id"]
         settings = r["backend_info"]["settings"]
         assert settings["spark.driver.host"] == net["drv"] == settings["spark.driver.bindAddress"]
-        hosts_ran = [w["host"] for w in r["backend_info"]["workers"]]
-        assert hosts_ran == [net["w1"], net["w2"]]  # the executors' hosts, not the driver's
-    assert launched == [1, 1]  # one executor on each worker's host
+        assert settings["spark.cores.max"] == str(r["n_workers"])
+        hosts_ran = [w["host"] for w in r["backend_info"]["workers"]]  # not the driver's
+        assert len(hosts_ran) == r["n_workers"] and set(r["block_hosts"]) <= set(hosts_ran)
+        seen.setdefault(r["n_workers"], set()).update(hosts_ran)
+    assert len(seen[1]) == 1 and seen[1] < {net["w1"], net["w2"]}
+    assert seen[2] == {net["w1"], net["w2"]}
+    assert sum(launched) == 3 and min(launched) >= 1  # 1 executor, then one on each host
 
 
 def test_quick_on_a_ray_cluster_across_hosts(tmp_path):

@@ -96,16 +96,17 @@ def test_a_target_where_it_means_nothing_is_refused(algorithm, dataset, target, 
 
 @pytest.mark.slow
 def test_a_native_on_an_engine_is_timed_to_the_same_target(backend):
-    """MLlib's MLP (sigmoid units, L-BFGS: its budget counts iterations) on Spark."""
+    """MLlib's MLP (sigmoid units, L-BFGS: its budget counts iterations) on Spark. (A
+    target of 0.6, not 0.8: the same search in 8 MLlib fits of 1-3 s, not 10 of 2-7 s.)"""
     if backend.name != "spark":
         pytest.skip("MLlib's MLP: runs on the spark backend only")
-    case = mlp_case("native", "spark", backend.n_workers, target=0.8, max_iter=256)
+    case = mlp_case("native", "spark", backend.n_workers, target=0.6, max_iter=256)
     record = runner._measure(case, backend)
     assert record["outcome"] == "ok", record["reason"]
     assert record["native"]["settings"]["maxIter"] == record["target"]["budget"]
     # Its iterations, from the training summary: at most the budget.
     assert 0 < record["n_iter"] == record["native"]["n_iter"] <= record["target"]["budget"]
-    assert all(v >= 0.8 for v in record["quality"]["values"])
+    assert all(v >= 0.6 for v in record["quality"]["values"])
 
 
 def test_a_profile_changes_only_the_params_a_workload_names():
