@@ -205,7 +205,9 @@ class ALS(BaseEstimator):
         self, be: Backend, ds: Dataset, other: np.ndarray, side: float, n: int
     ) -> tuple[np.ndarray, np.ndarray, float, int]:
         """(factors of ``side``, which have training ratings, training loss, ratings)."""
-        implicit = (float(self.alpha), other.T @ other) if self.implicit_prefs else (None, None)
+        # Implicit feedback also ships alpha and the other side's Gram matrix VᵀV (formed
+        # once here); explicit ratings ship neither.
+        implicit = (float(self.alpha), other.T @ other) if self.implicit_prefs else ()
         ids, rows, sse, count = be.aggregate(
             ds,
             solve_side,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 import threading
 import weakref
 from collections.abc import Iterator
@@ -31,14 +30,16 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from dmlbench.backends import _worker
-from dmlbench.backends._base import BaseBackend, host_of, host_port
+from dmlbench.backends._base import (
+    INLINE_BROADCAST_BYTES,
+    BaseBackend,
+    host_of,
+    host_port,
+    travels_inline,
+)
 from dmlbench.backends._protocol import BackendError, BackendUnavailable
 from dmlbench.backends._tasks import TaskPattern, check_pattern
 from dmlbench.backends._worker import Call, Outcome, StoredHandle
-
-# Broadcast values larger than this are stored on the workers once instead of travelling
-# inline with every call that uses them.
-INLINE_BROADCAST_BYTES = 1 << 20
 
 #: The ways this adapter can run the verbs: ``pattern=`` of ``get_backend("dask")``.
 PATTERNS = {
@@ -280,7 +281,7 @@ class DaskBackend(BaseBackend):
                 raise payload
 
     def _broadcast(self, value: Any) -> Any:
-        if len(pickle.dumps(value, protocol=5)) <= INLINE_BROADCAST_BYTES:
+        if travels_inline(value):
             return value  # one copy per worker per call, inside the call itself
         key = self._new_id()
         self._run_checked(Call("broadcast", key, args=(value,)), [[]] * len(self._workers))

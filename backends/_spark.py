@@ -42,10 +42,12 @@ from typing import Any
 from dmlbench.backends import _worker
 from dmlbench.backends._base import (
     GRANT_TIMEOUT_S,
+    INLINE_BROADCAST_BYTES,
     BaseBackend,
     block_ranges,
     host_port,
     signal_handlers_kept,
+    travels_inline,
 )
 from dmlbench.backends._protocol import BackendError, BackendUnavailable, Block, Cancelled, Dataset
 from dmlbench.backends._worker import Call, Handle, Outcome, local_address_towards
@@ -294,6 +296,8 @@ class SparkBackend(BaseBackend):
         return recipe
 
     def _broadcast(self, value: Any) -> Any:
+        if travels_inline(value):
+            return value  # inside the job's closure, shipped with its tasks
         return SparkHandle(self._sc.broadcast(value))
 
     def _free(self, ds: Dataset) -> None:
@@ -325,7 +329,8 @@ class SparkBackend(BaseBackend):
             "pattern": "one job of n_workers tasks per verb; blocks kept deserialized in the "
             "reused Python workers (rebuilt from the recipe where missing); partials "
             "collected and combined on the driver in block order",
-            "settings": {**self._settings, **self._jvm_settings(), "java": find_java()},
+            "settings": {**self._settings, **self._jvm_settings(), "java": find_java(),
+                         "inline_broadcast_bytes": INLINE_BROADCAST_BYTES},  # fmt: skip
         }
 
     def _executor_hosts(self) -> list[str]:

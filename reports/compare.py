@@ -61,11 +61,18 @@ class Change:
 def compare(
     a_paths: list[Path], b_paths: list[Path], threshold: float = DEFAULT_THRESHOLD
 ) -> list[Change]:
-    """Per case present in either run: its verdict. ``threshold`` is relative (0.10 = 10 %)."""
+    """Per case present on either side: its verdict. ``threshold`` is relative (0.10 =
+    10 %). Each path is one run. Several runs a side, as many on each, are taken as pairs
+    run interleaved in time (A1, B1, A2, B2, ...): the ratio is the geometric mean of the
+    pairs' ratios, its interval from resampling pairs, so the machine's drift between
+    pairs cancels within each pair and what is left of it widens the interval. Unequal
+    numbers of runs pool each side's runs as launches of one series.
+    """
     if threshold < 0:
         raise ValueError(f"threshold must be >= 0; got {threshold}")
-    a = {r["case_id"]: r for r in load(a_paths).cases}
-    b = {r["case_id"]: r for r in load(b_paths).cases}
+    a_runs, b_runs = _runs(a_paths), _runs(b_paths)
+    a = {case_id: _verdict_record(rs) for case_id, rs in a_runs.items()}
+    b = {case_id: _verdict_record(rs) for case_id, rs in b_runs.items()}
     changes = []
     for case_id in sorted(set(a) | set(b)):
         ra, rb = a.get(case_id), b.get(case_id)
@@ -83,14 +90,51 @@ def compare(
                 detail += f": {rb['reason'][:120]}"
             changes.append(Change(case_id, verdict, detail=detail))
             continue
-        changes.append(judge(case_id, fit_times(ra), fit_times(rb), threshold))
+        changes.append(judge(case_id, _launches(a_runs[case_id]), _launches(b_runs[case_id]),
+                             threshold, _pairs(a_runs[case_id], b_runs[case_id])))  # fmt: skip
     return changes
 
 
-def judge(case_id: str, a: stats.Times, b: stats.Times, threshold: float) -> Change:
-    """The verdict on one case from both sides' raw fit times (see the module's rule)."""
-    ratio = stats.ratio_interval(b, a)
-    noise = max(stats.coefficient_of_variation(a), stats.coefficient_of_variation(b))
+def _pairs(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> tuple[list, list] | None:
+    """Each side's runs as pairs (run i of A with run i of B), when both sides have the
+    same number of runs, more than one: interleaved runs."""
+    if len(a) != len(b) or len(a) < 2:
+        return None
+    return [fit_times(r) for r in a], [fit_times(r) for r in b]
+
+
+def _runs(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
+    """Per case id, its record in each run (path) of one side, in the order given."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for path in paths:
+        for r in load([path]).cases:
+            runs.setdefault(r["case_id"], []).append(r)
+    return runs
+
+
+def _verdict_record(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The record a side's outcome is read from: its first run's that gave no verified
+    answer, else its first run's."""
+    return next((r for r in records if r["outcome"] != "ok"), records[0])
+
+
+def _launches(records: list[dict[str, Any]]) -> list[list[float]]:
+    """Every launch of every run of a case on one side: the units the interval resamples."""
+    return [launch for r in records for launch in fit_times(r)]
+
+
+def judge(
+    case_id: str,
+    a: stats.Times,
+    b: stats.Times,
+    threshold: float,
+    pairs: tuple[list[stats.Times], list[stats.Times]] | None = None,
+) -> Change:
+    """The verdict on one case from both sides' raw fit times (see the module's rule);
+    with ``pairs`` (each side's runs, interleaved in time), the ratio is the paired one
+    (:func:`~dmlbench.reports.stats.paired_ratio_interval`)."""
+    ratio = stats.paired_ratio_interval(pairs[1], pairs[0]) if pairs else stats.ratio_interval(b, a)
+    noise = max(stats.within_launch_cv(a), stats.within_launch_cv(b))
     change = Change(case_id, "same", stats.median_of(a), stats.median_of(b), ratio, noise)
     fewest = min(stats.n_fits(a), stats.n_fits(b))
     if fewest < MIN_FITS:

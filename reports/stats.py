@@ -256,6 +256,46 @@ def ratio_interval(numerator: Times, denominator: Times, **kw) -> Interval:
     return figure_interval(lambda a, b: a / b, numerator, denominator, **kw)
 
 
+def paired_ratio_interval(
+    numerators: Sequence[Times],
+    denominators: Sequence[Times],
+    *,
+    level: float = LEVEL,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Interval:
+    """B/A from runs made in pairs, interleaved in time (A1, B1, A2, B2, ...): the
+    geometric mean over pairs of each pair's ``median(B_i) / median(A_i)``, with the
+    bootstrap that resamples pairs, then each run's fits.
+
+    A pair's two runs saw the same machine, so its ratio is free of the drift between
+    pairs; the spread between the pairs' ratios is what the interval carries.
+
+    Parameters
+    ----------
+    numerators, denominators : sequence of Times, the same length k >= 1
+        Run ``i`` of each side (its launches pooled): pair ``i``.
+    """
+    if len(numerators) != len(denominators) or not numerators:
+        raise ValueError("paired runs need the same number of runs (at least 1) on each side")
+    rng = np.random.default_rng(seed)
+    b_runs = [np.concatenate([np.asarray(x) for x in launches_of(t)]) for t in numerators]
+    a_runs = [np.concatenate([np.asarray(x) for x in launches_of(t)]) for t in denominators]
+    logs = np.log([np.median(b) / np.median(a) for a, b in zip(a_runs, b_runs, strict=True)])
+    k = len(logs)
+
+    def replicate_medians(runs: list[np.ndarray]) -> np.ndarray:  # (resamples, k)
+        return np.stack([np.median(run[rng.integers(0, run.size, size=(resamples, run.size))],
+                                   axis=1) for run in runs], axis=1)  # fmt: skip
+
+    pair_logs = np.log(replicate_medians(b_runs) / replicate_medians(a_runs))
+    picks = rng.integers(0, k, size=(resamples, k))
+    replicated = np.exp(np.take_along_axis(pair_logs, picks, axis=1).mean(axis=1))
+    low, high = _percentiles(replicated, level)
+    n = sum(run.size for run in (*a_runs, *b_runs))
+    return Interval(float(np.exp(logs.mean())), low, high, n, level)
+
+
 @dataclass(frozen=True)
 class CostRange:
     """COST (McSherry et al. 2015) with its uncertainty: the fewest measured workers whose
@@ -319,6 +359,13 @@ def coefficient_of_variation(times: Times) -> float:
     if pooled.size < 2 or pooled.mean() == 0:
         return 0.0
     return float(pooled.std(ddof=1) / pooled.mean())
+
+
+def within_launch_cv(times: Times) -> float:
+    """The largest coefficient of variation of one launch's fits (0 for single fits):
+    how noisy the fits of one engine launch, one run, are. The spread between launches
+    (the machine's drift between runs) is not in it: the interval carries that."""
+    return max(coefficient_of_variation([launch]) for launch in launches_of(times))
 
 
 def mlperf_mean(values: Sequence[float | None]) -> tuple[float | None, int]:

@@ -187,10 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
             examples:
               dmlbench compare results/before results/after
               dmlbench compare base.jsonl new.jsonl --threshold 0.2 --format markdown
+              dmlbench compare results/a1,results/a2,results/a3 results/b1,results/b2,results/b3
         """),
     )
-    cmp_.add_argument("a", type=Path, metavar="A", help="the baseline run")
-    cmp_.add_argument("b", type=Path, metavar="B", help="the run to judge")
+    cmp_.add_argument(
+        "a", type=_paths, metavar="A",
+        help="the baseline run (several, comma-separated: runs interleaved with B's, "
+        "pooled as launches)",
+    )  # fmt: skip
+    cmp_.add_argument("b", type=_paths, metavar="B", help="the run(s) to judge, likewise")
     cmp_.add_argument(
         "--threshold",
         type=_fraction,
@@ -490,6 +495,14 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _paths(text: str) -> list[Path]:
+    """One run's path, or several comma-separated (a side of an interleaved comparison)."""
+    paths = [Path(part) for part in text.split(",") if part]
+    if not paths:
+        raise argparse.ArgumentTypeError(f"expected a results path, got {text!r}")
+    return paths
+
+
 def _report(args: argparse.Namespace) -> int:
     from dmlbench.reports.render import report
     from dmlbench.reports.results import ReportError
@@ -511,8 +524,8 @@ def _compare(args: argparse.Namespace) -> int:
     from dmlbench.reports.results import ReportError
 
     try:
-        changes = compare([args.a], [args.b], args.threshold)
-        note = machine_note([args.a], [args.b])
+        changes = compare(args.a, args.b, args.threshold)
+        note = machine_note(args.a, args.b)
     except ReportError as exc:
         print(f"dmlbench compare: {exc}", file=sys.stderr)
         return 2

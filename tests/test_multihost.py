@@ -68,7 +68,7 @@ def hosts(names: list[str]) -> Iterator[dict[str, str]]:
             addresses[name] = f"{SUBNET}.{k}"
         yield {name: addresses[name] for name in names} | {
             f"{name}_ns": f"dm{name}-{tag}" for name in names
-        }
+        } | {"switch_ns": switch}
     finally:
         for ns in reversed(made):  # deleting a namespace deletes the veth ends in it
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
@@ -104,10 +104,18 @@ def _group_alive(proc: subprocess.Popen) -> bool:
     return True
 
 
+def cluster_environ() -> dict[str, str]:
+    """This process's environment for a cluster's processes: one BLAS thread, and without
+    the switch this session's own single-machine Ray runtime sets (which makes Ray refuse
+    a cluster of more than one node)."""
+    skip = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    return {k: v for k, v in os.environ.items() if k not in skip} | ONE_THREAD
+
+
 def in_ns(ns: str, argv: list[str], log: Path, started: list[subprocess.Popen],
           env: dict[str, str] | None = None) -> None:  # fmt: skip
     """Start ``argv`` in namespace ``ns`` (its own process group), output to ``log``."""
-    env = {**os.environ, **ONE_THREAD, **(env or {})}
+    env = {**cluster_environ(), **(env or {})}
     with log.open("w") as fh:
         started.append(subprocess.Popen(["ip", "netns", "exec", ns, *argv], stdout=fh,
                                         stderr=subprocess.STDOUT, env=env,
@@ -158,9 +166,15 @@ def test_quick_on_a_dask_cluster_across_hosts(tmp_path):
         assert r["backend_info"]["settings"]["cluster_workers"] == 2
         seen.setdefault(r["n_workers"], set()).update(hosts_ran)
     assert seen == {1: {net["w1"]}, 2: {net["w1"], net["w2"]}}  # the same one at 1 worker
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10)
-    assert net["drv_ns"] not in listed.stdout and net["sched_ns"] not in listed.stdout
+    assert_gone(net)
     assert time.monotonic() - t0 < 600
+
+
+def assert_gone(net: dict[str, str]) -> None:
+    """None of the test's namespaces (nor so the veth ends in them) is left."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10)
+    left = [ns for key, ns in net.items() if key.endswith("_ns") and ns in listed.stdout]
+    assert not left, left
 
 
 def logs(tmp_path: Path) -> str:
@@ -227,7 +241,7 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
              "--backends", "spark", "--n-workers", "1,2",
              "--spark-master", master, "--out", str(out)],
             capture_output=True, text=True, timeout=600, check=False,
-            env={**os.environ, **ONE_THREAD},
+            env=cluster_environ(),
         )  # fmt: skip
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:] + logs(tmp_path)
         records = read_records(out / "results.jsonl")
@@ -246,6 +260,7 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
     assert len(seen[1]) == 1 and seen[1] < {net["w1"], net["w2"]}
     assert seen[2] == {net["w1"], net["w2"]}
     assert sum(launched) == 3 and min(launched) >= 1  # 1 executor, then one on each host
+    assert_gone(net)
 
 
 def test_quick_on_a_ray_cluster_across_hosts(tmp_path):
@@ -288,7 +303,7 @@ def test_quick_on_a_ray_cluster_across_hosts(tmp_path):
                  str(suite), "--backends", "ray", "--n-workers", "1,2,3",
                  "--ray-address", head, "--out", str(out)],
                 capture_output=True, text=True, timeout=600, check=False,
-                env={**os.environ, **ONE_THREAD, **auth},
+                env={**cluster_environ(), **auth},
             )  # fmt: skip
             assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:] + logs(tmp_path)
             records = read_records(out / "results.jsonl")
@@ -308,6 +323,7 @@ def test_quick_on_a_ray_cluster_across_hosts(tmp_path):
     assert len(seen[1]) == 1 and seen[1] < {net["w1"], net["w2"]}
     assert seen[2] == {net["w1"], net["w2"]}  # spread: one actor on each worker host
     assert not temp.exists()
+    assert_gone(net)
 
 
 def _wait_for_log(log: Path, text: str, started: list[subprocess.Popen]) -> None:

@@ -546,6 +546,35 @@ def test_compare_flags_regressions_beyond_the_noise(tmp_path, capsys):
     assert "B/A" in format_changes(loose)
 
 
+def test_compare_pairs_interleaved_runs(tmp_path, capsys):
+    """Runs interleaved in time (A1, B1, A2, B2) are compared pair by pair: the machine's
+    drift between the pairs, which makes two single runs look 1.3x apart, cancels within
+    each pair; a change present in every pair is found, and "unstable" reads each run's
+    own fits, not the drift between runs. Unequal numbers of runs pool each side."""
+    steady = [0.99, 1.0, 1.01, 1.0, 0.995]
+    speeds = {"a1": 1.0, "b1": 1.0, "a2": 1.3, "b2": 1.3}  # the machine slowed midway
+    for run, speed in speeds.items():
+        gain = 1.5 if run.startswith("b") else 1.0  # n2: B is 1.5x slower in both pairs
+        write_results(tmp_path / run / "results.jsonl", [
+            record(n=1, fits=[speed * t for t in steady]),
+            record(n=2, fits=[gain * speed * t for t in steady]),
+        ])  # fmt: skip
+    single = {c.case_id.split("/")[5]: c for c in compare([tmp_path / "a1"], [tmp_path / "b2"])}
+    assert single["n1"].verdict == "regression"  # the drift alone, called a regression
+    a, b = [tmp_path / "a1", tmp_path / "a2"], [tmp_path / "b1", tmp_path / "b2"]
+    pooled = {c.case_id.split("/")[5]: c for c in compare(a, b)}
+    assert pooled["n1"].verdict == "same" and pooled["n1"].noise < 0.01
+    assert pooled["n2"].verdict == "regression" and pooled["n2"].ratio == pytest.approx(1.5)
+    assert pooled["n2"].ratio.low > 1.4 and pooled["n1"].ratio.high < 1.05
+    # Three runs against two: no pairs, each side's runs pooled as launches (the drift
+    # now inside the interval: n1 is not called a change).
+    unpaired = {c.case_id.split("/")[5]: c for c in compare([*a, tmp_path / "a2"], b)}
+    assert unpaired["n1"].verdict == "same"
+    argv = ["compare", f"{a[0]},{a[1]}", f"{b[0]},{b[1]}"]
+    assert main(argv) == 1
+    assert "1 regression" in capsys.readouterr().out
+
+
 # -- a real browser ---------------------------------------------------------------------
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
