@@ -96,8 +96,11 @@ INLINE_BROADCAST_BYTES = 1 << 20
 
 
 def travels_inline(value: Any) -> bool:
-    """Whether ``value`` is small enough to travel inline (:data:`INLINE_BROADCAST_BYTES`)."""
-    return len(pickle.dumps(value, protocol=5)) <= INLINE_BROADCAST_BYTES
+    """Whether ``value`` is small enough to travel inline (:data:`INLINE_BROADCAST_BYTES`),
+    measured without copying its arrays' data (pickle's out-of-band buffers)."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    return len(head) + sum(b.raw().nbytes for b in buffers) <= INLINE_BROADCAST_BYTES
 
 
 #: How long an existing cluster may take to grant the workers a case asks for (Spark's

@@ -229,9 +229,11 @@ class DaskBackend(BaseBackend):
             self._connect_timeout = dask.config.set(
                 {"distributed.comm.timeouts.connect": f"{OWN_CLUSTER_CONNECT_TIMEOUT_S}s"}
             )
-        # The scheduler's host: every worker has a route there to name itself by.
-        self.towards = host_of(self._client.scheduler.address)
-        every = self._client.scheduler_info(n_workers=-1)["workers"]
+        info = self._client.scheduler_info(n_workers=-1)
+        every = info["workers"]
+        # The scheduler's own address (not the one dialled, which a tunnel makes
+        # localhost): every worker has a route there to name itself by.
+        self.towards = host_of(info.get("address") or self._client.scheduler.address)
         if not every:
             raise BackendError(
                 f"the Dask scheduler at {self._client.scheduler.address} has no workers"

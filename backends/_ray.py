@@ -211,8 +211,10 @@ class RayBackend(BaseBackend):
 
     def _init(self, ray: Any, options: dict[str, Any]) -> None:
         if self.address:
-            if not self.address.startswith("ray://"):  # Ray Client: the server's own node
-                options["_node_ip_address"] = self._driver_address()
+            # Ray Client (ray://) runs on the server's node; "auto" is found by Ray alone.
+            driver = "" if self.address.startswith("ray://") else self._driver_address()
+            if driver:
+                options["_node_ip_address"] = driver
             try:
                 ray.init(address=self.address, **options)
             except Exception as exc:
@@ -287,16 +289,17 @@ class RayBackend(BaseBackend):
                 self._init_called = False
                 ray.shutdown()
             return  # nothing of ours (and any ray.* call now would auto-start Ray)
-        for actor in self._actors:
-            ray.kill(actor)
-        self._actors = []
-        if self._group is not None:  # an existing cluster outlives us: give its CPUs back
-            from ray.util.placement_group import remove_placement_group
+        try:
+            for actor in self._actors:
+                ray.kill(actor)
+            if self._group is not None:  # an existing cluster outlives us: its CPUs back
+                from ray.util.placement_group import remove_placement_group
 
-            remove_placement_group(self._group)
-            self._group = None
-        self._connected = False
-        ray.shutdown()
+                remove_placement_group(self._group)
+        finally:
+            self._actors, self._group = [], None
+            self._connected = False
+            ray.shutdown()
 
     def _n_slots(self) -> int:
         return len(self._actors)

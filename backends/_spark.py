@@ -309,8 +309,16 @@ class SparkBackend(BaseBackend):
         self._sc.cancelAllJobs()
 
     def engine_alive(self) -> bool:
-        """Whether the driver's JVM (in ``local[n]``, the executor too) is still running."""
-        return self._started and _jvm_alive()
+        """Whether the driver's JVM (in ``local[n]``, the executor too) is still running
+        and answers: a JVM killed a moment ago may not be reaped yet (its launcher still
+        running), while its gateway already refuses connections."""
+        if not (self._started and _jvm_alive()):
+            return False
+        try:
+            self._sc._jvm.java.lang.System.nanoTime()
+        except Exception:  # noqa: BLE001 - any failure to answer is a dead engine
+            return False
+        return True
 
     def native(self) -> Any:
         """The engine's own handle: this backend's ``SparkSession``

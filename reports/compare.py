@@ -63,16 +63,17 @@ def compare(
 ) -> list[Change]:
     """Per case present on either side: its verdict. ``threshold`` is relative (0.10 =
     10 %). Each path is one run. Several runs a side, as many on each, are taken as pairs
-    run interleaved in time (A1, B1, A2, B2, ...): the ratio is the geometric mean of the
-    pairs' ratios, its interval from resampling pairs, so the machine's drift between
-    pairs cancels within each pair and what is left of it widens the interval. Unequal
-    numbers of runs pool each side's runs as launches of one series.
+    run interleaved in time (A1, B1, A2, B2, ...): run i of A with run i of B, for each i
+    where both hold the case (at least 2). The ratio is the geometric mean of the pairs'
+    ratios, with a Student-t interval over the pairs, so the machine's drift between pairs
+    cancels within each pair and what is left of it widens the interval. Unequal numbers
+    of runs pool each side's runs as launches of one series.
     """
     if threshold < 0:
         raise ValueError(f"threshold must be >= 0; got {threshold}")
     a_runs, b_runs = _runs(a_paths), _runs(b_paths)
-    a = {case_id: _verdict_record(rs) for case_id, rs in a_runs.items()}
-    b = {case_id: _verdict_record(rs) for case_id, rs in b_runs.items()}
+    a = {case_id: _verdict_record(list(rs.values())) for case_id, rs in a_runs.items()}
+    b = {case_id: _verdict_record(list(rs.values())) for case_id, rs in b_runs.items()}
     changes = []
     for case_id in sorted(set(a) | set(b)):
         ra, rb = a.get(case_id), b.get(case_id)
@@ -90,25 +91,29 @@ def compare(
                 detail += f": {rb['reason'][:120]}"
             changes.append(Change(case_id, verdict, detail=detail))
             continue
-        changes.append(judge(case_id, _launches(a_runs[case_id]), _launches(b_runs[case_id]),
-                             threshold, _pairs(a_runs[case_id], b_runs[case_id])))  # fmt: skip
+        ra_runs, rb_runs = a_runs[case_id], b_runs[case_id]
+        pairs = _pairs(ra_runs, rb_runs) if len(a_paths) == len(b_paths) else None
+        changes.append(judge(case_id, _launches(list(ra_runs.values())),
+                             _launches(list(rb_runs.values())), threshold, pairs))  # fmt: skip
     return changes
 
 
-def _pairs(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> tuple[list, list] | None:
-    """Each side's runs as pairs (run i of A with run i of B), when both sides have the
-    same number of runs, more than one: interleaved runs."""
-    if len(a) != len(b) or len(a) < 2:
+def _pairs(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]]) -> tuple[list, list] | None:
+    """Run i of A with run i of B (runs given in the order they were made, interleaved),
+    for every i where both hold the case; None for fewer than 2 such pairs."""
+    both = sorted(set(a) & set(b))
+    if len(both) < 2:
         return None
-    return [fit_times(r) for r in a], [fit_times(r) for r in b]
+    return [fit_times(a[i]) for i in both], [fit_times(b[i]) for i in both]
 
 
-def _runs(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
-    """Per case id, its record in each run (path) of one side, in the order given."""
-    runs: dict[str, list[dict[str, Any]]] = {}
-    for path in paths:
+def _runs(paths: list[Path]) -> dict[str, dict[int, dict[str, Any]]]:
+    """Per case id, its record in each run of one side: run index (the path's position)
+    -> record."""
+    runs: dict[str, dict[int, dict[str, Any]]] = {}
+    for i, path in enumerate(paths):
         for r in load([path]).cases:
-            runs.setdefault(r["case_id"], []).append(r)
+            runs.setdefault(r["case_id"], {})[i] = r
     return runs
 
 

@@ -257,43 +257,33 @@ def ratio_interval(numerator: Times, denominator: Times, **kw) -> Interval:
 
 
 def paired_ratio_interval(
-    numerators: Sequence[Times],
-    denominators: Sequence[Times],
-    *,
-    level: float = LEVEL,
-    resamples: int = RESAMPLES,
-    seed: int = 0,
+    numerators: Sequence[Times], denominators: Sequence[Times], *, level: float = LEVEL
 ) -> Interval:
     """B/A from runs made in pairs, interleaved in time (A1, B1, A2, B2, ...): the
-    geometric mean over pairs of each pair's ``median(B_i) / median(A_i)``, with the
-    bootstrap that resamples pairs, then each run's fits.
+    geometric mean over the pairs of each pair's ``median(B_i) / median(A_i)``, with the
+    Student-t interval of the mean log ratio, ``exp(mean ± t(level, k-1) s / sqrt(k))``.
 
     A pair's two runs saw the same machine, so its ratio is free of the drift between
-    pairs; the spread between the pairs' ratios is what the interval carries.
+    pairs; the spread of the pairs' ratios (each run's own noise and what drift is left)
+    is what the interval carries. With few pairs it is wide, as it must be: a percentile
+    bootstrap over 2 pairs would print about their [min, max] and claim 95 %.
 
     Parameters
     ----------
-    numerators, denominators : sequence of Times, the same length k >= 1
+    numerators, denominators : sequence of Times, the same length k >= 2
         Run ``i`` of each side (its launches pooled): pair ``i``.
     """
-    if len(numerators) != len(denominators) or not numerators:
-        raise ValueError("paired runs need the same number of runs (at least 1) on each side")
-    rng = np.random.default_rng(seed)
-    b_runs = [np.concatenate([np.asarray(x) for x in launches_of(t)]) for t in numerators]
-    a_runs = [np.concatenate([np.asarray(x) for x in launches_of(t)]) for t in denominators]
-    logs = np.log([np.median(b) / np.median(a) for a, b in zip(a_runs, b_runs, strict=True)])
-    k = len(logs)
+    from scipy import stats as scipy_stats
 
-    def replicate_medians(runs: list[np.ndarray]) -> np.ndarray:  # (resamples, k)
-        return np.stack([np.median(run[rng.integers(0, run.size, size=(resamples, run.size))],
-                                   axis=1) for run in runs], axis=1)  # fmt: skip
-
-    pair_logs = np.log(replicate_medians(b_runs) / replicate_medians(a_runs))
-    picks = rng.integers(0, k, size=(resamples, k))
-    replicated = np.exp(np.take_along_axis(pair_logs, picks, axis=1).mean(axis=1))
-    low, high = _percentiles(replicated, level)
-    n = sum(run.size for run in (*a_runs, *b_runs))
-    return Interval(float(np.exp(logs.mean())), low, high, n, level)
+    if len(numerators) != len(denominators) or len(numerators) < 2:
+        raise ValueError("paired runs need the same number of runs (at least 2) on each side")
+    logs = np.log([median_of(b) / median_of(a) for a, b in zip(denominators, numerators,
+                                                                strict=True)])  # fmt: skip
+    k = logs.size
+    half = float(scipy_stats.t.ppf(0.5 + level / 2, k - 1) * logs.std(ddof=1) / np.sqrt(k))
+    n = sum(n_fits(t) for t in (*numerators, *denominators))
+    mean = float(logs.mean())
+    return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half), n, level)
 
 
 @dataclass(frozen=True)
@@ -362,10 +352,19 @@ def coefficient_of_variation(times: Times) -> float:
 
 
 def within_launch_cv(times: Times) -> float:
-    """The largest coefficient of variation of one launch's fits (0 for single fits):
-    how noisy the fits of one engine launch, one run, are. The spread between launches
-    (the machine's drift between runs) is not in it: the interval carries that."""
-    return max(coefficient_of_variation([launch]) for launch in launches_of(times))
+    """The coefficient of variation of the fits within launches: the pooled within-launch
+    standard deviation (each launch's variance about its own mean, weighted by its
+    degrees of freedom) over the mean of every fit. How noisy one engine launch's, one
+    run's, fits are; the spread between launches (the machine's drift between runs) is
+    not in it: the interval carries that. Launches of single fits have no spread of their
+    own: then the plain coefficient of variation of every fit."""
+    launches = [np.asarray(x, dtype=float) for x in launches_of(times)]
+    dof = sum(x.size - 1 for x in launches)
+    pooled = np.concatenate(launches)
+    if dof == 0 or pooled.mean() == 0:
+        return coefficient_of_variation(times)
+    within = sum(((x - x.mean()) ** 2).sum() for x in launches) / dof
+    return float(np.sqrt(within) / pooled.mean())
 
 
 def mlperf_mean(values: Sequence[float | None]) -> tuple[float | None, int]:

@@ -357,6 +357,7 @@ def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[s
             splits.append(rounds.split(fits[-1]))
             # Blocks a fit found missing on its workers were rebuilt inside its clock.
             rebuilt.append(be.rebuilt_blocks - rebuilt_before)
+            placement = be.block_hosts(ds)  # as the fit left them, before it is scored
             traces.append(model.trace or [])
             n_iters.append(model.n_iter)
             # Every fit's answer is checked, scored after its clock stopped: a repeat that
@@ -430,7 +431,7 @@ def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[s
             "rebuilt_blocks": rebuilt,  # per fit, the cold one first: 0 when all resident
             # Per block of the case's data, the host that held it in the last fit's last
             # round ("": the engine places it); a native's data is its library's own.
-            "block_hosts": None if native else list(be.block_hosts(ds)),
+            "block_hosts": None if native else list(placement),
             # Per timed fit, then the typical iteration: compute, imbalance, engine, driver.
             "round_split_per_fit": None if native else splits[1:],
             "round_split": split,
