@@ -6,7 +6,8 @@ floor, the score product alone, already costs about scikit-learn's whole iterati
 (README, "`dmlbench kernels`"). scikit-learn fuses them in Cython; this module does the
 same in numba: the scores of a 256-row chunk by one BLAS product (a 256-row chunk's
 scores stay in L1 while the loop reads them), then one compiled loop over the chunk's
-rows for the argmin, the inertia and the sums.
+rows for the argmin, the inertia and the sums. The CNN's relu and 2x2 max-pool, forward
+and back, are one pass each here where numpy takes four strided passes and a mask.
 
 How it is run (issue 13's rules for a compiled kernel):
 
@@ -18,7 +19,7 @@ How it is run (issue 13's rules for a compiled kernel):
   first fit and reports its time as the ``compile_s`` phase.
 * Every backend runs it: the block functions of :mod:`dmlbench.algorithms._kernels` call
   it, the local oracle included. Workers import this module on first use, so a worker
-  that runs no k-means never imports numba.
+  that runs no k-means or CNN never imports numba.
 * ``nogil``: a Dask worker's thread releases the GIL while it runs.
 """
 
@@ -84,6 +85,47 @@ def lloyd_step(X: np.ndarray, centers: np.ndarray) -> tuple:
     return sums, counts, inertia
 
 
+@numba.njit(nogil=True, cache=True)
+def relu_pool(Z: np.ndarray) -> np.ndarray:
+    """relu of the 2x2 max-pool of ``Z`` (f, n, h, w): shape (f, n, h // 2, w // 2).
+
+    One pass over ``Z`` where numpy needs three maxima of strided views and a relu.
+    """
+    f, n, h, w = Z.shape
+    ph, pw = h // 2, w // 2
+    P = np.empty((f, n, ph, pw))
+    for c in range(f):
+        for m in range(n):
+            for i in range(ph):
+                for j in range(pw):
+                    a = max(Z[c, m, 2 * i, 2 * j], Z[c, m, 2 * i, 2 * j + 1])
+                    b = max(Z[c, m, 2 * i + 1, 2 * j], Z[c, m, 2 * i + 1, 2 * j + 1])
+                    P[c, m, i, j] = max(max(a, b), 0.0)
+    return P
+
+
+@numba.njit(nogil=True, cache=True)
+def relu_pool_grad(Z: np.ndarray, P: np.ndarray, dP: np.ndarray) -> np.ndarray:
+    """d loss / d ``Z`` (f, n, h, w) from d loss / d ``P`` = :func:`relu_pool` (Z):
+    each window's gradient to every position equal to its maximum (ties included) where
+    that maximum is above 0; rows and columns past the last whole window get 0."""
+    f, n, h, w = Z.shape
+    ph, pw = P.shape[2], P.shape[3]
+    dZ = np.zeros((f, n, h, w))
+    for c in range(f):
+        for m in range(n):
+            for i in range(ph):
+                for j in range(pw):
+                    p = P[c, m, i, j]
+                    if p > 0.0:
+                        g = dP[c, m, i, j]
+                        for a in range(2):
+                            for b in range(2):
+                                if Z[c, m, 2 * i + a, 2 * j + b] == p:
+                                    dZ[c, m, 2 * i + a, 2 * j + b] = g
+    return dZ
+
+
 def warm_up(writeable: bool = True) -> None:
     """Compile (or load from the on-disk cache) every kernel of this module, on a few rows,
     for blocks that are ``writeable`` or read-only (numba's array type includes it; Ray's
@@ -94,3 +136,6 @@ def warm_up(writeable: bool = True) -> None:
     centers = X[:2].copy()
     X.setflags(write=writeable)
     lloyd_step(X, centers)
+    Z = rng.standard_normal((1, 1, 4, 4))  # the CNN's arrays are its own: always writeable
+    P = relu_pool(Z)
+    relu_pool_grad(Z, P, P)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
+from dmlbench.algorithms._nets import logsumexp_rows
 from dmlbench.backends import Block, block_index
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's constants
@@ -179,7 +179,7 @@ def logistic_loss_grad(block: Block, W: np.ndarray, classes: np.ndarray) -> tupl
             continue
         Z = chunk @ W[:, :d].T + W[:, d]  # (rows, n_classes)
         T = (yc[:, None] == classes[None, :]).astype(float)
-        lse = logsumexp(Z, axis=1, keepdims=True)
+        lse = logsumexp_rows(Z)
         loss += float((lse[:, 0] - (Z * T).sum(axis=1)).sum())
         R = np.exp(Z - lse) - T
         grad[:, :d] += R.T @ chunk

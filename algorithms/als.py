@@ -34,6 +34,7 @@ from dmlbench.algorithms._als_kernels import (
     concat_solutions,
     interaction_counts,
     merge_extent,
+    objective_terms,
     ranking_sums,
     ratings_extent,
     solve_side,
@@ -274,6 +275,35 @@ class ALS(BaseEstimator):
             ratings = (ratings > 0).astype(np.float64)
         err = self.predict(X) - ratings
         return float(np.sqrt(err @ err / err.size))
+
+    def objective(self, ds: Dataset) -> float:
+        """The objective :meth:`fit` minimises, at the fitted factors, on a ratings
+        Dataset's training ratings: per pair for implicit feedback (over every pair of a
+        user with training interactions and an item), per rating for explicit ratings.
+
+        The penalty included, so it is the number that says how well factors solve the
+        problem: ours', the local oracle's or a native library's (MLlib's, scored by this
+        code), one function for all. Lower is better.
+        """
+        check_is_fitted(self)
+        be = resolve_backend(self.backend, "ALS")
+        U, V = self.user_factors_, self.item_factors_
+        implicit = (float(self.alpha), V.T @ V) if self.implicit_prefs else ()
+        total, users = be.aggregate(
+            ds,
+            objective_terms,
+            add_pairs,
+            be.broadcast(U),
+            be.broadcast(V),
+            float(self.reg_param),
+            *implicit,
+        )
+        if users == 0:
+            raise ValueError("the Dataset has no training ratings to score")
+        if self.implicit_prefs:
+            return float(total / (users * V.shape[0]))
+        _, _, n_train, _, _ = be.aggregate(ds, ratings_extent, merge_extent)
+        return float(total / n_train)
 
     def score(self, X, y=None) -> float:
         """Negative RMSE (greater is better), on the held-out ratings of a Dataset."""

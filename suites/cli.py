@@ -541,7 +541,9 @@ def _list(args: argparse.Namespace) -> int:
 
     print("algorithms:")
     for name, spec in ALGORITHMS.items():
-        print(f"  {name:<20} {spec.estimator_name:<20} {spec.task}, metric {spec.metric.name}")
+        chosen = " (by default; its parameters choose)" if spec.metric_for else ""
+        metric = spec.metric.name + chosen
+        print(f"  {name:<20} {spec.estimator_name:<20} {spec.task}, metric {metric}")
     print("datasets:")
     for name, spec in DATASETS.items():
         kind = f"real (scikit-learn {spec.loader})" if spec.loader else "generated per block"

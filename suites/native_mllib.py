@@ -346,13 +346,12 @@ class ALSComparator(_MLlib):
     end in another optimum. Explicit ratings are scored by MLlib's own evaluator;
     implicit feedback (``implicit_prefs``: ``ALS(implicitPrefs=True, alpha=...)``, the
     same objective as ours) by our code on MLlib's factors (collected after the clock),
-    so that its held-out RMSE of preferences and its ranking metrics are ours' to the
-    letter.
+    so that its objective and its ranking metrics are ours' to the letter.
     """
 
     def prepare(self, case, algo, data, be, ds) -> None:
         require_native_blas(be)
-        self.case, self.be = case, be
+        self.case, self.algo, self.be = case, algo, be
         self.spark = spark = be.native()
         self.frames = []
         make, n_blocks = block_source(case, data)
@@ -404,7 +403,7 @@ class ALSComparator(_MLlib):
 
             ours = cache(lambda: _as_ours(model, self.settings, self.be, self.ds))
             return Fitted(
-                lambda d: ours().rmse(d),
+                lambda d: self.algo.score(ours(), d),  # the case's metric: the objective
                 native=native,
                 extras=lambda d, held_out: ranking_at_10(ours(), d),
             )
@@ -428,7 +427,13 @@ def _as_ours(model: Any, settings: dict, be: Any, ds: Any) -> Any:
     from dmlbench.algorithms.als import ALS
 
     max_user, max_item, _, _, _ = be.aggregate(ds, ratings_extent, merge_extent)
-    est = ALS(rank=settings["rank"], implicit_prefs=settings["implicitPrefs"], backend=be)
+    est = ALS(
+        rank=settings["rank"],
+        reg_param=settings["regParam"],  # the objective it is scored by is the case's
+        implicit_prefs=settings["implicitPrefs"],
+        alpha=settings.get("alpha", 1.0),
+        backend=be,
+    )
     for side, frame, n in (("user", model.userFactors, max_user + 1),
                            ("item", model.itemFactors, max_item + 1)):  # fmt: skip
         rows = frame.collect()

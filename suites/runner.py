@@ -316,7 +316,7 @@ def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[s
     implementation prepared (untimed), the cold fit, the timed fits (until
     :func:`~dmlbench.suites.repeats.stop_reason`; ``earlier`` launches' fits count toward
     an auto interval), every fit's answer checked."""
-    algo = ALGORITHMS[case.algorithm]
+    algo = ALGORITHMS[case.algorithm].for_case(case.params)
     phases: dict[str, Any] = {}
     ds, test, data = resident_data(case, be, phases)
     impl: Comparator = comparator(case.algorithm, case.backend) if case.impl == "native" else Ours()

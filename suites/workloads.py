@@ -9,7 +9,7 @@ constant.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -210,6 +210,23 @@ def logistic_objective(model, X, y=None) -> float:
 OBJECTIVE = Metric("objective", higher_is_better=False, relative=True, of=logistic_objective)
 
 
+def als_objective(model, X, y=None) -> float:
+    """ALS's objective at a fitted model's factors on the ratings Dataset ``X``
+    (``ALS.objective``): ours', the oracle's and MLlib's factors scored by one kernel."""
+    return float(model.objective(X))
+
+
+#: Implicit feedback's check: the objective, not an RMSE of preferences (which predicting
+#: 1 everywhere would win); relative, lower is better.
+ALS_OBJECTIVE = Metric("objective", higher_is_better=False, relative=True, of=als_objective)
+
+
+def als_metric(params: dict[str, Any]) -> Metric:
+    """Explicit ratings are checked by their held-out RMSE, implicit feedback by its
+    objective."""
+    return ALS_OBJECTIVE if params.get("implicit_prefs") else RMSE
+
+
 @dataclass(frozen=True)
 class Start:
     """The starting point of one case, computed once outside every clock and shared.
@@ -303,6 +320,14 @@ class AlgorithmSpec:
     #: runs it, returning ``{its pid}``: run on every block before ours' cold fit, timed as
     #: the ``compile_s`` phase. None for an algorithm without compiled kernels.
     warm_up: Callable[[Block], frozenset[int]] | None = None
+    #: ``params -> Metric``: when the problem, and so the metric that checks its answer,
+    #: depends on the case's parameters (ALS: ratings' RMSE, or the implicit-feedback
+    #: objective); None: always ``metric``. Read through :meth:`for_case`.
+    metric_for: Callable[[dict[str, Any]], Metric] | None = None
+
+    def for_case(self, params: dict[str, Any]) -> AlgorithmSpec:
+        """This algorithm as a case with ``params`` runs it: its metric for those."""
+        return self if self.metric_for is None else replace(self, metric=self.metric_for(params))
 
     def make(self, params: dict[str, Any], backend: Any, dataset: DatasetSpec):
         """Our estimator with the case's parameters, on ``backend``."""
@@ -635,6 +660,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         tolerance=1e-6,
         native_tolerance=0.05,
         extras=ranking_at_10,
+        metric_for=als_metric,
     ),
     "cnn": AlgorithmSpec(
         "cnn",
@@ -645,5 +671,6 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         reference=None,
         tolerance=1e-9,
         dataset_params=("image_shape",),
+        warm_up=warm_compiled,  # its relu and pool are compiled
     ),
 }
