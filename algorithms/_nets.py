@@ -179,11 +179,11 @@ class CNN:
         Wc, bc = unflatten(theta[: self.n_conv], self.shapes[:2])
         n, (h, w), k = X.shape[0], self.conv_shape, self.kernel
         images = X.reshape(n, *self.image_shape)
-        patches = np.empty((k * k, n, h, w))
+        stacked = np.empty((k * k, n, h, w))
         for a in range(k):
             for b in range(k):
-                patches[a * k + b] = images[:, a : a + h, b : b + w]
-        patches = patches.reshape(k * k, n * h * w)
+                stacked[a * k + b] = images[:, a : a + h, b : b + w]
+        patches = stacked.reshape(k * k, n * h * w)
         Z = (Wc.T @ patches).reshape(self.n_filters, n, h, w)
         Z += bc[:, None, None, None]
         P = relu_pool(Z)

@@ -230,7 +230,8 @@ def strong_scaling(results: Results) -> list[Figure]:
         axes[1][-1].legend(fontsize=7)
         title = f"Strong scaling: {workload_label(wkey)}"
         shown = "" if sizes == every_size else f", {len(sizes)} of {len(every_size)} sizes"
-        fig.suptitle(f"{title} (95 % intervals{shown})")
+        # two lines: a long workload label in one would run off a one-size figure
+        fig.suptitle(f"{title}\n(95 % intervals{shown})", fontsize="medium")
         fig.tight_layout()
         out.append(Figure(f"strong-{_slug(workload_label(wkey))}", title, fig))
     return out

@@ -246,3 +246,88 @@ def _fit_scaling(key: tuple, model: str, level: float, resamples: int, seed: int
         for i, name in enumerate(fitted.params)
     }
     return ScalingFit(model, fitted.params, intervals, fitted.counts, level, params)  # type: ignore[arg-type]
+
+
+# -- the component model, for series measured at fewer worker counts than a fit needs ----
+@dataclass(frozen=True)
+class Components:
+    """A fit's time at ``p`` workers built from its measured parts, per iteration:
+
+    ``driver + compute * share(p) + rounds_per_iter * overhead(p)``
+
+    where ``compute = t1 / n_iter - driver - rounds_per_iter * overhead(1)`` is what the
+    1-worker fit spent on the workers, ``driver`` the 1-worker fit's time between rounds
+    (it does not divide), ``overhead(p)`` the engine's round measured by ``dmlbench
+    overhead`` at ``p`` workers, and ``share(p)`` the slowest worker's part of the compute:
+    ``ceil(blocks / p) / blocks`` (whole blocks are dealt to workers: past ``blocks``
+    workers some idle) times the ``straggler`` that block counts do not explain, measured
+    at the largest worker count measured (max / mean worker compute per round, over its
+    block-count part; at least 1). Unmeasured parts default to the plain model: no driver
+    time, one round per iteration, even work.
+    """
+
+    n_iter: int
+    overheads: Mapping[int, float]
+    rounds_per_iter: float = 1.0
+    driver: float = 0.0
+    straggler: float = 1.0
+    blocks: int | None = None
+
+    def share(self, p: int) -> float:
+        """The slowest of ``p`` workers' share of the compute."""
+        even = 1 / p if not self.blocks else math.ceil(self.blocks / p) / self.blocks
+        return self.straggler * even
+
+    def compute(self, t1: float) -> float:
+        """Seconds per iteration of worker compute in a 1-worker fit of ``t1`` seconds."""
+        return t1 / self.n_iter - self.driver - self.rounds_per_iter * self.overheads[1]
+
+    def time(self, t1: float, p: int) -> float:
+        """The predicted fit time at ``p`` workers from a 1-worker fit of ``t1`` seconds."""
+        per_iter = (
+            self.driver
+            + self.compute(t1) * self.share(p)
+            + self.rounds_per_iter * self.overheads[p]
+        )
+        return per_iter * self.n_iter
+
+    def speedup(self, t1: float, p: int) -> float:
+        """The predicted speedup at ``p`` workers over the 1-worker fit of ``t1`` seconds."""
+        return t1 / self.time(t1, p)
+
+    @classmethod
+    def measured(
+        cls,
+        n_iter: int,
+        overheads: Mapping[int, float],
+        one: Mapping | None = None,
+        widest: tuple[int, Mapping] | None = None,
+        blocks: int | None = None,
+    ) -> Components:
+        """The model from records' ``round_split`` (per iteration): ``one`` the 1-worker
+        fit's (driver time, rounds per iteration), ``widest`` ``(p, split)`` at the
+        largest measured worker count (its straggler); ``blocks`` the case's blocks."""
+        one = one or {}
+        straggler = 1.0
+        if widest is not None and widest[1].get("straggler"):
+            p, measured = widest[0], float(widest[1]["straggler"])
+            dealt = math.ceil(blocks / p) * p / blocks if blocks else 1.0
+            straggler = max(1.0, measured / dealt)
+        return cls(
+            n_iter,
+            overheads,
+            rounds_per_iter=float(one.get("rounds_per_iter") or 1.0),
+            driver=max(0.0, float(one.get("driver_s") or 0.0)),
+            straggler=straggler,
+            blocks=blocks or None,
+        )
+
+    def describe(self, p: int) -> str:
+        """The model's measured parts at ``p`` workers, for a report."""
+        blocks = f"{self.blocks} blocks" if self.blocks else "blocks not recorded"
+        return (
+            f"{self.n_iter} iterations of {self.rounds_per_iter:.3g} round(s); round "
+            f"{self.overheads[1] * 1e3:.2f} ms at 1 worker, {self.overheads[p] * 1e3:.2f} ms "
+            f"at {p}; driver {self.driver * 1e3:.2f} ms/iteration; {blocks}, straggler "
+            f"{self.straggler:.2f} (slowest worker's share {self.share(p):.3f})"
+        )

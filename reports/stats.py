@@ -372,10 +372,44 @@ def mlperf_mean(values: Sequence[float | None]) -> tuple[float | None, int]:
     the mean of the rest (all of them when fewer than 3); ``(mean, n kept)``. A run that
     never reached the quality (None) counts as the slowest; (None, 0) when none reached it.
     """
+    kept = _mlperf_kept(values)
+    if kept is None:
+        return None, 0 if all(v is None for v in values) else _mlperf_count(values)
+    return float(np.mean(kept)), len(kept)
+
+
+def mlperf_interval(values: Sequence[float | None], *, level: float = LEVEL) -> Interval | None:
+    """:func:`mlperf_mean` with the Student-t interval of the kept times' mean,
+    ``mean ± t(level, k-1) s / sqrt(k)`` (``n`` = k kept; low = high = the mean when one
+    is kept); None when no mean exists (a miss among the kept, or nothing reached).
+
+    The t-interval, not a bootstrap: a time to quality has few repeats (3-10), where a
+    percentile bootstrap reports little more than the kept values' range.
+    """
+    from scipy import stats as scipy_stats
+
+    kept = _mlperf_kept(values)
+    if kept is None:
+        return None
+    x = np.asarray(kept, dtype=float)
+    mean, k = float(x.mean()), x.size
+    if k < 2:
+        return Interval(mean, mean, mean, k, level)
+    half = float(scipy_stats.t.ppf(0.5 + level / 2, k - 1) * x.std(ddof=1) / np.sqrt(k))
+    return Interval(mean, mean - half, mean + half, k, level)
+
+
+def _mlperf_count(values: Sequence[float | None]) -> int:
+    """How many runs MLPerf's rule keeps (misses included), for a mean that cannot exist."""
+    return len(values) - 2 if len(values) >= 3 else len(values)
+
+
+def _mlperf_kept(values: Sequence[float | None]) -> list[float] | None:
+    """The times MLPerf's rule keeps, or None when a miss is among them or none reached."""
     reached = sorted(v for v in values if v is not None)
     missed = len(values) - len(reached)
     if not reached:
-        return None, 0
+        return None
     if len(values) >= 3:
         reached = reached[1:]  # the fastest
         if missed == 0:
@@ -383,5 +417,5 @@ def mlperf_mean(values: Sequence[float | None]) -> tuple[float | None, int]:
         else:
             missed -= 1
     if missed or not reached:  # a miss is left among the kept: no mean time exists
-        return None, len(reached) + missed
-    return float(np.mean(reached)), len(reached)
+        return None
+    return reached

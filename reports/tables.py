@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -214,7 +215,7 @@ def predictions(results: Results) -> list[Table]:
     above the cores), one round per iteration. Every row is a prediction, labelled with
     its model.
     """
-    from dmlbench.reports.scaling_models import MIN_COUNTS, PREDICT_AT, fit_scaling
+    from dmlbench.reports.scaling_models import MIN_COUNTS, PREDICT_AT, Components, fit_scaling
 
     tables = []
     rounds = _round_overheads(results)
@@ -225,12 +226,16 @@ def predictions(results: Results) -> list[Table]:
              "predicted speedup", "model parameters"],  # fmt: skip
             note="PREDICTIONS, not measurements, with 95 % bootstrap intervals. usl: the "
             "Universal Scalability Law fitted to >= 4 measured worker counts; amdahl: "
-            "Amdahl's law, to 3. components: (1-worker time per iteration - one measured "
-            "round) / p + the round overhead measured at p workers by `dmlbench overhead` "
-            "(above the cores: oversubscribed), times the iterations; assumes even work, "
-            "one round per iteration and no imbalance (not yet measured), and its interval "
-            "carries the noise of the 1-worker fits only (the overhead's is left out); "
-            "'components (check)' rows set it beside a measured worker count.",
+            "Amdahl's law, to 3. components, per iteration: the 1-worker fit's driver time "
+            "+ its worker compute (its time less the driver's and its rounds at the "
+            "overhead measured at 1 worker) times the slowest worker's share at p (whole "
+            "blocks per worker, times the straggler max/mean measured at the widest count "
+            "beyond what block counts explain) + its rounds at the overhead `dmlbench "
+            "overhead` measured at p (above the cores: oversubscribed); times the "
+            "iterations. It assumes the driver's time and the straggler stay as measured, "
+            "and its interval carries the noise of the 1-worker fits only (the overhead's "
+            "is left out); 'components (check)' rows set it beside a measured count (whose "
+            "straggler it used).",
         )
         series = _group(
             records, lambda r: (_c(r, "backend"), _c(r, "impl"), _c(r, "n_samples"))
@@ -261,32 +266,34 @@ def predictions(results: Results) -> list[Table]:
             overheads = _overheads_of(rounds, backend)
             if one is None or 1 not in overheads or impl != "dmlbench":
                 continue
-            n_iter, t1 = one["n_iter"], fit_times(one)
-            if stats.median_of(t1) / n_iter <= overheads[1]:
-                continue  # no compute left beside the round: nothing to divide
+            wide = max(rs, key=lambda r: _c(r, "n_workers"))
+            parts = Components.measured(
+                one["n_iter"],
+                overheads,
+                one.get("round_split"),
+                (_c(wide, "n_workers"), wide["round_split"])
+                if _c(wide, "n_workers") > 1 and wide.get("round_split")
+                else None,
+                len(one.get("block_hosts") or ()),
+            )
+            t1 = fit_times(one)
+            if parts.compute(stats.median_of(t1)) <= 0:
+                continue  # no compute left beside the rounds and the driver: nothing to divide
             # The model checks itself first: at every measured count above 1 it is set
             # beside the measurement (a model that misses there predicts nothing further).
             for w in sorted(w for w in by_workers if w > 1 and w in overheads):
-                predicted = ((stats.median_of(t1) / n_iter - overheads[1]) / w + overheads[w])
+                predicted = parts.time(stats.median_of(t1), w)
                 measured = stats.median_of(by_workers[w])
                 table.rows.append([
-                    backend, impl, n, w, "components (check)",
-                    predicted * n_iter, None,
+                    backend, impl, n, w, "components (check)", predicted, None,
                     f"measured {measured:.3g} s: the model is off by "
-                    f"{predicted * n_iter / measured - 1:+.0%}",
+                    f"{predicted / measured - 1:+.0%}",
                 ])  # fmt: skip
             for w in sorted(w for w in overheads if w > max(by_workers)):
-                o1, ow = overheads[1], overheads[w]
-
-                def model(t, w=w, o1=o1, ow=ow, k=n_iter):
-                    return ((t / k - o1) / w + ow) * k
-
-                time_w = stats.figure_interval(model, t1)
-                speedup = stats.figure_interval(lambda t, m=model: t / m(t), t1)
+                time_w = stats.figure_interval(partial(parts.time, p=w), t1)
+                speedup = stats.figure_interval(partial(parts.speedup, p=w), t1)
                 table.rows.append([
-                    backend, impl, n, w, "components", time_w, speedup,
-                    f"{n_iter} iterations; round {o1 * 1e3:.2f} ms at 1 worker, "
-                    f"{ow * 1e3:.2f} ms at {w}",
+                    backend, impl, n, w, "components", time_w, speedup, parts.describe(w),
                 ])  # fmt: skip
         if table.rows:
             tables.append(table)
@@ -434,7 +441,8 @@ def comparison(results: Results) -> list[Table]:
             "backend and workers (below 1: dmlbench is faster); verdict: faster or slower "
             "only when the ratio's interval excludes 1, else a tie. time to 1 %: from the "
             "trace, seconds until the objective was within 1 % of the reference, MLPerf-style "
-            "over the timed fits (fastest and slowest dropped, mean of the rest; n kept).",
+            "over the timed fits (fastest and slowest dropped, mean of the rest) with the "
+            "95 % Student-t interval of that mean; n kept.",
         )
         costs = Table(
             f"COST: {workload_label(wkey)}",
@@ -511,8 +519,10 @@ def _time_to_quality(r: dict[str, Any]) -> str | None:
     ttq = (r.get("quality") or {}).get("time_to_quality")
     if not ttq:
         return None
-    mean, kept = stats.mlperf_mean(ttq["per_fit_s"])
-    return "not reached" if mean is None else f"{mean:.3g} (n={kept})"
+    iv = stats.mlperf_interval(ttq["per_fit_s"])
+    if iv is None:
+        return "not reached"
+    return f"{iv.format()} (n={iv.n})" if iv.n > 1 else f"{iv.value:.3g} (n=1)"
 
 
 def verdict(ratio: stats.Interval) -> str:

@@ -693,6 +693,37 @@ def test_predictions_past_the_measured_workers_say_which_model(tmp_path):
     assert "PREDICTIONS" in table.note
 
 
+def test_component_predictions_carry_the_measured_driver_rounds_and_imbalance(tmp_path):
+    """The 1-worker fit's driver time and rounds per iteration, the straggler measured at
+    2 workers, and whole blocks per worker: past 8 workers, 8 blocks leave some idle."""
+    one = record("als", "dask", 1, fits=[4.0, 4.1, 3.9])
+    one["round_split"] = {"driver_s": 0.002, "rounds_per_iter": 2.0, "straggler": None}
+    one["block_hosts"] = ["127.0.0.1"] * 8
+    two = record("als", "dask", 2, fits=[2.4, 2.5, 2.3])
+    two["round_split"] = {"driver_s": 0.002, "rounds_per_iter": 2.0, "straggler": 1.1}
+    path = write_results(tmp_path / "r.jsonl", [one, two])
+    overhead = tmp_path / "overhead.json"
+    rounds = {1: 0.002, 2: 0.003, 4: 0.005, 8: 0.009, 16: 0.02}
+    overhead.write_text(json.dumps({"results": [
+        {"backend": "dask", "n_workers": w, "startup_s": 1.0,
+         "round": {"median_s": s, "p10_s": s, "p90_s": s}} for w, s in rounds.items()
+    ]}))  # fmt: skip
+    (table,) = tables.predictions(load([path, overhead]))
+    rows = {r["workers"]: r for r in rows_of(table)}
+    k = one["n_iter"]
+    compute = 4.0 / k - 0.002 - 2 * 0.002  # less the driver and two rounds at 1 worker
+
+    def expected(p, share):
+        return (0.002 + compute * share + 2 * rounds[p]) * k
+
+    assert rows[2]["predicted fit (s)"] == pytest.approx(expected(2, 1.1 * 4 / 8))
+    assert rows[4]["predicted fit (s)"] == pytest.approx(expected(4, 1.1 * 2 / 8))
+    assert rows[8]["predicted fit (s)"] == pytest.approx(expected(8, 1.1 / 8))
+    assert rows[16]["predicted fit (s)"] == pytest.approx(expected(16, 1.1 / 8))  # 8 idle
+    assert "8 blocks, straggler 1.10" in rows[16]["model parameters"]
+    assert "2 round(s)" in rows[16]["model parameters"]
+
+
 def test_compare_notes_when_the_machine_ran_at_another_speed(tmp_path):
     from dmlbench.reports.compare import machine_note
 

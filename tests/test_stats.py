@@ -161,3 +161,17 @@ def test_mlperf_mean_drops_the_fastest_and_the_slowest():
     assert stats.mlperf_mean([1.0, 2.0, None]) == (2.0, 1)  # the miss was the slowest
     assert stats.mlperf_mean([1.0, None, None]) == (None, 1)
     assert stats.mlperf_mean([None, None]) == (None, 0)
+
+
+def test_mlperf_interval_is_the_t_interval_of_the_kept_times():
+    from scipy import stats as scipy_stats
+
+    iv = stats.mlperf_interval([3.0, 1.0, 2.0, 10.0, 2.5])  # keeps 2.0, 2.5, 3.0
+    half = scipy_stats.t.ppf(0.975, 2) * np.std([2.0, 2.5, 3.0], ddof=1) / np.sqrt(3)
+    assert (iv.value, iv.n) == (2.5, 3)
+    assert (iv.low, iv.high) == pytest.approx((2.5 - half, 2.5 + half))
+    assert iv.low < 2.0 and iv.high > 3.0  # 3 kept: wider than their range, as it must be
+    one = stats.mlperf_interval([1.0, 2.0, None])  # one kept: no spread to speak of
+    assert (one.value, one.low, one.high, one.n) == (2.0, 2.0, 2.0, 1)
+    assert stats.mlperf_interval([1.0, None, None]) is None  # a miss among the kept
+    assert stats.mlperf_interval([None]) is None
