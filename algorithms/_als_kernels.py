@@ -182,9 +182,10 @@ def objective_terms(
     reg: float,
     alpha: float | None = None,
     gram: np.ndarray | None = None,
-) -> tuple[float, int]:
-    """(the objective's share of this block, its users with training ratings), on the
-    user-side copy's training rows; factors ``U`` (n_users, rank), ``V`` (n_items, rank).
+) -> tuple[float, int, int]:
+    """(the objective's share of this block, its users with training ratings, its training
+    ratings), on the user-side copy's training rows; factors ``U`` (n_users, rank), ``V``
+    (n_items, rank).
 
     Explicit (``alpha`` None): the squared error of the ratings plus ``reg * (|U_u|^2 +
     |V_i|^2)`` per rating, which sums to ALS-WR's ``reg * (sum_u n_u |U_u|^2 + sum_i n_i
@@ -196,22 +197,23 @@ def objective_terms(
     """
     X = block.X
     if X.shape[0] == 0 or X[0, SIDE] != BY_USER:
-        return 0.0, 0
+        return 0.0, 0, 0
     train = X[:, TEST] == 0.0
     u, i = X[train, USER].astype(np.int64), X[train, ITEM].astype(np.int64)
     r = ratings_of(block)[train]
     users = np.unique(u)
+    n_users = int(users.size)
     score = np.einsum("nk,nk->n", U[u], V[i])
     squares = np.einsum("nk,nk->n", U[u], U[u]) + np.einsum("nk,nk->n", V[i], V[i])
     if alpha is None:
         err = score - r
-        return float(err @ err + reg * squares.sum()), int(users.size)
+        return float(err @ err + reg * squares.sum()), n_users, int(r.size)
     if gram is None:
         raise ValueError("the implicit objective needs gram = V.T @ V")
     pref = (r > 0).astype(np.float64)
     everywhere = float(np.einsum("nk,kl,nl->", U[users], gram, U[users]))
     observed = float(((1.0 + alpha * np.abs(r)) * (pref - score) ** 2 - score**2).sum())
-    return everywhere + observed + reg * float(squares @ pref), int(users.size)
+    return everywhere + observed + reg * float(squares @ pref), n_users, int(r.size)
 
 
 def add_pairs(a: tuple, b: tuple) -> tuple:

@@ -48,6 +48,7 @@ from dmlbench.algorithms._common import (
     check_positive_ints,
     resolve_backend,
 )
+from dmlbench.algorithms._kernels import add_tuples
 from dmlbench.backends import Backend, Block, Dataset
 
 
@@ -289,10 +290,10 @@ class ALS(BaseEstimator):
         be = resolve_backend(self.backend, "ALS")
         U, V = self.user_factors_, self.item_factors_
         implicit = (float(self.alpha), V.T @ V) if self.implicit_prefs else ()
-        total, users = be.aggregate(
+        total, users, ratings = be.aggregate(
             ds,
             objective_terms,
-            add_pairs,
+            add_tuples,  # one round: the sum and both counts
             be.broadcast(U),
             be.broadcast(V),
             float(self.reg_param),
@@ -300,10 +301,8 @@ class ALS(BaseEstimator):
         )
         if users == 0:
             raise ValueError("the Dataset has no training ratings to score")
-        if self.implicit_prefs:
-            return float(total / (users * V.shape[0]))
-        _, _, n_train, _, _ = be.aggregate(ds, ratings_extent, merge_extent)
-        return float(total / n_train)
+        per = users * V.shape[0] if self.implicit_prefs else ratings  # pairs, or ratings
+        return float(total / per)
 
     def score(self, X, y=None) -> float:
         """Negative RMSE (greater is better), on the held-out ratings of a Dataset."""
