@@ -17,6 +17,7 @@ from dmlbench.backends import (
     is_int_at_least,
 )
 from dmlbench.backends._registry import check_system
+from dmlbench.reports.compare import DEFAULT_THRESHOLD, UNSTABLE_CV
 
 
 def _backends_arg(text: str) -> list[str]:
@@ -175,13 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser(
         "compare",
         help="compare two runs case by case; exit 1 on a regression",
-        description="Per case: B's median fit time over A's, with its 95 %% bootstrap "
+        description="Per case: B's median fit time over A's, with its 95 % bootstrap "
         "interval from both sides' raw fit times. A change counts only when the whole "
         "interval lies beyond 1 + threshold (regression) or below 1 / (1 + threshold) "
-        "(improvement); a side whose fits vary by more than 10 %% (coefficient of "
-        "variation) is 'unstable', not judged; a case that was ok in A and not in B is a "
-        "regression. A note says when the two runs' machines ran at different speeds (their "
-        "calibration kernels). Exit status 1 if any case regressed, 0 otherwise (for CI).",
+        f"(improvement); a side whose fits vary by more than {UNSTABLE_CV * 100:.0f} % "
+        "(coefficient of variation) is 'unstable', not judged; a case that was ok in A and "
+        "not in B is a regression. A note says when the two runs' machines ran at different "
+        "speeds (their calibration kernels). Exit status 1 if any case regressed, 0 "
+        "otherwise (for CI).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=textwrap.dedent("""\
             examples:
@@ -199,9 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--threshold",
         type=_fraction,
-        default=0.20,
-        help="smallest relative change that counts (default 0.20 = 20%%, calibrated by A/A "
-        "runs: see the README)",
+        default=DEFAULT_THRESHOLD,
+        help=f"smallest relative change that counts (default {DEFAULT_THRESHOLD} = "
+        f"{DEFAULT_THRESHOLD * 100:.0f}%%, calibrated by A/A runs: see the README)",
     )
     cmp_.add_argument("--format", choices=("plain", "markdown"), default="plain")
     cmp_.set_defaults(handler=_compare)
