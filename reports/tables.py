@@ -263,7 +263,7 @@ def predictions(results: Results) -> list[Table]:
                     ])  # fmt: skip
                 continue
             one = next((r for r in rs if _c(r, "n_workers") == 1 and r.get("n_iter")), None)
-            overheads = _overheads_of(rounds, backend)
+            overheads = _overheads_of(rounds, _ran_as(one)) if one else {}
             if one is None or 1 not in overheads or impl != "dmlbench":
                 continue
             wide = max(rs, key=lambda r: _c(r, "n_workers"))
@@ -308,6 +308,14 @@ def _round_overheads(results: Results) -> dict[str, dict[int, float]]:
             name = engine_name({"backend": r["backend"], "pattern": r.get("pattern")})
             out[name][int(r["n_workers"])] = r["round"]["median_s"]
     return dict(out)
+
+
+def _ran_as(record: dict[str, Any]) -> str:
+    """The engine a record ran on as overhead files name it: a case that names no pattern
+    ran its backend's default, which the backend recorded (``"dask"`` -> ``"dask:resident"``)."""
+    name = _c(record, "backend")
+    pattern = (record.get("backend_info") or {}).get("pattern")
+    return name if ":" in name or not pattern else f"{name}:{pattern}"
 
 
 def _overheads_of(rounds: dict[str, dict[int, float]], engine: str) -> dict[int, float]:
