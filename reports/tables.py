@@ -263,7 +263,7 @@ def predictions(results: Results) -> list[Table]:
                     ])  # fmt: skip
                 continue
             one = next((r for r in rs if _c(r, "n_workers") == 1 and r.get("n_iter")), None)
-            overheads = _overheads_of(rounds, _ran_as(one)) if one else {}
+            overheads = _overheads_of(rounds, one) if one else {}
             if one is None or 1 not in overheads or impl != "dmlbench":
                 continue
             wide = max(rs, key=lambda r: _c(r, "n_workers"))
@@ -310,19 +310,18 @@ def _round_overheads(results: Results) -> dict[str, dict[int, float]]:
     return dict(out)
 
 
-def _ran_as(record: dict[str, Any]) -> str:
-    """The engine a record ran on as overhead files name it: a case that names no pattern
-    ran its backend's default, which the backend recorded (``"dask"`` -> ``"dask:resident"``)."""
-    name = _c(record, "backend")
-    pattern = (record.get("backend_info") or {}).get("pattern")
-    return name if ":" in name or not pattern else f"{name}:{pattern}"
-
-
-def _overheads_of(rounds: dict[str, dict[int, float]], engine: str) -> dict[int, float]:
-    """The round overheads measured for ``engine``; a case that names no pattern matches
-    its backend's only measured pattern (several: none, rather than a guess)."""
-    if engine in rounds:
-        return rounds[engine]
+def _overheads_of(rounds: dict[str, dict[int, float]], record: dict[str, Any]) -> dict[int, float]:
+    """The round overheads measured for the engine ``record`` ran on: its pattern's when
+    the case names one; else, in order, a measurement naming no pattern, the pattern its
+    backend recorded running (its default: ``"dask"`` ran ``"dask:resident"``), the
+    backend's only measured pattern; none rather than a guess among several."""
+    engine = _c(record, "backend")
+    if ":" in engine:
+        return rounds.get(engine, {})
+    ran = (record.get("backend_info") or {}).get("pattern")
+    for name in (engine, f"{engine}:{ran}"):
+        if name in rounds:
+            return rounds[name]
     same = [v for k, v in rounds.items() if k.split(":")[0] == engine]
     return same[0] if len(same) == 1 else {}
 

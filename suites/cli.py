@@ -202,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold",
         type=_fraction,
         default=DEFAULT_THRESHOLD,
-        help=f"smallest relative change that counts (default {DEFAULT_THRESHOLD} = "
-        f"{DEFAULT_THRESHOLD * 100:.0f}%%, calibrated by A/A runs: see the README)",
+        help="smallest relative change that counts, as a fraction (0.1 = 10 %%; default "
+        "%(default)s, calibrated by A/A runs: see the README)",
     )
     cmp_.add_argument("--format", choices=("plain", "markdown"), default="plain")
     cmp_.set_defaults(handler=_compare)

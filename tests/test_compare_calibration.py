@@ -5,8 +5,8 @@ runs every block function again on all of its rows) is flagged as a regression o
 case where it is judged (on both by the interval rule).
 
 The detection rate of a small change (1.3x) is a property of the machine's noise, not a
-pass/fail fact: it is measured by the ``calibration`` suite and given in the README (115 of
-120 single-run comparisons at the default threshold on a quiet machine; a noisy one calls
+pass/fail fact: it is measured by the ``calibration`` suite and given in the README (187 of
+192 single-run comparisons at the default threshold on a quiet machine; a noisy one calls
 most of them ``unstable``), never asserted here. A 1.3x slowdown asserted on 3 of 4 cases
 failed about one run in four (0.75 detection per case), which is why this test uses 2x:
 its fits measure about 2.0-2.7x the plain ones, far beyond the 1.15 the default threshold
@@ -51,7 +51,7 @@ def test_compare_flags_nothing_on_an_a_a_run_and_a_genuine_slowdown_on_every_cas
 
     # Cases of at least 0.5 s per fit, as the calibration is stated for.
     assert min(r["fit_median_s"] for r in load([a1]).ok) >= 0.5
-    # At the default threshold, calibrated on this kind of machine (README: 1 of 1080 A/A
+    # At the default threshold, calibrated on this kind of machine (README: 1 of 1440 A/A
     # cases flagged on a quiet one).
     same = rates(compare([a1], [a2]))
     # At most one of two: this shared machine's speed drifts between runs (README).

@@ -724,26 +724,39 @@ def test_component_predictions_carry_the_measured_driver_rounds_and_imbalance(tm
     assert "2 round(s)" in rows[16]["model parameters"]
 
 
-def test_component_predictions_use_the_overheads_of_the_pattern_the_case_ran(tmp_path):
+RESIDENT = {1: 0.002, 2: 0.003, 8: 0.009}
+
+
+@pytest.mark.parametrize(
+    "measured, ran",
+    [
+        # `dmlbench overhead` measured both of Dask's patterns: the one the case ran.
+        ({"resident": RESIDENT, "tasks": {1: 0.02, 2: 0.03, 8: 0.09}}, "resident"),
+        # A measurement naming no pattern, a backend describing its one way in words.
+        ({None: RESIDENT}, "one job of n_workers tasks per verb"),
+    ],
+)
+def test_component_predictions_use_the_overheads_of_the_engine_the_case_ran(
+    tmp_path, measured, ran
+):
     """A case that names no pattern ran its backend's default, as the backend recorded:
-    with `dmlbench overhead` measuring both of Dask's patterns, its rounds are the
-    resident pattern's, not none (ambiguity) and not the tasks pattern's."""
+    its rounds are that pattern's (not none for the ambiguity, not the tasks pattern's);
+    an overhead file without patterns still serves it."""
     one = record("kmeans", "dask", 1, fits=[4.0, 4.1, 3.9])
     two = record("kmeans", "dask", 2, fits=[2.2, 2.3, 2.1])
     for r in (one, two):
-        r["backend_info"] = {"pattern": "resident"}
+        r["backend_info"] = {"pattern": ran}
     path = write_results(tmp_path / "r.jsonl", [one, two])
     overhead = tmp_path / "overhead.json"
-    rounds = {"resident": {1: 0.002, 2: 0.003, 8: 0.009}, "tasks": {1: 0.02, 2: 0.03, 8: 0.09}}
     overhead.write_text(json.dumps({"results": [
-        {"backend": "dask", "pattern": pattern, "n_workers": w, "startup_s": 1.0,
-         "round": {"median_s": s, "p10_s": s, "p90_s": s}}
-        for pattern, by_w in rounds.items() for w, s in by_w.items()
+        {"backend": "dask", "n_workers": w, "startup_s": 1.0,
+         "round": {"median_s": s, "p10_s": s, "p90_s": s}, **({"pattern": p} if p else {})}
+        for p, by_w in measured.items() for w, s in by_w.items()
     ]}))  # fmt: skip
     (table,) = tables.predictions(load([path, overhead]))
     rows = {r["workers"]: r for r in rows_of(table)}
     k = one["n_iter"]
-    expected = ((4.0 / k - 0.002) / 8 + 0.009) * k
+    expected = ((4.0 / k - RESIDENT[1]) / 8 + RESIDENT[8]) * k
     assert rows[8]["model"] == "components"
     assert rows[8]["predicted fit (s)"] == pytest.approx(expected)
 
