@@ -43,7 +43,7 @@ params = {{ n_clusters = 4, random_state = 0 }}
 algorithm = "mlp"
 dataset = "images"
 n_features = [64]
-n_samples = [4000]
+n_samples = [{mlp_rows}]
 params = {{ max_iter = 8, random_state = 0 }}
 """
 
@@ -59,7 +59,12 @@ def signalled(tmp_path: Path, engine: str, *, when: str, signals: list[str], **s
     """Run the two-case suite on ``engine`` under the harness; its report, plus the
     run's records and the last line the user saw."""
     suite = tmp_path / "suite.toml"
-    suite.write_text(SUITE.format(engine=engine, workers=1 if engine == "local" else 2))
+    # In-process, 4,000 rows finish within the 1 s a test waits after the first record on
+    # a quiet machine (CI saw it): local gets ten times the rows, the engines' rounds
+    # make theirs last.
+    local = engine == "local"
+    suite.write_text(SUITE.format(engine=engine, workers=1 if local else 2,
+                                  mlp_rows=40000 if local else 4000))  # fmt: skip
     out = tmp_path / "out"
     argv = [DMLBENCH, "run", str(suite), "--out", str(out)]
     spec = {"argv": argv, "when": when, "signals": signals, "limit": 240, "engine": engine,
