@@ -4,7 +4,7 @@ Everything about a ``results.jsonl`` file lives in this module and nowhere else:
 type (:class:`Record`) and its schema version, the outcome names, the case id, the builder
 the runner and the tests make records with (:func:`make_record`), the writer
 (:func:`append_record`) and the one reader (:func:`read_records`). The runner in
-:mod:`dmlbench.suites.runner` writes through it; :mod:`dmlbench.reports.results` reads
+:mod:`dmlbench.suites.run.runner` writes through it; :mod:`dmlbench.reports.results` reads
 through it. It sits in ``reports/`` because reports must not import the runner, while the
 runner may import anything.
 
@@ -47,7 +47,7 @@ class RecordsError(ValueError):
 
 
 class CaseFields(TypedDict):
-    """What was run: ``Case.to_dict()`` of :class:`dmlbench.suites.spec.Case`."""
+    """What was run: ``Case.to_dict()`` of :class:`dmlbench.suites.define.spec.Case`."""
 
     suite: str
     algorithm: str

@@ -23,7 +23,7 @@ def machine_limits_cache(tmp_path_factory):
     """The machine's limits (memory bandwidth, DGEMM) cached in the session's own folder,
     not the user's: measured by the first run of the session, read by every later one
     (the ``dmlbench`` subprocesses inherit the setting)."""
-    from dmlbench.suites.limits import CACHE_ENV
+    from dmlbench.suites.bench.limits import CACHE_ENV
 
     old = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))

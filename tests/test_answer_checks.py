@@ -11,10 +11,10 @@ from dataclasses import replace
 import pytest
 
 from dmlbench.backends import get_backend
-from dmlbench.suites import runner
-from dmlbench.suites.natives import Fitted
-from dmlbench.suites.spec import Case
-from dmlbench.suites.workloads import ALGORITHMS, OBJECTIVE, logistic_objective
+from dmlbench.suites.define.spec import Case
+from dmlbench.suites.define.workloads import ALGORITHMS, OBJECTIVE, logistic_objective
+from dmlbench.suites.natives.common import Fitted
+from dmlbench.suites.run import runner
 
 LOGISTIC = ALGORITHMS["logistic_regression"]
 
@@ -43,7 +43,7 @@ def test_logistic_is_checked_by_its_objective_one_sided_at_relative_1e_6():
 def test_objective_is_ours_as_linear_py_minimises_it(local):
     """The metric equals the last objective L-BFGS saw in our fit (same scaling, same sum)."""
     from dmlbench.algorithms.linear import LogisticRegression
-    from dmlbench.suites.datasets import classification_block
+    from dmlbench.suites.define.datasets import classification_block
 
     block = classification_block(0, rows=500, n_features=5, seed=1)
     model = LogisticRegression(C=0.5, backend=local).fit(block.X, block.y)
@@ -140,7 +140,7 @@ def test_dask_ml_logistic_excess_bounds_the_gap_its_intercept_penalty_makes(n_sa
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    from dmlbench.suites import native_dask_ml  # imports dask-ml only when it fits
+    from dmlbench.suites.natives import dask_ml as native_dask_ml  # imports dask-ml only when it fits
 
     X, y = make_classification(n_samples, 8, weights=[0.8], flip_y=0.05, random_state=0)
     C = 1.0
@@ -165,7 +165,7 @@ def test_dask_ml_logistic_excess_bounds_the_gap_its_intercept_penalty_makes(n_sa
 
 
 def test_a_native_excess_becomes_a_relative_tolerance_above_ours():
-    from dmlbench.suites.natives import native_rule
+    from dmlbench.suites.natives.common import native_rule
 
     rule = native_rule(LOGISTIC, {"excess": 2e-3, "reason": "r"}, reference=4.0)
     assert rule["value"] == pytest.approx(LOGISTIC.tolerance + 2e-3 / 4.0)
@@ -179,7 +179,7 @@ def test_dask_glm_gets_ours_stopping_rule_in_its_own_units():
 
     from dmlbench.algorithms._kernels import logistic_loss_grad
     from dmlbench.backends import Block
-    from dmlbench.suites.native_dask_ml import dask_glm_pgtol
+    from dmlbench.suites.natives.dask_ml import dask_glm_pgtol
 
     X, y = make_classification(500, 5, random_state=0)
     C, n = 0.5, X.shape[0]

@@ -13,10 +13,10 @@ import os
 import pytest
 
 from dmlbench.backends import get_backend
-from dmlbench.suites.reference import reference_metric
-from dmlbench.suites.runner import resident_data
-from dmlbench.suites.spec import load_suite
-from dmlbench.suites.workloads import ALGORITHMS
+from dmlbench.suites.define.spec import load_suite
+from dmlbench.suites.define.workloads import ALGORITHMS
+from dmlbench.suites.run.reference import reference_metric
+from dmlbench.suites.run.runner import resident_data
 
 SUITE = os.environ.get("DMLBENCH_BENCH_SUITE", "quick")
 PROFILE = os.environ.get("DMLBENCH_BENCH_PROFILE", "smoke")

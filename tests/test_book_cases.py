@@ -13,7 +13,7 @@ from dmlbench.algorithms import ALS
 from dmlbench.algorithms.als import ratings_blocks
 from dmlbench.algorithms.preprocessing import TablePreprocessor
 from dmlbench.reports.records import read_records
-from dmlbench.suites.datasets import (
+from dmlbench.suites.define.datasets import (
     CREDIT_CATEGORICAL,
     CREDIT_COLUMNS,
     CREDIT_NUMERIC,
@@ -22,7 +22,7 @@ from dmlbench.suites.datasets import (
     images_block,
     ratings_block,
 )
-from dmlbench.suites.spec import Case
+from dmlbench.suites.define.spec import Case
 
 
 def alternate(users, items, n_users, n_items, rank, iters, seed, solve):
@@ -241,7 +241,7 @@ def test_ratings_partitions_agree_and_popularity_is_a_power_law():
 
 
 def test_interactions_partitions_agree_and_users_have_tastes():
-    from dmlbench.suites.datasets import interactions_block, interactions_model
+    from dmlbench.suites.define.datasets import interactions_block, interactions_model
 
     blocks = [interactions_block(i, rows=4000, n_features=400, seed=5) for i in range(16)]
     by_user = {(u, i): (t, r) for b in blocks[0::2]
@@ -390,7 +390,7 @@ def test_customers_and_images_generators():
     assert np.nanmean(block.X[:, 1]) == pytest.approx(1.75, abs=0.25)  # mean strength
     assert 0.05 < np.nanmean(block.X[:, 5]) < 0.15  # purchases: 8 % of interactions, or more
     # The same users as the interactions' user block: their counts agree.
-    from dmlbench.suites.datasets import INTERACTIONS_PER_USER, interactions_block
+    from dmlbench.suites.define.datasets import INTERACTIONS_PER_USER, interactions_block
 
     same = interactions_block(4, rows=1500 * INTERACTIONS_PER_USER, n_features=500,
                               held_out=0.0, seed=0)  # fmt: skip
@@ -398,7 +398,7 @@ def test_customers_and_images_generators():
     assert np.allclose(np.exp(block.X[:, 0]) - 1, counts)
     images = images_block(0, rows=300, n_features=784)
     assert images.X.shape == (300, 784) and set(np.unique(images.y)) <= set(range(10))
-    from dmlbench.suites.datasets import stroke_templates, strokes_block
+    from dmlbench.suites.define.datasets import stroke_templates, strokes_block
 
     strokes = strokes_block(3, rows=400)
     assert strokes.X.shape == (400, 784) and set(np.unique(strokes.y)) == set(range(10))
@@ -476,7 +476,7 @@ def test_implicit_als_as_a_suite_runs_it_and_mllib_implicit_beside_it(backend):
     """A case of ours (checked against the local oracle), and on Spark MLlib's
     ALS(implicitPrefs=True) on the same interactions, scored by our code on its factors:
     the same popularity baseline, to the digit."""
-    from dmlbench.suites import runner
+    from dmlbench.suites.run import runner
 
     ours = runner._measure(implicit_case("dmlbench", backend.name, backend.n_workers), backend)
     assert ours["outcome"] == "ok", ours["reason"]

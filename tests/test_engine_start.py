@@ -18,7 +18,7 @@ from conftest import selected_backends
 
 from dmlbench.backends._registry import missing_modules
 from dmlbench.reports.records import read_records
-from dmlbench.suites.cli import main
+from dmlbench.suites.cli.commands import main
 
 DMLBENCH = str(Path(sys.executable).with_name("dmlbench"))
 SUITE = """

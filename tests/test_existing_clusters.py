@@ -186,8 +186,8 @@ def test_a_worker_sweep_on_an_existing_dask_cluster(tmp_path):
     from distributed import LocalCluster
 
     from dmlbench.reports.records import read_records
-    from dmlbench.suites.runner import run_suite
-    from dmlbench.suites.spec import expand
+    from dmlbench.suites.define.spec import expand
+    from dmlbench.suites.run.runner import run_suite
 
     suite = expand(tomllib.loads(SWEEP_ON_A_CLUSTER), "inline")
     with LocalCluster(n_workers=3, threads_per_worker=1, host="127.0.0.1",

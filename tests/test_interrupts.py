@@ -163,7 +163,7 @@ def test_an_interrupt_python_swallows_is_raised_again(capsys):
     import time
     import weakref
 
-    from dmlbench.suites import interrupts
+    from dmlbench.suites.run import interrupts
 
     class Thing:
         pass
@@ -185,7 +185,7 @@ FORCED_EXIT_WITH_A_SEMAPHORE = """
 import gc
 import multiprocessing
 import joblib  # names every semaphore "/loky-...", as in a run
-from dmlbench.suites import interrupts
+from dmlbench.suites.run import interrupts
 semaphore = multiprocessing.get_context("spawn").Semaphore()  # a Dask nanny's, say
 interrupts._release_semaphores()
 interrupts._let_trackers_finish()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dmlbench.suites.kernels import SETUPS, format_table, measure
+from dmlbench.suites.bench.kernels import SETUPS, format_table, measure
 
 SMALL = {
     "kmeans": {"rows": 40_000, "features": 20, "blocks": 4, "short": 1, "long": 3},
@@ -50,11 +50,12 @@ def test_the_command_refuses_an_unknown_kernel_and_names_the_valid_ones():
 
 
 def test_json_holds_every_repeat_and_the_machine(tmp_path, monkeypatch):
-    from dmlbench.suites import cli, kernels
+    from dmlbench.suites.bench import kernels
+    from dmlbench.suites.cli import commands
 
     monkeypatch.setitem(kernels.SETUPS, "kmeans", SMALL["kmeans"])
     out = tmp_path / "k.json"
-    assert cli.main(["kernels", "--kernels", "kmeans", "--repeats", "2", "--json", str(out)]) == 0
+    assert commands.main(["kernels", "--kernels", "kmeans", "--repeats", "2", "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["kind"] == "kernels" and doc["environment"]["cores"] >= 1
     (r,) = doc["results"]

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from dmlbench.reports.records import read_records
-from dmlbench.suites.native_dask_ml import dask_ml_kmeans_tol
-from dmlbench.suites.native_mllib import mllib_kmeans_epsilon
-from dmlbench.suites.runner import run_suite
-from dmlbench.suites.spec import Case, load_suite
-from dmlbench.suites.workloads import ALGORITHMS, DATASETS, digest, kmeans_start
+from dmlbench.suites.define.spec import Case, load_suite
+from dmlbench.suites.define.workloads import ALGORITHMS, DATASETS, digest, kmeans_start
+from dmlbench.suites.natives.dask_ml import dask_ml_kmeans_tol
+from dmlbench.suites.natives.mllib import mllib_kmeans_epsilon
+from dmlbench.suites.run.runner import run_suite
 
 KMEANS = ALGORITHMS["kmeans"]
 
@@ -163,8 +163,8 @@ def test_a_case_with_its_own_init_records_that_the_starts_differ(tmp_path):
 
 
 def test_a_kmeans_comparator_refuses_to_run_without_the_shared_start():
-    from dmlbench.suites.native_dask_ml import KMeansComparator
-    from dmlbench.suites.natives import shared_centres
+    from dmlbench.suites.natives.common import shared_centres
+    from dmlbench.suites.natives.dask_ml import KMeansComparator
 
     with pytest.raises(ValueError, match=r"KMeansComparator needs the case's shared k-means start"):
         shared_centres(KMeansComparator())

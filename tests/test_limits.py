@@ -15,9 +15,9 @@ from dmlbench.reports import tables
 from dmlbench.reports.records import read_records
 from dmlbench.reports.render import report
 from dmlbench.reports.results import load
-from dmlbench.suites import limits
-from dmlbench.suites.runner import run_suite
-from dmlbench.suites.spec import expand
+from dmlbench.suites.bench import limits
+from dmlbench.suites.define.spec import expand
+from dmlbench.suites.run.runner import run_suite
 
 
 def test_the_measured_limits_are_a_real_machines():
@@ -160,7 +160,7 @@ def test_the_cache_key_is_the_same_in_every_process():
     import sys
 
     fresh = subprocess.run(
-        [sys.executable, "-c", "from dmlbench.suites.limits import machine_key as k; print(k())"],
+        [sys.executable, "-c", "from dmlbench.suites.bench.limits import machine_key as k; print(k())"],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout.strip()  # fmt: skip
     import sklearn.cluster  # noqa: F401

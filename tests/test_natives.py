@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from dmlbench.backends import backend_names
-from dmlbench.suites.natives import (
+from dmlbench.suites.define.spec import Case
+from dmlbench.suites.define.workloads import ALGORITHMS
+from dmlbench.suites.natives.common import (
     NATIVES,
     NO_NATIVE,
     NO_NATIVE_LIBRARY,
@@ -19,9 +21,7 @@ from dmlbench.suites.natives import (
     comparator,
     no_native_reason,
 )
-from dmlbench.suites.runner import skip_reason
-from dmlbench.suites.spec import Case
-from dmlbench.suites.workloads import ALGORITHMS
+from dmlbench.suites.run.runner import skip_reason
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 
@@ -83,7 +83,7 @@ def test_the_runner_skips_with_the_registry_reason():
 
 def test_comparators_reach_engines_through_the_public_handle_only():
     """Adapters' private handles (``_client``, ``_sc``, ``_spark``) are theirs alone."""
-    sources = [SUITES / "natives.py", *sorted(SUITES.glob("native_*.py"))]
+    sources = sorted(p for p in (SUITES / "natives").glob("*.py") if p.name != "__init__.py")
     assert len(sources) == 4, sources
     for path in sources:
         found = re.findall(r"\._(?:client|sc|spark)\b", path.read_text())
@@ -93,7 +93,7 @@ def test_comparators_reach_engines_through_the_public_handle_only():
 def test_the_registry_imports_no_engine():
     code = (
         "import sys\n"
-        "from dmlbench.suites.natives import NATIVES, comparator\n"
+        "from dmlbench.suites.natives.common import NATIVES, comparator\n"
         "for pair in NATIVES: comparator(*pair)\n"
         "print(sorted(m for m in ('dask', 'distributed', 'dask_ml', 'pyspark', 'ray') "
         "if m in sys.modules))"
@@ -108,7 +108,7 @@ def test_dask_ml_logistic_on_three_classes_is_skipped_with_its_reason(backend):
     if backend.name != "dask":
         pytest.skip("a dask-ml comparator: runs on the dask backend only")
     pytest.importorskip("dask_ml")
-    from dmlbench.suites.runner import _Engine, _run_one, resident_data
+    from dmlbench.suites.run.runner import _Engine, _run_one, resident_data
 
     case = native_case("logistic_regression", "dask", "iris")
     ds, _, data = resident_data(case, backend, {})

@@ -6,7 +6,7 @@ import pytest
 
 from dmlbench.backends import available_backends
 from dmlbench.backends import patterns as offered_patterns
-from dmlbench.suites.cli import main
+from dmlbench.suites.cli.commands import main
 
 
 def run_cli(tmp_path, backends):
@@ -123,7 +123,7 @@ def test_natives_suite_on_the_engines(tmp_path, dmlbench_cli):
     from conftest import selected_backends
 
     from dmlbench.reports.results import load
-    from dmlbench.suites.natives import no_native_reason
+    from dmlbench.suites.natives.common import no_native_reason
 
     engines = [b for b in ("dask", "spark") if b in selected_backends()]
     engines = [b for b in engines if b in available_backends()][:1]
@@ -166,7 +166,7 @@ def test_overhead_pattern_flag_is_checked(capsys):
 
 
 def test_overhead_runs_every_pattern_by_default():
-    from dmlbench.suites.overhead import runs_of
+    from dmlbench.suites.bench.overhead import runs_of
 
     assert runs_of("local", None) == [None] and runs_of("local", ["tasks"]) == [None]
     if "dask" in available_backends():

@@ -84,8 +84,8 @@ def test_importing_dmlbench_imports_no_engine():
     code = (
         "import sys\n"
         "import dmlbench.algorithms, dmlbench.backends, dmlbench.suites, dmlbench.reports\n"
-        "import dmlbench.suites.cli, dmlbench.backends.conformance, dmlbench.suites.runner\n"
-        "import dmlbench.suites.natives, dmlbench.suites.datasets, dmlbench.suites.overhead\n"
+        "import dmlbench.suites.cli.commands, dmlbench.backends.conformance, dmlbench.suites.run.runner\n"
+        "import dmlbench.suites.natives.common, dmlbench.suites.define.datasets, dmlbench.suites.bench.overhead\n"
         "from dmlbench.algorithms import KMeans, LinearRegression, MLPClassifier\n"
         "from dmlbench.backends import get_backend\n"
         "get_backend('local')\n"
@@ -105,7 +105,7 @@ def test_algorithms_and_reports_import_no_engine_in_source():
 
 def test_console_script_is_declared():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert meta["project"]["scripts"] == {"dmlbench": "dmlbench.suites.console:main"}
+    assert meta["project"]["scripts"] == {"dmlbench": "dmlbench.suites.cli.console:main"}
     assert set(meta["project"]["optional-dependencies"]) >= {"dask", "spark", "ray", "all", "test"}
 
 
@@ -129,11 +129,11 @@ def test_a_regular_install_has_one_namespace_and_the_builtin_suites(tmp_path):
     [wheel] = tmp_path.glob("dmlbench-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {n.split("/")[0] for n in names} == {"dmlbench", wheel.name.split("-py3")[0] + ".dist-info"}
-    assert "dmlbench/suites/builtin/quick.toml" in names
+    assert "dmlbench/suites/define/builtin/quick.toml" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "import dmlbench.suites.spec as spec\n"
+        "import dmlbench.suites.define.spec as spec\n"
         f"print(spec.__file__.startswith({str(site)!r}), sorted(spec.builtin_suites()))"
     )
     out = subprocess.run(

@@ -139,7 +139,7 @@ params = { n_clusters = 3, max_iter = 5 }
 def test_patterns_axis_expands_only_where_an_engine_has_several_ways():
     import tomllib
 
-    from dmlbench.suites.spec import expand
+    from dmlbench.suites.define.spec import expand
 
     doc = tomllib.loads(
         PATTERN_SUITE.replace('["local", "dask", "spark", "ray"]', '["dask", "spark", "ray"]')
@@ -169,7 +169,7 @@ def test_patterns_axis_expands_only_where_an_engine_has_several_ways():
 def test_an_unknown_pattern_is_refused_with_the_valid_ones():
     import tomllib
 
-    from dmlbench.suites.spec import SuiteError, expand
+    from dmlbench.suites.define.spec import SuiteError, expand
 
     doc = tomllib.loads(PATTERN_SUITE.replace('"tasks"]', '"actors"]'))
     with pytest.raises(SuiteError, match=r"patterns.*'actors'.*\['resident', 'tasks'\]"):
@@ -215,8 +215,8 @@ def test_a_suite_runs_both_dask_patterns_and_records_them(tmp_path):
     import tomllib
 
     from dmlbench.reports.records import read_records
-    from dmlbench.suites.runner import run_suite
-    from dmlbench.suites.spec import expand
+    from dmlbench.suites.define.spec import expand
+    from dmlbench.suites.run.runner import run_suite
 
     if "dask" not in selected_backends() or missing_modules("dask"):
         pytest.skip("enabled by DMLBENCH_BACKENDS including dask and pip install 'dmlbench[dask]'")

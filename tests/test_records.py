@@ -23,9 +23,9 @@ from dmlbench.reports.records import (
 )
 from dmlbench.reports.render import report
 from dmlbench.reports.results import ReportError, load
-from dmlbench.suites.cli import main
-from dmlbench.suites.runner import run_suite
-from dmlbench.suites.spec import load_suite
+from dmlbench.suites.cli.commands import main
+from dmlbench.suites.define.spec import load_suite
+from dmlbench.suites.run.runner import run_suite
 
 CASE = {
     "suite": "t",

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from dmlbench.reports.records import read_records
-from dmlbench.suites.repeats import stop_reason
-from dmlbench.suites.runner import run_suite
-from dmlbench.suites.spec import SuiteError, expand
+from dmlbench.suites.define.spec import SuiteError, expand
+from dmlbench.suites.run.repeats import stop_reason
+from dmlbench.suites.run.runner import run_suite
 
 
 def suite_doc(**meta):

@@ -21,7 +21,7 @@ from dmlbench.reports.compare import compare, format_changes
 from dmlbench.reports.records import append_record, make_record
 from dmlbench.reports.render import report
 from dmlbench.reports.results import ReportError, load
-from dmlbench.suites.cli import main
+from dmlbench.suites.cli.commands import main
 
 ENV = {
     "python": "3.11.7",
@@ -639,7 +639,7 @@ def share_of(pixels, colour: str) -> float:
 
 
 def test_pytest_benchmark_export_keeps_every_fit_of_verified_answers_only(tmp_path):
-    from dmlbench.suites.pytest_benchmark_export import to_pytest_benchmark
+    from dmlbench.reports.pytest_benchmark_export import to_pytest_benchmark
 
     ok = record(n=1, fits=[1.0, 1.2, 1.1])
     wrong = record(n=2, fits=[0.5, 0.5])

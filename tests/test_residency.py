@@ -9,8 +9,8 @@ import numpy as np
 
 from dmlbench.backends import Block, _worker, get_backend
 from dmlbench.reports.records import read_records
-from dmlbench.suites.runner import run_suite
-from dmlbench.suites.spec import expand
+from dmlbench.suites.define.spec import expand
+from dmlbench.suites.run.runner import run_suite
 
 
 def make_block(i: int) -> Block:

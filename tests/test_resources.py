@@ -1,4 +1,4 @@
-"""Engine resources sized from the cases (suites/resources.py), and what Spark records of them."""
+"""Engine resources sized from the cases (suites/run/resources.py), and what Spark records of them."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import pytest
 from conftest import selected_backends
 
 from dmlbench.backends._registry import missing_modules
-from dmlbench.suites.cli import main
-from dmlbench.suites.native_mllib import _cached
-from dmlbench.suites.resources import (
+from dmlbench.suites.cli.commands import main
+from dmlbench.suites.define.spec import Case, SuiteError
+from dmlbench.suites.natives.mllib import _cached
+from dmlbench.suites.run.resources import (
     CACHE_FACTOR,
     MIN_HEAP,
     SPARK_RESERVED,
@@ -25,7 +26,6 @@ from dmlbench.suites.resources import (
     spark_heap_bytes,
     spark_options,
 )
-from dmlbench.suites.spec import Case, SuiteError
 
 GB = 10**9
 MACHINE = 24 * 2**30
@@ -183,7 +183,7 @@ def test_native_input_dropped_partitions_fail_the_case():
     ],
 )
 def test_an_input_evicted_or_spilled_during_the_fits_fails_the_case(later, message):
-    from dmlbench.suites.native_mllib import _still_cached
+    from dmlbench.suites.natives.mllib import _still_cached
 
     sc, materialise = _fake_sc([_Info(1, 4, 4, 3 * 2**20, 0)])
     cached = _cached(sc, materialise)

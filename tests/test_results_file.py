@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from dmlbench.reports.records import RESULTS_NAME, read_records
-from dmlbench.suites.cli import main
-from dmlbench.suites.run_lock import LOCK_NAME
+from dmlbench.suites.cli.commands import main
+from dmlbench.suites.run.run_lock import LOCK_NAME
 
 ONE_CASE = """
 [suite]

@@ -17,8 +17,8 @@ from dmlbench.reports import tables
 from dmlbench.reports.records import append_record, read_records
 from dmlbench.reports.render import report
 from dmlbench.reports.results import load
-from dmlbench.suites.runner import run_suite
-from dmlbench.suites.spec import expand
+from dmlbench.suites.define.spec import expand
+from dmlbench.suites.run.runner import run_suite
 
 
 def suite(backend: str, n_workers: list[int], n_samples: int, repeats: int = 3) -> dict:

@@ -12,10 +12,10 @@ import pytest
 
 from dmlbench.reports.records import read_records
 from dmlbench.reports.results import case_value
-from dmlbench.suites import workloads
-from dmlbench.suites.runner import run_suite
-from dmlbench.suites.spec import expand
-from dmlbench.suites.workloads import ALGORITHMS, R2, AlgorithmSpec, sklearn_linear
+from dmlbench.suites.define import workloads
+from dmlbench.suites.define.spec import expand
+from dmlbench.suites.define.workloads import ALGORITHMS, R2, AlgorithmSpec, sklearn_linear
+from dmlbench.suites.run.runner import run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,8 +76,8 @@ def test_no_branching_on_algorithm_estimator_or_metric_names():
         *(a.metric.name for a in ALGORITHMS.values()),
         *workloads.DATASETS,
     }
-    modules = [ROOT / "suites" / "runner.py", ROOT / "suites" / "workloads.py"]
-    modules += sorted((ROOT / "suites").glob("native*.py"))
+    modules = [ROOT / "suites" / "run" / "runner.py", ROOT / "suites" / "define" / "workloads.py"]
+    modules += sorted((ROOT / "suites" / "natives").glob("*.py"))
     for path in modules:
         compared = _names_compared(path) & spec_names
         assert not compared, f"{path.name} compares names {sorted(compared)}; declare it in the spec"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from dmlbench.reports.records import read_records
-from dmlbench.suites.runner import run_suite
-from dmlbench.suites.spec import SuiteError, builtin_suites, expand, load_suite
+from dmlbench.suites.define.spec import SuiteError, builtin_suites, expand, load_suite
+from dmlbench.suites.run.runner import run_suite
 
 GOOD = """
 [suite]
@@ -138,7 +138,7 @@ def test_unknown_profile_and_unknown_suite():
 
 
 def test_builtin_suites_are_valid_and_cover_every_algorithm():
-    from dmlbench.suites.workloads import ALGORITHMS
+    from dmlbench.suites.define.workloads import ALGORITHMS
 
     assert set(builtin_suites()) >= {"quick", "scaling"}
     quick = load_suite("quick")
@@ -280,7 +280,7 @@ def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
 
 
 def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
-    from dmlbench.suites.cli import main
+    from dmlbench.suites.cli.commands import main
 
     bad = write(
         tmp_path, "[grid]\nn_samples = [10]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blob'\n"
@@ -294,7 +294,7 @@ def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
 def test_a_run_ends_with_its_results_report_and_verdict(tmp_path, capsys):
     """`dmlbench run ... --report`: the report is written at the end, and the last three
     lines say where the results and the report are, and whether every answer is right."""
-    from dmlbench.suites.cli import main
+    from dmlbench.suites.cli.commands import main
 
     out = tmp_path / "o"
     assert main(["run", str(write(tmp_path, GOOD)), "--out", str(out), "--report"]) == 0
@@ -320,7 +320,7 @@ def test_a_run_ends_with_its_results_report_and_verdict(tmp_path, capsys):
 
 
 def test_cli_run_list_doctor(tmp_path, capsys):
-    from dmlbench.suites.cli import main
+    from dmlbench.suites.cli.commands import main
 
     assert main(["run", str(write(tmp_path, GOOD)), "--out", str(tmp_path / "o")]) == 0
     assert "3 ok" in capsys.readouterr().out
@@ -335,7 +335,7 @@ def test_cli_run_list_doctor(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cores" in out and "BLAS" in out and "local  ok" in out
     # The machine's limits, measured and stored for every later run's environment.
-    from dmlbench.suites.limits import cached
+    from dmlbench.suites.bench.limits import cached
 
     stored = cached()
     assert stored is not None and f"{stored['dgemm_gflops']:.1f} GFLOP/s" in out, out
@@ -508,7 +508,7 @@ def test_ray_explains_it_has_no_native_library(tmp_path):
     suite = load_suite(
         str(write(tmp_path, NATIVE_SUITE.replace("[grid]", '[grid]\nbackends = ["ray"]')))
     )
-    from dmlbench.suites.runner import skip_reason
+    from dmlbench.suites.run.runner import skip_reason
 
     on_ray = [c for c in suite.cases if c.backend == "ray"]  # (a workload may name others)
     assert len(on_ray) >= 5

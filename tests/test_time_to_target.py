@@ -13,9 +13,9 @@ import tomllib
 import pytest
 
 from dmlbench.backends import get_backend
-from dmlbench.suites import runner
-from dmlbench.suites.spec import Case, SuiteError, expand
-from dmlbench.suites.workloads import ALGORITHMS
+from dmlbench.suites.define.spec import Case, SuiteError, expand
+from dmlbench.suites.define.workloads import ALGORITHMS
+from dmlbench.suites.run import runner
 
 MLP = ALGORITHMS["mlp"]
 
@@ -110,7 +110,7 @@ def test_a_native_on_an_engine_is_timed_to_the_same_target(backend):
 
 
 def test_a_profile_changes_only_the_params_a_workload_names():
-    from dmlbench.suites.spec import load_suite
+    from dmlbench.suites.define.spec import load_suite
 
     full, smoke = load_suite("natives"), load_suite("natives", profile="smoke")
     assert {c.params.get("target") for c in full.cases if c.algorithm == "mlp"} == {0.97}

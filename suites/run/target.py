@@ -10,8 +10,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from dmlbench.suites.natives import Comparator, Fitted
-from dmlbench.suites.spec import Case
+from dmlbench.suites.define.spec import Case
+from dmlbench.suites.natives.common import Comparator, Fitted
 
 #: The most a time-to-target case trains when it names no budget of its own.
 DEFAULT_TARGET_BUDGET = 512

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from dmlbench.suites.natives import Comparator, Fitted, native_mlp_budget
-from dmlbench.suites.workloads import ALGORITHMS, digest
+from dmlbench.suites.define.workloads import ALGORITHMS, digest
+from dmlbench.suites.natives.common import Comparator, Fitted, native_mlp_budget
 
 
 class _OneCore(Comparator):

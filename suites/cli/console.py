@@ -9,7 +9,7 @@ Ctrl-C typed on a terminal is sent to the whole foreground group; without this, 
 reach every engine process too (Dask's workers, the multiprocessing resource tracker),
 which die mid-import printing tracebacks while the driver is still shutting them down in
 order. Supervised, only this process receives it and forwards it to the run alone, which
-ends its engines itself (:mod:`dmlbench.suites.interrupts`). The child dies with this
+ends its engines itself (:mod:`dmlbench.suites.run.interrupts`). The child dies with this
 process (``PR_SET_PDEATHSIG``), so a SIGKILL of the command still ends the run, and the
 supervisor is the subreaper of what the run leaves (ended when the run has exited).
 """
@@ -29,13 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["run"] and os.name == "posix" and not os.environ.get(SUPERVISED_ENV):
         return supervise(argv)
-    from dmlbench.suites import interrupts
+    from dmlbench.suites.run import interrupts
 
     with interrupts.interruptible(exiting=True):
         if argv[:1] == ["run"]:  # until `dmlbench run` has read its suite and says more
             interrupts.farewell(lambda: interrupts.resume_line(argv, "no cases recorded"))
         try:
-            from dmlbench.suites.cli import main as command
+            from dmlbench.suites.cli.commands import main as command
 
             return command(argv)
         except BaseException as exc:  # `dmlbench run` handles its own; this, any moment else
@@ -48,7 +48,7 @@ def supervise(argv: list[str]) -> int:
     import signal
     import subprocess
 
-    from dmlbench.suites import interrupts
+    from dmlbench.suites.run import interrupts
 
     forwarded = tuple(interrupts.EXIT_STATUS)
     pending: list[int] = []
@@ -66,7 +66,7 @@ def supervise(argv: list[str]) -> int:
     interrupts.become_subreaper()
     parent = os.getpid()
     child = subprocess.Popen(
-        [sys.executable, "-m", "dmlbench.suites.console", *argv],
+        [sys.executable, "-m", "dmlbench.suites.cli.console", *argv],
         env={**os.environ, SUPERVISED_ENV: "1"},
         process_group=0,  # not in the terminal's foreground group: its Ctrl-C is ours
         preexec_fn=lambda: _prepare_child(parent, forwarded),

@@ -18,7 +18,7 @@ from typing import Any
 
 from dmlbench.backends._rounds import achieved_rates, per_iteration
 from dmlbench.reports.stats import median_interval
-from dmlbench.suites.spec import AUTO, AUTO_HALF_WIDTH, AUTO_MIN_REPEATS, Case
+from dmlbench.suites.define.spec import AUTO, AUTO_HALF_WIDTH, AUTO_MIN_REPEATS, Case
 
 
 def stop_reason(

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from dmlbench.backends import Cancelled
 from dmlbench.reports.records import PROBLEMS, engine_name
-from dmlbench.suites.spec import Case
+from dmlbench.suites.define.spec import Case
 
 
 class PeakMemory:

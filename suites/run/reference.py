@@ -13,10 +13,10 @@ from functools import partial
 import numpy as np
 
 from dmlbench.backends import get_backend
-from dmlbench.suites.datasets import shifted_block
-from dmlbench.suites.natives import block_source
-from dmlbench.suites.spec import Case
-from dmlbench.suites.workloads import HELD_OUT_BLOCKS, sample_rows
+from dmlbench.suites.define.datasets import shifted_block
+from dmlbench.suites.define.spec import Case
+from dmlbench.suites.define.workloads import HELD_OUT_BLOCKS, sample_rows
+from dmlbench.suites.natives.common import block_source
 
 
 def extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
@@ -54,7 +54,7 @@ def reference_metric(
     the local backend, from the same blocks (or regenerated from the same recipe). The
     extras include the metric on the held-out Dataset ``test`` when there is one. It runs
     with the case's seed and from the case's shared ``start`` (a
-    :class:`~dmlbench.suites.workloads.Start`, always: a case's own ``init`` is ours'
+    :class:`~dmlbench.suites.define.workloads.Start`, always: a case's own ``init`` is ours'
     alone), so the check can be as tight as the problem is the same.
     """
     small = ds.n_samples <= algo.reference_max_rows

@@ -20,7 +20,7 @@ and its processes outlive the command. So :func:`interruptible`:
 
 Only processes that appeared as our descendants after :func:`interruptible` was entered
 are touched: never the caller's own (a test session's engines), never anyone else's. The
-console script runs ``dmlbench run`` supervised (:mod:`dmlbench.suites.console`), so that
+console script runs ``dmlbench run`` supervised (:mod:`dmlbench.suites.cli.console`), so that
 a terminal's Ctrl-C reaches the run alone and not every engine process at once.
 """
 

@@ -14,9 +14,9 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from dmlbench.suites.datasets import shifted_block
-from dmlbench.suites.spec import Case
-from dmlbench.suites.workloads import DATASETS, HELD_OUT_BLOCKS
+from dmlbench.suites.define.datasets import shifted_block
+from dmlbench.suites.define.spec import Case
+from dmlbench.suites.define.workloads import DATASETS, HELD_OUT_BLOCKS
 
 
 def resident_data(case: Case, be, phases: dict[str, Any]):

@@ -48,7 +48,7 @@ SETUPS: dict[str, dict[str, Any]] = {
 
 
 def _blocks(dataset: str, setup: dict[str, Any], be):
-    from dmlbench.suites.workloads import DATASETS
+    from dmlbench.suites.define.workloads import DATASETS
 
     data = DATASETS[dataset]
     ds = be.generate(data.blocks_maker(setup["rows"], setup["features"], 0), setup["blocks"])

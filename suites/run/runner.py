@@ -12,10 +12,10 @@
   goes on; an engine failure marks the case ``failed`` and the next case gets a new engine.
 
 Measuring is its only job: the results format is :mod:`dmlbench.reports.records`; progress,
-peak memory and the watchdog :mod:`~dmlbench.suites.monitor`; the environment record
-:mod:`~dmlbench.suites.environment`; the reference answer :mod:`~dmlbench.suites.reference`;
-native libraries :mod:`~dmlbench.suites.natives`; what an algorithm is, its spec
-(:mod:`~dmlbench.suites.workloads`).
+peak memory and the watchdog :mod:`~dmlbench.suites.run.monitor`; the environment record
+:mod:`~dmlbench.suites.run.environment`; the reference answer :mod:`~dmlbench.suites.run.reference`;
+native libraries :mod:`~dmlbench.suites.natives.common`; what an algorithm is, its spec
+(:mod:`~dmlbench.suites.define.workloads`).
 """
 
 from __future__ import annotations
@@ -44,11 +44,10 @@ from dmlbench.reports.records import (
     read_records,
     to_json,
 )
-from dmlbench.suites import interrupts
-from dmlbench.suites.environment import calibration, environment, machine_state
-from dmlbench.suites.limits import machine_limits
-from dmlbench.suites.monitor import PeakMemory, Progress, Watchdog
-from dmlbench.suites.natives import (
+from dmlbench.suites.bench.limits import machine_limits
+from dmlbench.suites.define.spec import Case, Suite, SuiteError
+from dmlbench.suites.define.workloads import ALGORITHMS
+from dmlbench.suites.natives.common import (
     NATIVES,
     Comparator,
     Fitted,
@@ -58,14 +57,15 @@ from dmlbench.suites.natives import (
     native_rule,
     no_native_reason,
 )
-from dmlbench.suites.reference import extras_on, reference_metric
-from dmlbench.suites.repeats import merge_launches, stop_reason
-from dmlbench.suites.resident import resident_data
-from dmlbench.suites.resources import engine_options
-from dmlbench.suites.run_lock import run_lock
-from dmlbench.suites.spec import Case, Suite, SuiteError
-from dmlbench.suites.target import held_out, reaches_target, time_to_quality, time_to_target
-from dmlbench.suites.workloads import ALGORITHMS
+from dmlbench.suites.run import interrupts
+from dmlbench.suites.run.environment import calibration, environment, machine_state
+from dmlbench.suites.run.monitor import PeakMemory, Progress, Watchdog
+from dmlbench.suites.run.reference import extras_on, reference_metric
+from dmlbench.suites.run.repeats import merge_launches, stop_reason
+from dmlbench.suites.run.resident import resident_data
+from dmlbench.suites.run.resources import engine_options
+from dmlbench.suites.run.run_lock import run_lock
+from dmlbench.suites.run.target import held_out, reaches_target, time_to_quality, time_to_target
 
 #: Seconds an engine gets to shut down after an interrupt, before its processes are ended.
 CLOSE_AFTER_INTERRUPT_S = 4.0
@@ -107,7 +107,7 @@ def run_suite(
     dmlbench.reports.records.ResultsWriteError
         ``out_dir`` cannot be written (before the first case), or a record could not be
         written (a full disk): the run stops there, the file as it was before that record.
-    dmlbench.suites.run_lock.RunLocked
+    dmlbench.suites.run.run_lock.RunLocked
         Another live run is writing to ``out_dir``.
     """
     stream = stream or sys.stderr
@@ -314,7 +314,7 @@ def _one_launch(
 def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[str, Any]:
     """Measure one launch of ``case`` on the started ``be``: data made resident, the
     implementation prepared (untimed), the cold fit, the timed fits (until
-    :func:`~dmlbench.suites.repeats.stop_reason`; ``earlier`` launches' fits count toward
+    :func:`~dmlbench.suites.run.repeats.stop_reason`; ``earlier`` launches' fits count toward
     an auto interval), every fit's answer checked."""
     algo = ALGORITHMS[case.algorithm].for_case(case.params)
     phases: dict[str, Any] = {}

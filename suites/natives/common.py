@@ -1,9 +1,9 @@
 """Native comparators: what each engine ships for the same job, on the same rows.
 
 This module is the interface and the registry; the comparators live one module per
-library beside the workloads: :mod:`dmlbench.suites.native_sklearn` (scikit-learn, for the
-``local`` backend), :mod:`dmlbench.suites.native_dask_ml` (dask-ml, ``dask``) and
-:mod:`dmlbench.suites.native_mllib` (Spark MLlib, ``spark``).
+library beside the workloads: :mod:`dmlbench.suites.natives.scikit_learn` (scikit-learn, for the
+``local`` backend), :mod:`dmlbench.suites.natives.dask_ml` (dask-ml, ``dask``) and
+:mod:`dmlbench.suites.natives.mllib` (Spark MLlib, ``spark``).
 
 A comparator is one object per case (:class:`Comparator`): it says whether it supports the
 case or why not (``skip_reason``), builds and caches exactly what its library needs and
@@ -31,8 +31,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from dmlbench.backends import Block, Dataset
-    from dmlbench.suites.spec import Case
-    from dmlbench.suites.workloads import AlgorithmSpec, DatasetSpec, Start
+    from dmlbench.suites.define.spec import Case
+    from dmlbench.suites.define.workloads import AlgorithmSpec, DatasetSpec, Start
 
 
 class NativeUnsupported(Exception):
@@ -114,18 +114,18 @@ class Comparator(Protocol):
 
 #: (algorithm, backend) -> "module:Class" of its native comparator. Imported on demand.
 NATIVES: dict[tuple[str, str], str] = {
-    ("linear_regression", "local"): "dmlbench.suites.native_sklearn:BaselineComparator",
-    ("logistic_regression", "local"): "dmlbench.suites.native_sklearn:BaselineComparator",
-    ("kmeans", "local"): "dmlbench.suites.native_sklearn:BaselineComparator",
-    ("mlp", "local"): "dmlbench.suites.native_sklearn:MLPComparator",
-    ("kmeans", "dask"): "dmlbench.suites.native_dask_ml:KMeansComparator",
-    ("linear_regression", "dask"): "dmlbench.suites.native_dask_ml:LinearRegressionComparator",
-    ("logistic_regression", "dask"): "dmlbench.suites.native_dask_ml:LogisticRegressionComparator",
-    ("kmeans", "spark"): "dmlbench.suites.native_mllib:KMeansComparator",
-    ("linear_regression", "spark"): "dmlbench.suites.native_mllib:LinearRegressionComparator",
-    ("logistic_regression", "spark"): "dmlbench.suites.native_mllib:LogisticRegressionComparator",
-    ("mlp", "spark"): "dmlbench.suites.native_mllib:MLPComparator",
-    ("als", "spark"): "dmlbench.suites.native_mllib:ALSComparator",
+    ("linear_regression", "local"): "dmlbench.suites.natives.scikit_learn:BaselineComparator",
+    ("logistic_regression", "local"): "dmlbench.suites.natives.scikit_learn:BaselineComparator",
+    ("kmeans", "local"): "dmlbench.suites.natives.scikit_learn:BaselineComparator",
+    ("mlp", "local"): "dmlbench.suites.natives.scikit_learn:MLPComparator",
+    ("kmeans", "dask"): "dmlbench.suites.natives.dask_ml:KMeansComparator",
+    ("linear_regression", "dask"): "dmlbench.suites.natives.dask_ml:LinearRegressionComparator",
+    ("logistic_regression", "dask"): "dmlbench.suites.natives.dask_ml:LogisticRegressionComparator",
+    ("kmeans", "spark"): "dmlbench.suites.natives.mllib:KMeansComparator",
+    ("linear_regression", "spark"): "dmlbench.suites.natives.mllib:LinearRegressionComparator",
+    ("logistic_regression", "spark"): "dmlbench.suites.natives.mllib:LogisticRegressionComparator",
+    ("mlp", "spark"): "dmlbench.suites.natives.mllib:MLPComparator",
+    ("als", "spark"): "dmlbench.suites.natives.mllib:ALSComparator",
 }
 
 _NO_NEURAL_DASK = "dask-ml has no neural networks (it wraps scikit-learn/Keras models instead)"
@@ -174,7 +174,8 @@ def no_native_reason(algorithm: str, backend: str) -> str:
     return (
         NO_NATIVE.get((algorithm, backend))
         or NO_NATIVE_LIBRARY.get(backend)
-        or f"no native {algorithm} comparator for {backend} in dmlbench.suites.natives.NATIVES"
+        or f"no native {algorithm} comparator for {backend} in "
+        "dmlbench.suites.natives.common.NATIVES"
     )
 
 

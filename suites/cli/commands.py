@@ -31,7 +31,7 @@ def _backends_arg(text: str) -> list[str]:
 
 
 def _patterns_arg(text: str) -> list[str]:
-    from dmlbench.suites.overhead import parse_patterns
+    from dmlbench.suites.bench.overhead import parse_patterns
 
     try:
         return parse_patterns(text)
@@ -318,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _kernels_arg(text: str) -> list[str]:
-    from dmlbench.suites.kernels import SETUPS
+    from dmlbench.suites.bench.kernels import SETUPS
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in SETUPS]
@@ -330,8 +330,8 @@ def _kernels_arg(text: str) -> list[str]:
 
 
 def _kernels(args: argparse.Namespace) -> int:
-    from dmlbench.suites.environment import environment
-    from dmlbench.suites.kernels import SETUPS, format_table, measure
+    from dmlbench.suites.bench.kernels import SETUPS, format_table, measure
+    from dmlbench.suites.run.environment import environment
 
     names = args.kernels or list(SETUPS)
     results = []
@@ -351,7 +351,7 @@ def _int_list(text: str) -> list[int]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dmlbench.suites import interrupts
+    from dmlbench.suites.run import interrupts
 
     with interrupts.interruptible():  # a no-op under the console script, which has one
         interrupts.farewell(lambda: _farewell(args))
@@ -363,10 +363,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_suite(args: argparse.Namespace) -> int:
     from dmlbench.reports.records import RecordsError, ResultsWriteError, read_records
-    from dmlbench.suites.resources import parse_conf
-    from dmlbench.suites.run_lock import RunLocked
-    from dmlbench.suites.runner import run_suite
-    from dmlbench.suites.spec import SuiteError, load_suite
+    from dmlbench.suites.define.spec import SuiteError, load_suite
+    from dmlbench.suites.run.resources import parse_conf
+    from dmlbench.suites.run.run_lock import RunLocked
+    from dmlbench.suites.run.runner import run_suite
 
     try:
         suite = load_suite(
@@ -448,7 +448,7 @@ def _verdict(records: list[dict]) -> str:
 
 def _farewell(args: argparse.Namespace) -> str:
     """The line an interrupted run ends with: what is recorded, how to go on."""
-    from dmlbench.suites.interrupts import resume_line
+    from dmlbench.suites.run.interrupts import resume_line
 
     return resume_line(args.argv, _recorded(args))
 
@@ -469,8 +469,8 @@ def _recorded(args: argparse.Namespace) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from dmlbench.reports.pytest_benchmark_export import to_pytest_benchmark
     from dmlbench.reports.records import RecordsError, read_records
-    from dmlbench.suites.pytest_benchmark_export import to_pytest_benchmark
 
     try:
         records = [r for path in args.results for r in read_records(path)]
@@ -538,8 +538,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from dmlbench.suites.spec import builtin_suites, load_suite
-    from dmlbench.suites.workloads import ALGORITHMS, DATASETS
+    from dmlbench.suites.define.spec import builtin_suites, load_suite
+    from dmlbench.suites.define.workloads import ALGORITHMS, DATASETS
 
     print("algorithms:")
     for name, spec in ALGORITHMS.items():
@@ -565,9 +565,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from dmlbench.suites.environment import environment
-    from dmlbench.suites.limits import measure as measure_limits
-    from dmlbench.suites.limits import store as store_limits
+    from dmlbench.suites.bench.limits import measure as measure_limits
+    from dmlbench.suites.bench.limits import store as store_limits
+    from dmlbench.suites.run.environment import environment
 
     env = environment()
     print(f"python {env['python']} on {env['platform']}")
@@ -599,7 +599,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _overhead(args: argparse.Namespace) -> int:
-    from dmlbench.suites.overhead import format_table, run_overhead
+    from dmlbench.suites.bench.overhead import format_table, run_overhead
 
     names = args.backends or available_backends()
     missing = [n for n in names if n not in available_backends()]

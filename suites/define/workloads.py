@@ -18,7 +18,7 @@ import numpy as np
 from dmlbench.algorithms._common import N_BLOCKS
 from dmlbench.algorithms._kernels import warm_compiled
 from dmlbench.backends import Block
-from dmlbench.suites.datasets import (
+from dmlbench.suites.define.datasets import (
     CREDIT_CATEGORICAL,
     CREDIT_NUMERIC,
     CUSTOMER_COLUMNS,

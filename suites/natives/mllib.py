@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dmlbench.suites.natives import (
+from dmlbench.suites.natives.common import (
     Comparator,
     Fitted,
     NativeUnsupported,
@@ -223,7 +223,7 @@ class LogisticRegressionComparator(_MLlib):
         super().prepare(case, algo, data, be, ds)
         # Imported here, not at the top: workers unpickle this module's row functions, and
         # workloads imports scikit-learn (~1 s per worker process).
-        from dmlbench.suites.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
+        from dmlbench.suites.define.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
 
         self.C = float(case.params.get("C", 1.0))
         # Ours' iteration cap and tolerance (the case's, else ours' defaults): Breeze's
@@ -399,7 +399,7 @@ class ALSComparator(_MLlib):
         test = self.test
         native = {"impl": "MLlib ALS", "settings": dict(self.settings), "input": self.cached}
         if self.settings["implicitPrefs"]:
-            from dmlbench.suites.workloads import ranking_at_10
+            from dmlbench.suites.define.workloads import ranking_at_10
 
             ours = cache(lambda: _as_ours(model, self.settings, self.be, self.ds))
             return Fitted(

@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dmlbench.suites.spec import Case, SuiteError
+from dmlbench.suites.define.spec import Case, SuiteError
 
 #: Spark's reserved heap (``RESERVED_SYSTEM_MEMORY_BYTES``), outside its unified region.
 SPARK_RESERVED = 300 * 2**20

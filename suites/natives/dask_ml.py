@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dmlbench.suites.natives import (
+from dmlbench.suites.natives.common import (
     Comparator,
     Fitted,
     NativeUnsupported,
@@ -188,7 +188,7 @@ class LogisticRegressionComparator(_DaskML):
 
         # Imported here, not at the top: workers unpickle this module's functions
         # (_spilled), and workloads imports scikit-learn (~1 s per worker process).
-        from dmlbench.suites.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
+        from dmlbench.suites.define.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
 
         super().prepare(case, algo, data, be, ds)
         self.classes = np.unique(self.y.compute())

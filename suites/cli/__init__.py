@@ -1,0 +1,2 @@
+"""The ``dmlbench`` command line: the console script (``console``) and its commands
+(``commands``)."""

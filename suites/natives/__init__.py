@@ -1,0 +1,2 @@
+"""Native comparators: what each engine ships for the same job, one module per library
+(``scikit_learn``, ``dask_ml``, ``mllib``) behind the interface of ``common``."""
