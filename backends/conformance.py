@@ -1,11 +1,11 @@
 """The conformance kit: checks every backend adapter must pass.
 
 Each ``check_*`` takes a started backend and raises ``AssertionError`` (or the expected
-exception's absence) on failure; ``tests/test_conformance.py`` runs them all on every
+exception's absence) on failure; ``tests/backends/test_conformance.py`` runs them all on every
 installed backend. They live in the package, not in ``tests/``, because the functions
 they ship to workers must be importable in every engine's worker processes.
 
-A new adapter passes when ``pytest tests/test_conformance.py`` passes for it.
+A new adapter passes when ``pytest tests/backends/test_conformance.py`` passes for it.
 """
 
 from __future__ import annotations

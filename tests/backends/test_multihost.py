@@ -26,6 +26,9 @@ import pytest
 from dmlbench.backends._registry import missing_modules
 from dmlbench.reports.records import read_records
 
+#: Clusters of real daemons across network namespaces: tens of seconds each (CI runs them).
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 SUBNET = "10.213.50"  # this test's own private /24
 #: One thread of BLAS in every daemon, as the README asks of a cluster's workers.

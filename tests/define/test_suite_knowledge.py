@@ -17,7 +17,7 @@ from dmlbench.suites.define.spec import expand
 from dmlbench.suites.define.workloads import ALGORITHMS, R2, AlgorithmSpec, sklearn_linear
 from dmlbench.suites.run.runner import run_suite
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SWEEP = """
 [suite]

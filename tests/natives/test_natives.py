@@ -23,7 +23,7 @@ from dmlbench.suites.natives.common import (
 )
 from dmlbench.suites.run.runner import skip_reason
 
-SUITES = Path(__file__).resolve().parents[1] / "suites"
+SUITES = Path(__file__).resolve().parents[2] / "suites"
 
 
 def native_case(algorithm: str, backend: str, dataset: str = "blobs", **params) -> Case:

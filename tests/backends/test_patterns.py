@@ -35,7 +35,7 @@ def start(name: str, pattern: str):
         if ray.is_initialized():
             pytest.skip(
                 "Ray allows one runtime per process and another one (the session's `backend` "
-                "fixture) is alive: run DMLBENCH_BACKENDS=local,ray pytest tests/test_patterns.py"
+                "fixture) is alive: run DMLBENCH_BACKENDS=local,ray pytest tests/backends/test_patterns.py"
             )
     return get_backend(name, n_workers=2, pattern=pattern).start()
 

@@ -17,7 +17,7 @@ from dmlbench.reports.scaling_models import (
     usl,
 )
 
-CISCO = Path(__file__).resolve().parents[2] / "shared" / "data" / "usl_cisco.csv"
+CISCO = Path(__file__).resolve().parents[3] / "shared" / "data" / "usl_cisco.csv"
 
 
 def test_the_published_usl_fit_of_the_cisco_benchmark():

@@ -140,7 +140,9 @@ def test_dask_ml_logistic_excess_bounds_the_gap_its_intercept_penalty_makes(n_sa
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    from dmlbench.suites.natives import dask_ml as native_dask_ml  # imports dask-ml only when it fits
+    from dmlbench.suites.natives import (
+        dask_ml as native_dask_ml,  # imports dask-ml only when it fits
+    )
 
     X, y = make_classification(n_samples, 8, weights=[0.8], flip_y=0.05, random_state=0)
     C = 1.0

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from test_reports import record
+from made_up import record
 
 from dmlbench.backends._rounds import achieved_rates
 from dmlbench.reports import tables

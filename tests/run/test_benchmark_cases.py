@@ -1,8 +1,8 @@
 """Suite cases under pytest-benchmark (pedantic mode), each answer checked.
 
-    pytest tests/test_benchmark_cases.py --benchmark-json out.json
+    pytest tests/run/test_benchmark_cases.py --benchmark-json out.json
     DMLBENCH_BENCH_SUITE=scaling DMLBENCH_BENCH_PROFILE=smoke \\
-    DMLBENCH_BENCH_BACKENDS=dask,ray DMLBENCH_BENCH_WORKERS=2 pytest tests/test_benchmark_cases.py
+    DMLBENCH_BENCH_BACKENDS=dask,ray DMLBENCH_BENCH_WORKERS=2 pytest tests/run/test_benchmark_cases.py
 
 Defaults (the quick suite's smoke profile, local backend, 3 rounds) keep CI fast. Not for
 pytest-xdist: timings need the machine to themselves.

@@ -1,7 +1,7 @@
 """Ctrl-C and SIGTERM during `dmlbench run`, on every engine, as a user sends them.
 
 Each test runs the installed ``dmlbench`` console script on a real pseudo-terminal
-(``tests/_signal_harness.py``, a subreaper, so that its census sees every process the run
+(``tests/run/_signal_harness.py``, a subreaper, so that its census sees every process the run
 started, orphans included), signals it at a chosen moment, and checks what the user saw
 (one line, no traceback), the exit status the shell reports (130, 143), that every process
 the run started is gone within 10 s, and that the results file lost nothing finished.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import selected_backends
-from test_reports import record
+from made_up import record
 
 from dmlbench.backends._registry import missing_modules
 from dmlbench.backends._rounds import TERMS
