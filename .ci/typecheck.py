@@ -1,4 +1,4 @@
-"""Type-check ``dmlbench.algorithms`` and ``dmlbench.backends`` with mypy.
+"""Type-check every package (``dmlbench.algorithms``, ``backends``, ``suites``, ``reports``) with mypy.
 
 Run from anywhere with the project's Python (``python .ci/typecheck.py [mypy options]``);
 exits with mypy's status. Tests run it too (``tests/test_types.py``), so CI does.
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("algorithms", "backends")
+PACKAGES = ("algorithms", "backends", "suites", "reports")
 
 
 def link_tree(root: Path = ROOT) -> Path:
