@@ -1,4 +1,5 @@
-"""Type-check every package (``dmlbench.algorithms``, ``backends``, ``suites``, ``reports``) with mypy.
+"""Type-check every package with mypy: ``dmlbench.algorithms``, ``backends``, ``suites``,
+``reports``.
 
 Run from anywhere with the project's Python (``python .ci/typecheck.py [mypy options]``);
 exits with mypy's status. Tests run it too (``tests/test_types.py``), so CI does.

@@ -1,7 +1,7 @@
 """ALS for explicit ratings or implicit feedback, written once: each half-iteration solves
 per-entity normal equations on the workers, where that entity's ratings already are.
 
-A ratings dataset keeps every rating twice (see :mod:`dmlbench.algorithms._als_kernels`): in
+A ratings dataset keeps every rating twice (see :mod:`dmlbench.algorithms.als_kernels`): in
 user-partitioned blocks and in item-partitioned blocks. One iteration is two rounds:
 
 1. broadcast the item factors ``V``; every user-side block solves its users, returns them;
@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from dmlbench.algorithms._als_kernels import (
+from dmlbench.algorithms.als_kernels import (
     ANY_INTERACTION,
     BY_ITEM,
     BY_USER,
@@ -41,14 +41,14 @@ from dmlbench.algorithms._als_kernels import (
     squared_error,
     training_users,
 )
-from dmlbench.algorithms._common import (
+from dmlbench.algorithms.base import (
     N_BLOCKS,
     Trace,
     check_number,
     check_positive_ints,
     resolve_backend,
 )
-from dmlbench.algorithms._kernels import add_tuples
+from dmlbench.algorithms.kernels import add_tuples
 from dmlbench.backends import Backend, Block, Dataset
 
 
@@ -318,7 +318,7 @@ class ALS(BaseEstimator):
     ) -> dict[str, float]:
         """Precision@k, recall@k, NDCG@k and MAP@k of the top ``k`` recommendations on a
         ratings Dataset's held-out interactions (see
-        :func:`~dmlbench.algorithms._als_kernels.ranking_sums`), averaged over users with
+        :func:`~dmlbench.algorithms.als_kernels.ranking_sums`), averaged over users with
         training ratings and a held-out one >= ``relevant`` (default: 4.0 for explicit
         ratings, any interaction for implicit feedback); plus ``users``, how many."""
         check_is_fitted(self)

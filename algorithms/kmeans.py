@@ -19,14 +19,14 @@ import numpy as np
 from sklearn.base import ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 
-from dmlbench.algorithms._common import (
+from dmlbench.algorithms.base import (
     DistributedEstimator,
     Trace,
     check_choice,
     check_positive_ints,
     free_if,
 )
-from dmlbench.algorithms._kernels import (
+from dmlbench.algorithms.kernels import (
     add,
     add_tuples,
     block_moments,

@@ -8,6 +8,7 @@ solves a d x d system or takes scipy's L-BFGS step.
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -16,17 +17,19 @@ import scipy.optimize
 from scipy.special import expit, logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from dmlbench.algorithms._common import (
+from dmlbench.algorithms.base import (
     DistributedEstimator,
     Trace,
     check_choice,
     check_number,
     fit_classes,
     free_if,
+    resolve_backend,
+    split_blocks,
     targets,
     targets_of,
 )
-from dmlbench.algorithms._kernels import (
+from dmlbench.algorithms.kernels import (
     add_tuples,
     block_moments,
     linear_predict,
@@ -144,7 +147,8 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
     """L2-penalised logistic regression, binary or multinomial, on any backend.
 
     Minimises ``C Σ log-loss + ½ ||W||²`` (intercepts unpenalised), scikit-learn's
-    objective: binary problems use the sigmoid, more classes the softmax.
+    objective: binary problems use the sigmoid, more classes the softmax. Divided by
+    ``n_samples``, it is :func:`logistic_objective` (the trace's ``objective``).
 
     Parameters
     ----------
@@ -187,10 +191,8 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
                 loss, grad = be.aggregate(
                     ds, logistic_loss_grad, add_tuples, be.broadcast(W), classes
                 )
-                f = (self.C * loss + 0.5 * (W[:, :d] ** 2).sum()) / n
-                g = self.C * grad
-                g[:, :d] += W[:, :d]
-                return f, g.ravel() / n
+                f, g = _penalised(W, loss, grad, self.C, n)
+                return f, g.ravel()
 
             res = scipy.optimize.minimize(
                 fun,
@@ -237,6 +239,89 @@ class LogisticRegression(ClassifierMixin, DistributedEstimator):
     def score(self, X, y=None):
         """Accuracy (y from the Dataset's blocks when X is one)."""
         return float((self.predict(X) == targets_of(self, X, y)).mean())
+
+
+def logistic_objective(
+    coef: Any,
+    intercept: Any,
+    classes: Any,
+    C: float,
+    X: Any,
+    y: Any = None,
+    *,
+    backend: Any = "local",
+) -> float:
+    """:class:`LogisticRegression`'s objective, ``(C Σ log-loss + ½ ||W||²) / n_samples``
+    (intercepts unpenalised), at any implementation's fitted parameters.
+
+    The one function that states the objective: the fit minimises it (through
+    :func:`_penalised`), and ours', scikit-learn's or a native library's coefficients are
+    scored by it, so the value is comparable with the last ``objective`` of our trace.
+
+    Parameters
+    ----------
+    coef : array-like of shape (n_features,), (1, n_features) or (n_classes, n_features)
+    intercept : array-like of shape (1,) or (n_classes,), or a float
+    classes : array-like of shape (n_classes,)
+        The labels in the order of ``coef``'s rows (two classes: one row, for the second).
+    C : float
+        Inverse of the regularisation strength.
+    X : ndarray of shape (n_samples, n_features), or a Dataset whose blocks carry y
+        Numpy rows are summed over the same contiguous blocks as a fit's (in block order);
+        a resident Dataset on ``backend`` through ``aggregate``.
+    y : ndarray of shape (n_samples,), optional
+        The labels of numpy ``X``.
+    backend : str or started backend, default="local"
+        Where a Dataset ``X`` lives.
+
+    Returns
+    -------
+    float
+    """
+    coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
+    W = np.column_stack([coef, np.ravel(np.asarray(intercept, dtype=np.float64))])
+    classes = np.asarray(classes)
+    if isinstance(X, Dataset):
+        be = resolve_backend(backend, "logistic_objective")
+        loss, grad = be.aggregate(
+            X, logistic_loss_grad, add_tuples, be.broadcast(W), be.broadcast(classes)
+        )
+        n = X.n_samples
+    else:
+        blocks = split_blocks(np.asarray(X), np.asarray(y))
+        loss, grad = reduce(add_tuples, (logistic_loss_grad(b, W, classes) for b in blocks))
+        n = np.asarray(X).shape[0]
+    return float(_penalised(W, loss, grad, C, n)[0])
+
+
+def _penalised(
+    W: np.ndarray, loss: float, grad: np.ndarray, C: float, n: int
+) -> tuple[float, np.ndarray]:
+    """Ours' objective and its gradient from the summed log-loss and its gradient.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_rows, n_features + 1)
+        Coefficients with the intercepts as the last column (one row for two classes).
+    loss : float
+        Σ log-loss over the rows, at ``W``.
+    grad : ndarray of shape (n_rows, n_features + 1)
+        Its gradient with respect to ``W``.
+    C : float
+    n : int
+        The number of rows.
+
+    Returns
+    -------
+    objective : float
+        ``(C loss + ½ ||W[:, :-1]||²) / n``.
+    gradient : ndarray of shape (n_rows, n_features + 1)
+    """
+    d = W.shape[1] - 1
+    f = (C * loss + 0.5 * (W[:, :d] ** 2).sum()) / n
+    g = C * grad
+    g[:, :d] += W[:, :d]
+    return f, g / n
 
 
 def _solve_psd(A: np.ndarray, b: np.ndarray) -> np.ndarray:

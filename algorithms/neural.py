@@ -19,7 +19,7 @@ from scipy.special import softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_random_state
 
-from dmlbench.algorithms._common import (
+from dmlbench.algorithms.base import (
     DistributedEstimator,
     Trace,
     check_choice,
@@ -30,7 +30,7 @@ from dmlbench.algorithms._common import (
     targets,
     targets_of,
 )
-from dmlbench.algorithms._kernels import (
+from dmlbench.algorithms.kernels import (
     adam_state,
     adam_step,
     add_tuples,
@@ -39,7 +39,7 @@ from dmlbench.algorithms._kernels import (
     local_train,
     net_scores,
 )
-from dmlbench.algorithms._nets import CNN, MLP
+from dmlbench.algorithms.nets import CNN, MLP
 from dmlbench.backends import Backend, Dataset
 
 
@@ -220,7 +220,7 @@ class CNNClassifier(_NeuralClassifier):
 
     conv (``kernel`` x ``kernel``, ``n_filters``, valid) -> relu -> 2x2 max-pool ->
     dense (``hidden``, relu; none if 0) -> softmax. Kernels: numpy im2col (see
-    ``dmlbench.algorithms._nets``).
+    ``dmlbench.algorithms.nets``).
 
     X is either images of shape (n_samples, height, width), whose shape is then the image
     shape, or rows of images flattened in C order, (n_samples, height * width). The

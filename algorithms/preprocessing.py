@@ -10,8 +10,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from dmlbench.algorithms._common import check_number, resolve_backend, split_blocks
-from dmlbench.algorithms._table_kernels import (
+from dmlbench.algorithms.base import check_number, resolve_backend, split_blocks
+from dmlbench.algorithms.table_kernels import (
     cleaned_stats,
     merge_column_stats,
     merge_raw_stats,
@@ -97,7 +97,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         return self
 
     def params(self) -> dict[str, Any]:
-        """The fitted statistics, as ``_table_kernels.transform_table`` takes them."""
+        """The fitted statistics, as ``table_kernels.transform_table`` takes them."""
         check_is_fitted(self)
         return {
             "numeric": np.asarray(self.numeric, dtype=np.int64),

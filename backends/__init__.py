@@ -8,6 +8,14 @@
 :class:`Backend` is the contract (its docstrings document the verbs); any object that
 satisfies it can be handed to the algorithms. Engines are imported only inside their
 adapter, when a backend is started. :func:`check_int` is the one "integer >= 1" rule.
+
+The public surface is this namespace and three modules: :mod:`~dmlbench.backends.registry`
+(the table of backends: a new backend is its adapter plus one entry there),
+:mod:`~dmlbench.backends.rounds` (a fit's time split by round, what ``record_rounds``
+returns) and :mod:`~dmlbench.backends.conformance` (the checks every adapter passes).
+Modules whose name starts with ``_`` are the adapters' own: no other package imports
+them (``tests/test_package.py`` checks it). :data:`SLOWDOWN_ENV` names the test-only
+setting that slows every block function down (the environment record notes it).
 """
 
 from dmlbench.backends._base import block_ranges
@@ -21,16 +29,17 @@ from dmlbench.backends._protocol import (
     Dataset,
     RemoteError,
 )
-from dmlbench.backends._registry import (
+from dmlbench.backends._worker import SLOWDOWN_ENV, block_index
+from dmlbench.backends.registry import (
     available_backends,
     backend_names,
     get_backend,
     max_workers,
     patterns,
 )
-from dmlbench.backends._worker import block_index
 
 __all__ = [
+    "SLOWDOWN_ENV",
     "Backend",
     "BackendError",
     "BackendUnavailable",

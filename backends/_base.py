@@ -26,8 +26,8 @@ from typing import Any, Self, TypeVar
 
 from dmlbench.backends._checks import check_int
 from dmlbench.backends._protocol import Backend, Block, Cancelled, Dataset
-from dmlbench.backends._rounds import Cost, Round, RoundLog
 from dmlbench.backends._worker import Call, Outcome
+from dmlbench.backends.rounds import Cost, Round, RoundLog
 
 T = TypeVar("T")
 
@@ -316,12 +316,8 @@ class BaseBackend(Backend):
         self._cancel(cancelled)
 
     def engine_alive(self) -> bool:
-        """Whether the engine's own processes are still running.
-
-        The runner asks after an error that did not come through a verb's round (a
-        broadcast, a native library's call), to tell a dead engine (the next case needs a
-        new one) from a failing case. Adapters whose engine can die under them override it.
-        """
+        """Whether :meth:`start` succeeded and :meth:`close` has not run since (see
+        ``Backend.engine_alive``): adapters whose engine can die under them override it."""
         return self._started
 
     def info(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 
 import numpy as np
 
-from dmlbench.backends._rounds import RoundLog
+from dmlbench.backends.rounds import RoundLog
 
 T = TypeVar("T")
 
@@ -187,6 +187,20 @@ class Backend(Protocol):
     def __exit__(self, *exc: object) -> None:
         """:meth:`close`."""
 
+    def engine_alive(self) -> bool:
+        """Whether the engine's own processes are still running and answer.
+
+        Asked after an error that did not come through a verb's round (a broadcast, a
+        native library's call), to tell a dead engine (the next case needs a new one) from
+        a failing case. Cheap: no round, no task on the workers.
+
+        Returns
+        -------
+        bool
+            False when not started, or when the engine died under the backend (Spark: its
+            driver JVM is gone or refuses its gateway); True otherwise.
+        """
+
     # -- the verbs ----------------------------------------------------------------------
     def generate(self, make_block: Callable[[int], Block], n_blocks: int) -> Dataset:
         """Build block ``i`` as ``make_block(i)`` on the worker that will hold it.
@@ -347,7 +361,7 @@ class Backend(Protocol):
 
         ``with be.record_rounds() as log: model.fit(ds)``, then ``log.split(fit_s)``: the
         fit's time as worker compute, imbalance, engine and driver terms
-        (:mod:`dmlbench.backends._rounds`). Each worker times its own blocks; the
+        (:mod:`dmlbench.backends.rounds`). Each worker times its own blocks; the
         driver times each round's wall.
 
         Returns

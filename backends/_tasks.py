@@ -27,7 +27,7 @@ from dmlbench.backends import _worker
 from dmlbench.backends._base import BaseBackend, _check_callable, block_ranges
 from dmlbench.backends._checks import check_int
 from dmlbench.backends._protocol import BackendError, Block, Cancelled, Dataset
-from dmlbench.backends._rounds import payload_nbytes
+from dmlbench.backends.rounds import payload_nbytes
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ value, so the engine never sees a failed task (no retries, no poisoned worker) a
 driver re-raises the original exception. A worker's whole share of a call (:func:`run`)
 adds a third element, what it cost the worker and where it ran: ``(blocks rebuilt, compute
 seconds, bytes sent back, CPU seconds, host)``, the fields of
-:class:`~dmlbench.backends._rounds.Cost` (:data:`Outcome`).
+:class:`~dmlbench.backends.rounds.Cost` (:data:`Outcome`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dmlbench.backends._protocol import Block, Cancelled, RemoteError
-from dmlbench.backends._rounds import payload_nbytes
+from dmlbench.backends.rounds import payload_nbytes
 
 # (dataset id, block index) -> Block. One per worker process.
 STORE: dict[tuple[str, int], Block] = {}
@@ -48,7 +48,7 @@ SLOWDOWN_ENV = "DMLBENCH_TEST_SLOWDOWN"
 _SLOWDOWN = float(os.environ.get(SLOWDOWN_ENV) or 1.0)
 
 #: What :func:`run` returns: ``(status, payload, cost)``, ``cost`` the fields of a
-#: :class:`~dmlbench.backends._rounds.Cost` as a plain tuple. (A NamedTuple on the wire
+#: :class:`~dmlbench.backends.rounds.Cost` as a plain tuple. (A NamedTuple on the wire
 #: made a Ray round 0.5-1 ms slower, measured: Ray deserialises custom classes slowly.)
 Outcome = tuple[str, Any, tuple[int, float, int, float, str]]
 #: Resident blocks this process had to rebuild from their recipe (held nowhere when a
@@ -245,7 +245,7 @@ def forget(ds_ids: Iterable[str]) -> None:
 def run(call: Call, indices: Sequence[int]) -> Outcome:
     """Run ``call`` over this worker's blocks ``indices`` (ascending); return an outcome
     ``(status, payload, cost)``. ``cost`` (the fields of a
-    :class:`~dmlbench.backends._rounds.Cost`) holds the resident blocks the call found
+    :class:`~dmlbench.backends.rounds.Cost`) holds the resident blocks the call found
     missing here and rebuilt from their recipe (always 0 for ``"build"``, whose blocks
     are new), so that a driver can tell a timed round that rebuilt data from one that did
     not; the seconds this worker spent on its blocks (wall and thread CPU, read once

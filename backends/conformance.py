@@ -367,6 +367,20 @@ def check_info(be: Backend) -> None:
     assert info["threads_per_worker"] == 1
 
 
+def check_engine_alive(be: Backend) -> None:
+    """A started backend's engine answers as alive without running a round, and the
+    backend stays usable (an engine killed under it: ``tests/backends/test_worker_death.py``)."""
+    with be.record_rounds() as log:
+        t0 = time.perf_counter()
+        assert be.engine_alive() is True
+        seconds = time.perf_counter() - t0
+    assert log.rounds == [], log.rounds
+    assert seconds < 5.0, f"engine_alive took {seconds:.1f} s: it must be cheap"
+    ds = be.generate(indexed_block, 2)
+    assert be.aggregate(ds, block_index_list, operator.add) == [0, 1]
+    be.free(ds)
+
+
 def sleep_on_first(block: Block, seconds: float) -> int:
     """Sleep ``seconds`` on block 0 only (see :func:`indexed_block`): one straggler."""
     if int(block.X[0, 0]) == 0:
@@ -379,7 +393,7 @@ def check_rounds_are_split(be: Backend) -> None:
     by the workers themselves (a 0.2 s straggler shows as the slowest worker's compute and,
     with more than one worker, as imbalance), a wall at least the slowest worker's, and
     terms that sum to the time measured around the rounds; nothing outside the ``with``."""
-    from dmlbench.backends._rounds import TERMS
+    from dmlbench.backends.rounds import TERMS
 
     seconds, p = 0.2, be.info()["n_workers"]
     ds = be.generate(indexed_block, 2 * p)
@@ -430,5 +444,6 @@ CHECKS = [
     check_block_index,
     check_block_hosts,
     check_info,
+    check_engine_alive,
     check_rounds_are_split,
 ]

@@ -15,16 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmlbench.reports import stats
-from dmlbench.reports.records import PROBLEMS
-from dmlbench.reports.results import (
-    Results,
-    display_label,
-    fit_times,
-    is_single_core_baseline,
-    workload_key,
-    workload_label,
-)
+from dmlbench.reports.records import PROBLEMS, Record
+from dmlbench.reports.results import Results, display_label, fit_times, is_single_core_baseline
 from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
+from dmlbench.reports.series import Point, Series, SeriesView, Workload
 from dmlbench.reports.tables import Table, verdict
 
 #: What the answer tables' figures are (shown once, under them).
@@ -70,32 +64,28 @@ class Answer:
 
 def answers(results: Results) -> list[Answer]:
     """One :class:`Answer` per workload, in the report's workload order."""
-    by_workload: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for r in results.cases:
-        by_workload[workload_key(r)].append(r)
-    return [_answer(wkey, records) for wkey, records in sorted(by_workload.items())]
+    return [_answer(results.view, w) for w in results.view.workloads]
 
 
-def _answer(wkey, records: list[dict[str, Any]]) -> Answer:
-    checked = [r for r in records if r.get("quality")]
+def _answer(view: SeriesView, w: Workload) -> Answer:
+    checked = [r for r in w.cases if r.get("quality")]
     answer = Answer(
-        workload_label(wkey),
+        w.label,
         checked=len(checked),
         passed=sum(1 for r in checked if r["quality"].get("ok")),
-        problems=[_why(r) for r in sorted(records, key=_where) if r["outcome"] in PROBLEMS],
-        skipped=_skipped([r for r in sorted(records, key=_where) if r["outcome"] == "skipped"]),
+        problems=[_why(r) for r in sorted(w.cases, key=_where) if r["outcome"] in PROBLEMS],
+        skipped=_skipped([r for r in sorted(w.cases, key=_where) if r["outcome"] == "skipped"]),
     )
-    ok = [r for r in records if r["outcome"] == "ok"]
-    if ok:
-        answer.table = _table(answer.title, ok)
+    if w.ok:
+        answer.table = _table(answer.title, view, w)
     return answer
 
 
-def _where(r: dict[str, Any]) -> tuple:
+def _where(r: Record) -> tuple:
     return (_c(r, "n_samples"), _c(r, "n_workers"), _label(r))
 
 
-def _why(r: dict[str, Any]) -> str:
+def _why(r: Record) -> str:
     """``"ray, 2 workers, 80,000 rows: timeout (over the 300 s timeout)"``."""
     reason = (r.get("reason") or "").strip().splitlines()
     text = f"{_label(r)}, {_workers(_c(r, 'n_workers'))}, {_c(r, 'n_samples'):,} rows: "
@@ -103,10 +93,10 @@ def _why(r: dict[str, Any]) -> str:
     return text + (f" ({reason[0][:160]})" if reason else "")
 
 
-def _skipped(records: list[dict[str, Any]]) -> list[str]:
+def _skipped(records: list[Record]) -> list[str]:
     """Skipped cases, one line per implementation and reason (an engine without a native
     library is skipped at every size and worker count: said once)."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for r in records:
         groups[(_label(r), (r.get("reason") or "").strip())].append(r)
     lines = []
@@ -124,7 +114,7 @@ def _skipped(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _label(r: dict[str, Any]) -> str:
+def _label(r: Record) -> str:
     """How an implementation is named on the first screen."""
     return display_label(r)
 
@@ -146,21 +136,22 @@ def _seconds(iv: stats.Interval) -> str:
     return _text(iv) + " s"
 
 
-def _table(title: str, ok: list[dict[str, Any]]) -> Table:
-    workers = sorted({_c(r, "n_workers") for r in ok})
-    several = len({_c(r, "n_features") for r in ok}) > 1  # then a row per (rows, features)
+def _table(title: str, view: SeriesView, w: Workload) -> Table:
+    workers = sorted({_c(r, "n_workers") for r in w.ok})
+    several = w.several_features  # then a row per (rows, features)
     columns = ["n_samples", *(["n_features"] if several else []),
                *(f"fastest, {_workers(p)}" for p in workers),
                "best speedup", "its efficiency", "COST", "written-once / native"]  # fmt: skip
     table = Table(f"The answer: {title}", columns)
-    by_size: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-    for r in ok:
+    by_size: dict[tuple[int, int], list[Record]] = defaultdict(list)
+    for r in w.ok:
         by_size[(_c(r, "n_samples"), _c(r, "n_features"))].append(r)
     for (n, d), rs in sorted(by_size.items()):
+        series = [s for s in w.series if (s.n_samples, s.n_features) == (n, d)]
         row: list[Any] = [n, *([d] if several else [])]
-        row += [_fastest([r for r in rs if _c(r, "n_workers") == p]) for p in workers]
-        row += _best_speedup(rs)
-        row += [_cost(rs), _vs_native(rs)]
+        row += [_fastest(view, [r for r in rs if _c(r, "n_workers") == p]) for p in workers]
+        row += _best_speedup(series)
+        row += [_cost(rs, series), _vs_native(series)]
         table.rows.append(row)
     # Columns nothing filled (no scikit-learn run, no native, one worker count) go.
     keep = [i for i, _ in enumerate(columns) if any(row[i] not in (None, "") for row in table.rows)]
@@ -169,12 +160,12 @@ def _table(title: str, ok: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _fastest(rs: list[dict[str, Any]]) -> str | None:
+def _fastest(view: SeriesView, rs: list[Record]) -> str | None:
     """The fastest implementation among ``rs`` (one size, one worker count) with its median
     interval, and the ones tied with it."""
     if not rs:
         return None
-    timed = sorted(((stats.median_interval(fit_times(r)), _label(r)) for r in rs),
+    timed = sorted(((view.point(r).median, _label(r)) for r in rs),
                    key=lambda x: float(x[0]))  # fmt: skip
     best, name = timed[0]
     if len(timed) > 1 and (best.n < 2 or any(iv.n < 2 for iv, _ in timed[1:])):
@@ -185,78 +176,73 @@ def _fastest(rs: list[dict[str, Any]]) -> str | None:
     return text + (f"; tie: {', '.join(ties)}" if ties else "")
 
 
-def _series(rs: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
-    """label -> workers -> record, for one size."""
-    out: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
-    for r in rs:
-        out[_label(r)][_c(r, "n_workers")] = r
-    return out
-
-
-def _best_speedup(rs: list[dict[str, Any]]) -> list[str | None]:
-    """``[speedup text, efficiency text]`` of the series that sped up most from the size's
-    fewest workers to its own most (series that start above that count are not compared:
-    their speedup has another base)."""
-    best = None
-    fewest = min(_c(r, "n_workers") for r in rs)
-    for label, by_p in _series(rs).items():
-        if len(by_p) < 2 or min(by_p) != fewest:
+def _best_speedup(series: list[Series]) -> list[str | None]:
+    """``[speedup text, efficiency text]`` of the series (of one size) that sped up most
+    from the size's fewest workers to its own most (series that start above that count
+    are not compared: their speedup has another base)."""
+    best: Point | None = None
+    fewest = min(s.base.workers for s in series)
+    for s in series:
+        if not s.scales or s.base.workers != fewest:
             continue
-        p0, p1 = min(by_p), max(by_p)
-        t0, t1 = fit_times(by_p[p0]), fit_times(by_p[p1])
-        s = stats.speedup_interval(t0, t1)
-        if best is None or float(s) > float(best[1]):
-            e = stats.efficiency_interval(t0, t1, p1, base_workers=p0)
-            best = (label, s, e, p0, p1)
+        last = s.points[-1]
+        if best is None or float(last.speedup) > float(best.speedup):
+            best = last
     if best is None:
         return [None, None]
-    label, s, e, p0, p1 = best
+    speedup, e = best.speedup, best.efficiency
+    p0, p1 = best.series.base.workers, best.workers
     # Above 1 beyond its interval is more than the added workers can give: usually the
     # fewest workers' time was slowed (a busy machine, a cold cache), not a real gain.
     odd = " (super-linear: check the fewest workers' fits)" if e.low > 1 else ""
-    return [f"{label}: {_text(s, '.3g', '×')}, {p1} vs {p0} workers", _text(e, ".2f") + odd]
+    return [
+        f"{best.series.display}: {_text(speedup, '.3g', '×')}, {p1} vs {p0} workers",
+        _text(e, ".2f") + odd,
+    ]
 
 
-def _cost(rs: list[dict[str, Any]]) -> str | None:
+def _cost(rs: list[Record], series: list[Series]) -> str | None:
     """COST of each series against scikit-learn at this size: those that reached it, then
     how many did not within the workers measured."""
     baseline = next((fit_times(r) for r in rs if is_single_core_baseline(r)), None)
     if baseline is None:
         return None
     reached, not_reached, largest = [], 0, 1
-    for label, by_p in sorted(_series(rs).items()):
-        if label.startswith("scikit-learn"):
+    for s in sorted(series, key=lambda s: s.display):
+        if s.display.startswith("scikit-learn"):
             continue
-        cost = stats.cost_range({p: fit_times(r) for p, r in by_p.items()}, baseline)
+        cost = stats.cost_range(s.by_workers, baseline)
         if cost.value is None and cost.low is None:
             not_reached += 1
             largest = max(largest, cost.largest)
         else:
-            reached.append(f"{label} {cost.format()}")
+            reached.append(f"{s.display} {cost.format()}")
     if not_reached:
         others = "the others" if reached else f"all {not_reached}"
         reached.append(f"{others}: not reached within {_workers(largest)}")
     return "; ".join(reached) or None
 
 
-def _vs_native(rs: list[dict[str, Any]]) -> str | None:
+def _vs_native(series: list[Series]) -> str | None:
     """Per series of ours with a native beside it: ours over the engine's own library at
     the largest worker count both ran."""
     # A native library runs on the engine whatever pattern ours used: keyed by the plain
     # backend, so "dask:tasks" and "dask" both compare with dask-ml.
     natives = {
-        (r["case"]["backend"], _c(r, "n_workers")): r
-        for r in rs
-        if r["case"]["impl"] == "native" and not is_single_core_baseline(r)
+        (pt.record["case"]["backend"], pt.workers): pt
+        for s in series
+        if s.impl == "native"
+        for pt in s.points
+        if not is_single_core_baseline(pt.record)
     }
-    ours = [r for r in rs if r["case"]["impl"] == "dmlbench"]
     parts = []
-    for label, by_p in sorted(_series(ours).items()):
-        shared = [p for p, r in by_p.items() if (r["case"]["backend"], p) in natives]
+    for s in sorted((s for s in series if s.impl == "dmlbench"), key=lambda s: s.display):
+        by_p = {pt.workers: pt for pt in s.points}
+        shared = [p for p, pt in by_p.items() if (pt.record["case"]["backend"], p) in natives]
         if not shared:
             continue
         p = max(shared)
-        native = natives[(by_p[p]["case"]["backend"], p)]
-        ratio = stats.ratio_interval(fit_times(by_p[p]), fit_times(native))
-        parts.append(f"{label}: {_text(ratio, '.2g', '×')} {verdict(ratio)} ({_workers(p)})")
+        native = natives[(by_p[p].record["case"]["backend"], p)]
+        ratio = stats.ratio_interval(by_p[p].times, native.times)
+        parts.append(f"{s.display}: {_text(ratio, '.2g', '×')} {verdict(ratio)} ({_workers(p)})")
     return "; ".join(parts) or None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dmlbench.reports import stats
+from dmlbench.reports.records import Record
 from dmlbench.reports.render import fmt
 from dmlbench.reports.results import fit_times, load
 
@@ -79,8 +80,7 @@ def compare(
     for case_id in sorted(set(a) | set(b)):
         ra, rb = a.get(case_id), b.get(case_id)
         if ra is None or rb is None:
-            side = "only in B" if ra is None else "only in A"
-            only = rb or ra
+            side, only = ("only in B", b[case_id]) if ra is None else ("only in A", a[case_id])
             changes.append(Change(case_id, side, detail=only["outcome"]))
             continue
         if ra["outcome"] != "ok" or rb["outcome"] != "ok":
@@ -88,8 +88,9 @@ def compare(
             if rb["outcome"] == "ok":
                 verdict = "improvement"
             detail = f"{ra['outcome']} -> {rb['outcome']}"
-            if rb["outcome"] != "ok" and rb.get("reason"):
-                detail += f": {rb['reason'][:120]}"
+            reason = rb.get("reason")
+            if rb["outcome"] != "ok" and reason:
+                detail += f": {reason[:120]}"
             changes.append(Change(case_id, verdict, detail=detail))
             continue
         ra_runs, rb_runs = a_runs[case_id], b_runs[case_id]
@@ -99,7 +100,9 @@ def compare(
     return changes
 
 
-def _pairs(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]]) -> tuple[list, list] | None:
+def _pairs(
+    a: dict[int, Record], b: dict[int, Record]
+) -> tuple[list[stats.Times], list[stats.Times]] | None:
     """Run i of A with run i of B (runs given in the order they were made, interleaved),
     for every i where both hold the case; None for fewer than 2 such pairs."""
     both = sorted(set(a) & set(b))
@@ -108,23 +111,23 @@ def _pairs(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]]) -> tuple[
     return [fit_times(a[i]) for i in both], [fit_times(b[i]) for i in both]
 
 
-def _runs(paths: list[Path]) -> dict[str, dict[int, dict[str, Any]]]:
+def _runs(paths: list[Path]) -> dict[str, dict[int, Record]]:
     """Per case id, its record in each run of one side: run index (the path's position)
     -> record."""
-    runs: dict[str, dict[int, dict[str, Any]]] = {}
+    runs: dict[str, dict[int, Record]] = {}
     for i, path in enumerate(paths):
         for r in load([path]).cases:
             runs.setdefault(r["case_id"], {})[i] = r
     return runs
 
 
-def _verdict_record(records: list[dict[str, Any]]) -> dict[str, Any]:
+def _verdict_record(records: list[Record]) -> Record:
     """The record a side's outcome is read from: its first run's that gave no verified
     answer, else its first run's."""
     return next((r for r in records if r["outcome"] != "ok"), records[0])
 
 
-def _launches(records: list[dict[str, Any]]) -> list[list[float]]:
+def _launches(records: list[Record]) -> list[list[float]]:
     """Every launch of every run of a case on one side: the units the interval resamples."""
     return [launch for r in records for launch in fit_times(r)]
 

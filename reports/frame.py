@@ -13,11 +13,11 @@ out, so code written against one run works on another.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dmlbench.reports import metrics
-from dmlbench.reports.results import Results, load
+from dmlbench.reports.results import Results, fit_times, load
 from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
 
 if TYPE_CHECKING:
@@ -77,20 +77,16 @@ FIT_COLUMNS: dict[str, str] = {
     "fit_s": "its time in seconds",
 }
 
-_SERIES = ["algorithm", "dataset", "params", "backend", "impl", "n_samples", "n_features"]
-
 
 def cases_frame(results: Results) -> pd.DataFrame:
     """One row per case of ``results``, columns :data:`CASE_COLUMNS`, in a stable order
     (workload, impl, backend, workers, size)."""
     import pandas as pd
 
-    from dmlbench.reports.results import fit_times
-
     rows = []
     for r in results.cases:
         c, q, phases = r["case"], r.get("quality") or {}, r.get("phases") or {}
-        spread = r.get("fit_spread_s") or [None, None]
+        low, high = r.get("fit_spread_s") or (None, None)
         timed = fit_times(r) if r.get("fit_median_s") is not None else []
         rows.append(
             {
@@ -107,8 +103,8 @@ def cases_frame(results: Results) -> pd.DataFrame:
                 "outcome": r["outcome"],
                 "reason": r.get("reason") or "",
                 "fit_median_s": r.get("fit_median_s"),
-                "fit_min_s": spread[0],
-                "fit_max_s": spread[1],
+                "fit_min_s": low,
+                "fit_max_s": high,
                 "n_fits": sum(len(x) for x in timed) or None,
                 "n_launches": len(timed) or None,
                 "fit_cold_s": phases.get("fit_cold_s"),
@@ -128,40 +124,29 @@ def cases_frame(results: Results) -> pd.DataFrame:
     df["finished_at"] = pd.to_datetime(df["finished_at"], unit="s", utc=True)
     for name in ("n_workers", "n_samples", "n_features", "n_fits", "n_launches", "n_iter"):
         df[name] = df[name].astype("Int64")  # integers, with room for "none"
-    df = _with_scaling(df)
+    speedups, efficiencies = _scaling_columns(results)
+    df["speedup"] = pd.Series(speedups, index=df.index, dtype="float64")
+    df["efficiency"] = pd.Series(efficiencies, index=df.index, dtype="float64")
     order = ["algorithm", "dataset", "params", "impl", "backend", "n_workers", "n_samples"]
     return df.sort_values(order, kind="stable").reset_index(drop=True)[list(CASE_COLUMNS)]
 
 
-def _with_scaling(df: pd.DataFrame) -> pd.DataFrame:
-    """Speedup and efficiency of each ok case against its series' fewest workers (empty
-    for that base row itself, and for cases that are not ok)."""
-    ok = df[df["outcome"] == "ok"]
-    fewest = ok.groupby(_SERIES, dropna=False)["n_workers"].transform("min")
-    base = ok[ok["n_workers"] == fewest].drop_duplicates(_SERIES)
-    base = base[[*_SERIES, "n_workers", "fit_median_s"]].rename(
-        columns={"n_workers": "base_workers", "fit_median_s": "base_s"}
-    )
-    merged = df.merge(base, on=_SERIES, how="left")
-    scaled = (merged["outcome"] == "ok") & (merged["n_workers"] != merged["base_workers"])
-    scaled = scaled.fillna(False).astype(bool)
-    workers = merged["n_workers"].astype("float64")
-    base_workers = merged["base_workers"].astype("float64")
-    # metrics' formulas work elementwise on columns
-    speedup = metrics.speedup(merged["base_s"], merged["fit_median_s"])
-    efficiency = metrics.efficiency(
-        merged["base_s"], merged["fit_median_s"], workers, base_workers=base_workers
-    )
-    merged["speedup"] = speedup.where(scaled).astype("float64")
-    merged["efficiency"] = efficiency.where(scaled).astype("float64")
-    return merged.drop(columns=["base_workers", "base_s"])
+def _scaling_columns(results: Results) -> tuple[list[float], list[float]]:
+    """Per case (in ``results.cases``' order): speedup and efficiency of the recorded
+    medians against its series' fewest workers, from the report's series view; NaN for
+    that base row itself and for cases that are not ok."""
+    speedups, efficiencies = [], []
+    for r in results.cases:
+        scaling = results.view.point(r).median_scaling if r["outcome"] == "ok" else None
+        speedup, efficiency = scaling if scaling is not None else (math.nan, math.nan)
+        speedups.append(speedup)
+        efficiencies.append(efficiency)
+    return speedups, efficiencies
 
 
 def fits_frame(results: Results) -> pd.DataFrame:
     """One row per timed fit of every case that has them, columns :data:`FIT_COLUMNS`."""
     import pandas as pd
-
-    from dmlbench.reports.results import fit_times
 
     rows: list[dict[str, Any]] = []
     for r in results.cases:

@@ -9,11 +9,12 @@ statistics are computed by pytest-benchmark's own ``Stats``.
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 
-def to_pytest_benchmark(records: list[dict[str, Any]]) -> dict[str, Any]:
+def to_pytest_benchmark(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """A pytest-benchmark JSON document of the records that have timed fits."""
     try:
         import pytest_benchmark

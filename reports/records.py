@@ -4,9 +4,11 @@ Everything about a ``results.jsonl`` file lives in this module and nowhere else:
 type (:class:`Record`) and its schema version, the outcome names, the case id, the builder
 the runner and the tests make records with (:func:`make_record`), the writer
 (:func:`append_record`) and the one reader (:func:`read_records`). The runner in
-:mod:`dmlbench.suites.run.runner` writes through it; :mod:`dmlbench.reports.results` reads
-through it. It sits in ``reports/`` because reports must not import the runner, while the
-runner may import anything.
+:mod:`dmlbench.suites.run.runner` writes through it, its measurements made from what each
+launch of a case measured by :func:`dmlbench.suites.run.record.build_record` (the tests'
+made-up records too); :mod:`dmlbench.reports.results` reads through it. It sits in
+``reports/`` because reports must not import the runner, while the runner may import
+anything.
 
 A record is appended and fsynced the moment its case ends, so a kill can cut off at most
 the line being written: the reader tolerates exactly that (a cut-off last line) and
@@ -144,10 +146,10 @@ class Record(TypedDict, total=False):
     #: straggler (max/mean worker compute) and the bytes sent back. None for a native (its
     #: engine's rounds are not the protocol's).
     round_split_per_fit: list[dict[str, Any]] | None
-    #: The typical iteration (``backends._rounds.per_iteration``): each term per
+    #: The typical iteration (``backends.rounds.per_iteration``): each term per
     #: iteration, median over the timed fits; the straggler; rounds per iteration.
     round_split: dict[str, Any] | None
-    #: What one worker's kernel achieved (``backends._rounds.achieved_rates``):
+    #: What one worker's kernel achieved (``backends.rounds.achieved_rates``):
     #: ``bytes_per_s``, ``flops_per_s`` (medians over the timed fits), ``kernel``,
     #: ``pass_bytes``, ``pass_flops``, ``passes``; None for a native, or an algorithm that
     #: does not count its work.
@@ -213,7 +215,7 @@ def engine_name(case: Mapping[str, Any]) -> str:
     return case["backend"] if pattern is None else f"{case['backend']}:{pattern}"
 
 
-def make_record(case: Mapping[str, Any], outcome: str, **fields: Any) -> Record:
+def make_record(case: Mapping[str, Any], /, outcome: str, **fields: Any) -> Record:
     """A record of ``case`` with ``outcome`` and the given fields.
 
     Parameters

@@ -2,7 +2,9 @@
 (figures embedded as data URIs; no script, no network) and ``summary.csv``.
 
 Both documents are rendered from one list of parts (headings, paragraphs, tables,
-figures), so they always say the same thing.
+figures), so they always say the same thing: the answer per workload first, then the
+report's sections (:mod:`dmlbench.reports.sections`, walked in their listed order), their
+figures together, then their tables. No section is named here.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from dmlbench.reports import answer, frame, tables
-from dmlbench.reports import figures as figs
+from dmlbench.reports import answer, frame
+from dmlbench.reports.figures import pyplot
 from dmlbench.reports.records import PROBLEMS
 from dmlbench.reports.results import Results, load
+from dmlbench.reports.sections import Section, sections
 from dmlbench.reports.stats import LEVEL, Interval
+from dmlbench.reports.tables import Table
 
 
 @dataclass
@@ -55,7 +59,7 @@ class Block:
     """Parts shown together (the first screen's answer: a shaded box in HTML)."""
 
     kind: str
-    parts: list[Any]
+    parts: list[Part]
 
 
 def fmt(value: Any) -> str:
@@ -81,7 +85,11 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-def build(results: Results, out_dir: Path, *, log=None) -> dict[str, Path]:
+#: A piece of the document both renderers write.
+Part = Heading | Paragraph | FigureRef | Check | Block | Table
+
+
+def build(results: Results, out_dir: Path, *, log: TextIO | None = None) -> dict[str, Path]:
     """Write the report files of ``results`` into ``out_dir``; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     fig_dir = out_dir / "figures"
@@ -98,19 +106,36 @@ def build(results: Results, out_dir: Path, *, log=None) -> dict[str, Path]:
     return paths
 
 
-def report(paths: list[Path], out_dir: Path, *, log=None) -> dict[str, Path]:
+def report(paths: list[Path], out_dir: Path, *, log: TextIO | None = None) -> dict[str, Path]:
     """Load results files and write their report (``dmlbench report``)."""
     return build(load(paths), out_dir, log=log)
 
 
-def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
-    """The report, in reading order: the answer per workload, the figures, the details
-    tables, and last the per-case quality tables."""
+def _parts(results: Results, fig_dir: Path, out_dir: Path, log: TextIO | None) -> list[Part]:
+    """The report, in reading order: the answer per workload, then every section's
+    figures, then every section's tables (:data:`~dmlbench.reports.sections.ORDER`:
+    the per-case quality tables last)."""
+    shown = [s for s in sections() if results.cases or not s.needs_cases]
+    parts = _front(results)
+    drawn = [(s.figure_title or s.title, _draw(s, results, fig_dir, out_dir, log))
+             for s in shown if s.figures is not None]  # fmt: skip
+    if any(refs for _, refs in drawn):
+        parts.append(Heading("Figures"))
+        for title, refs in drawn:
+            if refs:
+                parts += [Heading(title, 3), *refs]
+    for s in shown:
+        parts += _tables_of(s, results)
+    return parts
+
+
+def _front(results: Results) -> list[Part]:
+    """The title, what the report is made of, and the answer box."""
     counts: dict[str, int] = {}
     for r in results.cases:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
     suites = sorted({r["case"].get("suite", "?") for r in results.cases})
-    parts: list[Any] = [
+    parts: list[Part] = [
         Heading("dmlbench report" + (f": {', '.join(suites)}" if suites else ""), 1),
         Paragraph(
             f"{len(results.cases)} cases ("
@@ -125,122 +150,50 @@ def _parts(results: Results, fig_dir: Path, out_dir: Path, log) -> list[Any]:
     parts += [Paragraph(note) for note in results.notes]
     if results.cases:
         parts.append(_answer_block(results))
-
-    drawn = [(title, _draw(fn, results, fig_dir, out_dir, log)) for title, fn in (
-        (("Strong scaling", figs.strong_scaling), ("Size scaling", figs.size_scaling),
-         ("Against scikit-learn and the engines' own libraries", figs.comparison),
-         ("Where an iteration goes", figs.rounds), ("Convergence", figs.convergence),
-         ("Phases", figs.phases)) if results.cases else ()
-    ) + (("Round overhead", figs.overhead),)]  # fmt: skip
-    if any(refs for _, refs in drawn):
-        parts.append(Heading("Figures"))
-        for title, refs in drawn:
-            if refs:
-                parts += [Heading(title, 3), *refs]
-
-    def section(title: str, table_list, intro: str = "") -> None:
-        table_list = [t for t in table_list if t.rows]
-        if not table_list:
-            return
-        parts.append(Heading(title))
-        if intro:
-            parts.append(Paragraph(intro))
-        parts.extend(table_list)
-
-    if results.cases:
-        section("Failures", [tables.failures(results)])
-        section(
-            "Strong scaling",
-            tables.strong_scaling(results),
-            "Fixed data size, more workers. Efficiency 1 is perfect scaling.",
-        )
-        section(
-            "Predicted scaling",
-            tables.predictions(results),
-            "Past the measured worker counts: predictions, with the model each comes "
-            "from and its assumptions (see the table's note).",
-        )
-        section(
-            "Size scaling",
-            tables.size_scaling(results),
-            "Fixed workers, more data (log-log). A crossover is where one series overtakes"
-            " another.",
-        )
-        section(
-            "Engine comparison",
-            tables.comparison(results),
-            "Written once (dmlbench) vs each engine's own library (native) vs scikit-learn on"
-            " one core. Times are the median of the timed fits (the first, cold fit is kept"
-            " apart).",
-        )
-        section(
-            "Execution patterns",
-            tables.patterns(results),
-            "Each engine's own idiomatic way (tasks through its scheduler) against the"
-            " resident pattern, per fit and per round.",
-        )
-        section(
-            "Where an iteration goes",
-            tables.rounds(results),
-            "Each of ours' iterations split, round by round, into the workers' compute, "
-            "the wait for the slowest worker, the engine's own cost and the driver's; "
-            "beside it a cost model from 1-worker compute, checked against the measured "
-            "time (the last column names what it misses).",
-        )
-        section(
-            "Against the machine's limits",
-            [tables.machine_limits(results)],
-            "How close each of ours' kernels ran to this machine's memory bandwidth "
-            "and one core's DGEMM (measured by dmlbench doctor, stored with the run).",
-        )
-        section(
-            "Where it ran",
-            [tables.placement(results)],
-            "The hosts each case's workers ran on and its blocks per host (in its last "
-            "timed fit). A timed fit that rebuilt blocks from their recipe (a worker "
-            "that lost them, a task the engine ran elsewhere) includes that work in its "
-            "time.",
-        )
-        section("Phases", [tables.phases(results)])
-    section("Round overhead", [tables.overhead(results)])
-    if results.cases:
-        section("Environment", tables.environment(results))
-        section(
-            "Quality",
-            tables.quality(results),
-            "Every case's answer against its reference (scikit-learn or the local backend), "
-            "per workload; also in summary.csv.",
-        )
     return parts
+
+
+def _tables_of(section: Section, results: Results) -> list[Part]:
+    """A section's heading, what to look at and its tables; nothing without a row."""
+    if section.tables is None:
+        return []
+    found = [t for t in section.tables(results) if t.rows]
+    if not found:
+        return []
+    return [Heading(section.title), *([Paragraph(section.intro)] if section.intro else []), *found]
 
 
 def _answer_block(results: Results) -> Block:
     """The first screen: per workload, its check line and its answer table."""
-    inner: list[Any] = [Heading("The answer")]
+    inner: list[Part] = [Heading("The answer")]
     for a in answer.answers(results):
         inner.append(Heading(a.title, 3))
         inner.append(Check(a.check_line, a.all_good, a.problems, a.skipped))
         if a.table is not None:
-            inner.append(tables.Table("", a.table.columns, a.table.rows))
+            inner.append(Table("", a.table.columns, a.table.rows))
     inner.append(Paragraph(answer.LEGEND))
     return Block("answer", inner)
 
 
-def _draw(figure_fn, results: Results, fig_dir: Path, out_dir: Path, log) -> list[FigureRef]:
-    plt = figs.pyplot()
+def _draw(
+    section: Section, results: Results, fig_dir: Path, out_dir: Path, log: TextIO | None
+) -> list[FigureRef]:
+    """Draw a section's figures into ``fig_dir``: their references, with its caption."""
+    assert section.figures is not None
+    plt = pyplot()
     refs = []
-    for fig in figure_fn(results):
+    for fig in section.figures(results):
         path = fig_dir / f"{fig.name}.png"
         fig.figure.savefig(path, dpi=110)
         plt.close(fig.figure)
-        refs.append(FigureRef(str(path.relative_to(out_dir)), fig.title, fig.caption))
+        refs.append(FigureRef(str(path.relative_to(out_dir)), fig.title, section.caption))
         if log:
             print(f"  drew {path}", file=log, flush=True)
     return refs
 
 
 # -- Markdown ---------------------------------------------------------------------------
-def to_markdown(parts: list[Any]) -> str:
+def to_markdown(parts: list[Part]) -> str:
     lines: list[str] = []
     for part in parts:
         if isinstance(part, Block):
@@ -257,7 +210,7 @@ def to_markdown(parts: list[Any]) -> str:
         elif isinstance(part, FigureRef):
             lines += [f"![{part.title}]({part.path})", ""]
             lines += [f"_{part.caption}_", ""] if part.caption else []
-        elif isinstance(part, tables.Table):
+        elif isinstance(part, Table):
             lines += [f"**{part.title}**", ""] if part.title else []
             lines.append("| " + " | ".join(part.columns) + " |")
             lines.append("|" + "---|" * len(part.columns))
@@ -295,7 +248,7 @@ ul.problems li.fail { color: #b3261e; } ul.problems li.skip { color: #666; }
 """
 
 
-def to_html(parts: list[Any], out_dir: Path) -> str:
+def to_html(parts: list[Part], out_dir: Path) -> str:
     title = next((p.text for p in parts if isinstance(p, Heading) and p.level == 1),
                  "dmlbench report")  # fmt: skip
     return (
@@ -306,7 +259,7 @@ def to_html(parts: list[Any], out_dir: Path) -> str:
     )
 
 
-def _html_body(parts: list[Any], out_dir: Path) -> str:
+def _html_body(parts: list[Part], out_dir: Path) -> str:
     body: list[str] = []
     for part in parts:
         if isinstance(part, Block):
@@ -334,12 +287,12 @@ def _html_body(parts: list[Any], out_dir: Path) -> str:
                 f'src="data:image/png;base64,{data}"><figcaption>{caption}'
                 "</figcaption></figure>"
             )
-        elif isinstance(part, tables.Table):
+        elif isinstance(part, Table):
             body.append(_html_table(part))
     return "\n".join(body)
 
 
-def _html_table(table: tables.Table) -> str:
+def _html_table(table: Table) -> str:
     # A column of text reads from the left, its header too; numbers from the right.
     text = [any(v is not None and not isinstance(v, int | float) for v in col)
             for col in zip(*table.rows, strict=True)] or [False] * len(table.columns)  # fmt: skip

@@ -7,11 +7,22 @@ output). A case recorded twice keeps its later record; the count is reported, no
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from dmlbench.reports.records import RESULTS_NAME, RecordsError, engine_name, read_records
+from dmlbench.reports.records import (
+    RESULTS_NAME,
+    Record,
+    RecordsError,
+    engine_name,
+    read_records,
+)
+
+if TYPE_CHECKING:
+    from dmlbench.reports.series import SeriesView
 
 
 class ReportError(RecordsError):
@@ -26,21 +37,33 @@ class ReportError(RecordsError):
 class Results:
     """Everything a report is built from."""
 
-    cases: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[Record] = field(default_factory=list)
+    #: Rows of ``dmlbench overhead --json`` files (not case records): backend, n_workers,
+    #: startup_s, round (median_s, p10_s, p90_s), or an error.
     overhead: list[dict[str, Any]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     replaced: int = 0  # cases recorded more than once (the later record kept)
     notes: list[str] = field(default_factory=list)
 
     @property
-    def ok(self) -> list[dict[str, Any]]:
+    def ok(self) -> list[Record]:
         return [r for r in self.cases if r["outcome"] == "ok"]
+
+    @cached_property
+    def view(self) -> SeriesView:
+        """The cases grouped into workloads and series, with their speedups, efficiencies
+        and intervals (:class:`~dmlbench.reports.series.SeriesView`): computed on first
+        use, once per report, and read by the answer, the tables, the figures and the
+        DataFrames alike (so ``cases`` is not changed after it is asked for)."""
+        from dmlbench.reports.series import SeriesView
+
+        return SeriesView(self)
 
 
 def load(paths: list[Path]) -> Results:
     """Read ``results.jsonl`` files, result directories and overhead JSON files."""
     out = Results()
-    by_id: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, Record] = {}
     for path in paths:
         path = Path(path)
         if path.is_dir():
@@ -56,7 +79,7 @@ def load(paths: list[Path]) -> Results:
             for record in records:
                 if record["case_id"] in by_id:
                     out.replaced += 1
-                by_id[record["case_id"]] = cast(dict[str, Any], record)  # read as plain dicts
+                by_id[record["case_id"]] = record
         else:
             out.overhead.extend(_overhead(path))
     out.cases = list(by_id.values())
@@ -78,7 +101,7 @@ def _overhead(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def case_value(record: dict[str, Any], name: str) -> Any:
+def case_value(record: Record, name: str) -> Any:
     """A field of the record's case; ``n_workers`` is the number of workers the case really
     ran on (recorded from the engine), which reports group by, else the number asked for;
     ``backend`` names the pattern too when the case has one (``"dask:tasks"``), so each
@@ -87,16 +110,20 @@ def case_value(record: dict[str, Any], name: str) -> Any:
         return record["n_workers"]
     if name == "backend":
         return engine_name(record["case"])
-    return record["case"][name]
+    return cast(Mapping[str, Any], record["case"])[name]  # any field, by its name
 
 
-def workload_key(record: dict[str, Any]) -> tuple[str, str, str]:
+#: What was solved: (algorithm, dataset, params as sorted JSON).
+WorkloadKey = tuple[str, str, str]
+
+
+def workload_key(record: Record) -> WorkloadKey:
     """(algorithm, dataset, params as sorted JSON): what was solved, whatever the engine."""
     c = record["case"]
     return c["algorithm"], c["dataset"], json.dumps(c["params"], sort_keys=True)
 
 
-def workload_label(key: tuple[str, str, str]) -> str:
+def workload_label(key: WorkloadKey) -> str:
     """A short human title for a workload key."""
     algorithm, dataset, params = key
     shown = json.loads(params)
@@ -108,26 +135,26 @@ def workload_label(key: tuple[str, str, str]) -> str:
 SHOWN_PARAMS = ("n_clusters", "solver", "max_iter", "alpha", "C", "rank")
 
 
-def is_single_core_baseline(record: dict[str, Any]) -> bool:
+def is_single_core_baseline(record: Record) -> bool:
     """Whether a record is scikit-learn on one core: the native run of the in-process
     backend (its ``native`` field names the library)."""
     native = record.get("native") or {}
     return record["case"]["impl"] == "native" and native.get("impl", "").startswith("scikit-learn")
 
 
-def display_label(record: dict[str, Any]) -> str:
+def display_label(record: Record) -> str:
     """How an implementation is named where several meet (the first screen, reference
     lines): scikit-learn on one core by that name, else :func:`series_label`."""
     return "scikit-learn (1 core)" if is_single_core_baseline(record) else series_label(record)
 
 
-def series_label(record: dict[str, Any]) -> str:
+def series_label(record: Record) -> str:
     """How a curve is named in legends: backend, and the implementation when native."""
     c, backend = record["case"], engine_name(record["case"])
     return backend if c["impl"] == "dmlbench" else f"{backend} native"
 
 
-def fit_times(record: dict[str, Any]) -> list[list[float]]:
+def fit_times(record: Record) -> list[list[float]]:
     """A record's raw timed fits as launches (``fit_s_by_launch``, else its one launch's
     ``phases.fit_s``; a record without them: its median alone), for the intervals."""
     by_launch = record.get("fit_s_by_launch")

@@ -44,13 +44,17 @@ class TooFewPoints(ValueError):
     """Fewer distinct worker counts than a model can be fitted to; says how many."""
 
 
-def usl(n, sigma: float, kappa: float, lam: float):
-    """USL throughput at ``n`` workers (array or scalar)."""
+#: A parameter or a count: one number, or an array of them (bootstrap replicates).
+Value = float | np.ndarray
+
+
+def usl(n: Value, sigma: Value, kappa: Value, lam: Value) -> np.ndarray:
+    """USL throughput at ``n`` workers (arrays broadcast; numbers give a numpy number)."""
     n = np.asarray(n, dtype=float)
     return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
 
 
-def amdahl(n, sigma: float, lam: float):
+def amdahl(n: Value, sigma: Value, lam: Value) -> np.ndarray:
     """Amdahl throughput at ``n`` workers (USL with κ = 0)."""
     return usl(n, sigma, 0.0, lam)
 
@@ -66,7 +70,8 @@ class ScalingFit:
     level: float = LEVEL
     replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
 
-    def throughput(self, n):
+    def throughput(self, n: Value) -> np.ndarray:
+        """Fits per second at ``n`` workers (arrays broadcast)."""
         p = self.params
         return usl(n, p["sigma"], p.get("kappa", 0.0), p["lam"])
 
@@ -109,12 +114,12 @@ def _least_squares(model: str, n: np.ndarray, x: np.ndarray) -> np.ndarray:
     from scipy.optimize import least_squares
 
     if model == "usl":
-        def residual(p):
+        def residual(p: np.ndarray) -> np.ndarray:
             return usl(n, p[0], p[1], p[2]) - x
 
         start, low, high = [0.01, 1e-4, x[0] / n[0]], [0, 0, 0], [1, 1, np.inf]
     else:
-        def residual(p):
+        def residual(p: np.ndarray) -> np.ndarray:
             return amdahl(n, p[0], p[1]) - x
 
         start, low, high = [0.01, x[0] / n[0]], [0, 0], [1, np.inf]
@@ -122,7 +127,9 @@ def _least_squares(model: str, n: np.ndarray, x: np.ndarray) -> np.ndarray:
     return least_squares(residual, start, bounds=(low, high), x_scale="jac", **tight).x
 
 
-def _model_and_jacobian(model: str, n: np.ndarray, theta: np.ndarray):
+def _model_and_jacobian(
+    model: str, n: np.ndarray, theta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Throughput of every row of ``theta`` (R, params) at ``n`` (k,), shape (R, k), and
     its Jacobian, shape (R, k, params)."""
     sigma, lam = theta[:, :1], theta[:, -1:]

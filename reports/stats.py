@@ -20,6 +20,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,12 +49,14 @@ class Interval(float):
     n: int
     level: float
 
-    def __new__(cls, value: float, low: float, high: float, n: int, level: float = LEVEL):
+    def __new__(
+        cls, value: float, low: float, high: float, n: int, level: float = LEVEL
+    ) -> Interval:
         self = super().__new__(cls, value)
         self.low, self.high, self.n, self.level = float(low), float(high), int(n), level
         return self
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Interval], tuple[float, float, float, int, float]]:
         return (Interval, (float(self), self.low, self.high, self.n, self.level))
 
     @property
@@ -225,33 +228,39 @@ def figure_interval(
     return Interval(value, low, high, sum(n_fits(s) for s in series), min(level, supported))
 
 
-def speedup_interval(base: Times, times: Times, **kw) -> Interval:
+def speedup_interval(base: Times, times: Times, **kw: Any) -> Interval:
     """Speedup ``t_base / t`` (:func:`~dmlbench.reports.metrics.speedup`) with its interval."""
     return figure_interval(metrics.speedup, base, times, **kw)
 
 
 def efficiency_interval(
-    base: Times, times: Times, workers: int, *, base_workers: int = 1, **kw
+    base: Times, times: Times, workers: int, *, base_workers: int = 1, **kw: Any
 ) -> Interval:
     """Parallel efficiency (:func:`~dmlbench.reports.metrics.efficiency`) with its interval."""
 
-    def figure(tb, t):
+    def figure(tb: float, t: float) -> float:
         return metrics.efficiency(tb, t, workers, base_workers=base_workers)
 
     return figure_interval(figure, base, times, **kw)
 
 
-def karp_flatt_interval(base: Times, times: Times, workers: int, **kw) -> Interval | None:
+def karp_flatt_interval(
+    base: Times, times: Times, workers: int, **kw: Any
+) -> Interval | None:
     """Karp–Flatt serial fraction (:func:`~dmlbench.reports.metrics.karp_flatt`) with its
     interval (against one worker; None for ``p = 1``)."""
     if workers <= 1:
         return None
-    return figure_interval(
-        lambda tb, t: metrics.karp_flatt(metrics.speedup(tb, t), workers), base, times, **kw
-    )
+
+    def figure(tb: float, t: float) -> float:
+        serial = metrics.karp_flatt(metrics.speedup(tb, t), workers)
+        assert serial is not None  # defined for workers > 1
+        return serial
+
+    return figure_interval(figure, base, times, **kw)
 
 
-def ratio_interval(numerator: Times, denominator: Times, **kw) -> Interval:
+def ratio_interval(numerator: Times, denominator: Times, **kw: Any) -> Interval:
     """``median(numerator) / median(denominator)`` with its interval (B/A, ours/native)."""
     return figure_interval(lambda a, b: a / b, numerator, denominator, **kw)
 

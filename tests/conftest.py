@@ -12,10 +12,9 @@ import os
 import pytest
 
 from dmlbench.backends import BackendUnavailable, backend_names, get_backend, max_workers
-from dmlbench.backends._registry import missing_modules
+from dmlbench.backends.registry import install_hint, missing_modules
 
 N_WORKERS = 2
-EXTRA = {"dask": "dask", "spark": "spark", "ray": "ray"}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,7 +45,7 @@ def selected_backends() -> list[str]:
 def start_backend(name: str):
     """A started backend, or a skip that says how to enable it."""
     if missing_modules(name):
-        pytest.skip(f"{name} is not installed: enabled by pip install 'dmlbench[{EXTRA[name]}]'")
+        pytest.skip(f"{name} is not installed: enabled by {install_hint(name)}")
     be = get_backend(name, n_workers=min(N_WORKERS, max_workers(name) or N_WORKERS))
     try:
         return be.start()

@@ -2,6 +2,8 @@
 engines, the console script, CI running the README's test command."""
 
 import ast
+import configparser
+import re
 import subprocess
 import sys
 import tomllib
@@ -10,8 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from dmlbench.backends.registry import BACKENDS, backend_names
+
 ROOT = Path(__file__).resolve().parents[1]
-ENGINES = ("dask", "distributed", "dask_ml", "pyspark", "ray")
+#: What the backends' extras install, by import name (dask-ml imports as dask_ml): none
+#: of it may be imported before a backend is asked for.
+ENGINES = tuple(
+    dict.fromkeys(
+        [m for e in BACKENDS.values() for m in e.modules]
+        + [p.replace("-", "_") for e in BACKENDS.values() for p in e.packages]
+    )
+)
 FOLDERS = ("algorithms", "backends", "suites", "reports")
 #: Who may import whom (DESIGN.md): the arrows only go down.
 MAY_IMPORT = {
@@ -73,6 +84,84 @@ def test_import_arrows_only_go_down():
         for path in (ROOT / folder).rglob("*.py"):
             wrong = _imports_of_ours(path) - allowed
             assert not wrong, f"{path.relative_to(ROOT)} imports dmlbench.{sorted(wrong)}"
+
+
+def _private_reaches(path: Path, folder: str) -> list[str]:
+    """What a source file of ``folder`` takes from another folder's ``_``-modules (or
+    ``_``-names): ``import dmlbench.backends._worker``, ``from dmlbench.backends._rounds
+    import x``, ``from dmlbench.backends import _worker``, or an import string."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] if _private(node.module) else [
+                f"{node.module}.{a.name}" for a in node.names
+            ]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value] if node.value.startswith("dmlbench.") else []
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "dmlbench" and len(parts) > 2 and parts[1] != folder:
+                if _private(name):
+                    found.append(name)
+    return found
+
+
+def _private(name: str) -> bool:
+    """Whether a dotted name goes through a ``_``-module or ``_``-name (not a dunder)."""
+    return any(p.startswith("_") and not p.startswith("__") for p in name.split(".")[2:])
+
+
+def test_no_package_imports_another_packages_private_modules():
+    """What crosses a package boundary is public: a ``_``-module (or ``_``-name) is its
+    package's own. (Tests of a package, under ``tests/<package>/``, may look inside it.)"""
+    wrong = {
+        str(path.relative_to(ROOT)): reached
+        for folder in FOLDERS
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if (reached := _private_reaches(path, folder))
+    }
+    assert not wrong, wrong
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    """``["dask[array]>=2024.8", ...]`` -> ``{"dask", ...}``."""
+    return {re.match(r"[A-Za-z0-9._-]+", r).group(0).lower() for r in requirements}
+
+
+def test_the_extras_agree_with_the_backend_registry():
+    """pyproject.toml cannot read the registry: each backend's extra installs exactly the
+    packages its entry names (the ones the environment record versions), ``all`` is every
+    backend's extra, and no other extra than ``all`` and ``test`` exists."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    entries = {e.extra: e for e in BACKENDS.values() if e.extra is not None}
+    assert set(extras) == {*entries, "all", "test"}, sorted(extras)
+    for extra, entry in entries.items():
+        assert _requirement_names(extras[extra]) == set(entry.packages), (extra, extras[extra])
+    assert extras["all"] == [f"dmlbench[{','.join(entries)}]"], extras["all"]
+
+
+def test_tox_has_one_env_per_backend_of_the_registry():
+    """tox.ini cannot read the registry: its factors are the backends, each installs its
+    backend's extra and tests it beside ``local``."""
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    factors = re.search(r"py311-\{([^}]*)\}", tox["tox"]["env_list"]).group(1).split(",")
+    assert factors == backend_names(), factors
+    extras = [line.strip() for line in tox["testenv"]["extras"].strip().splitlines()]
+    assert extras == ["test"] + [
+        f"{name}: {e.extra}" for name, e in BACKENDS.items() if e.extra is not None
+    ], extras
+    set_env = [line.strip() for line in tox["testenv"]["set_env"].strip().splitlines()]
+    assert set_env == [
+        f"{name}: DMLBENCH_BACKENDS = " + ("local" if name == "local" else f"local,{name}")
+        for name in BACKENDS
+    ], set_env
 
 
 def test_tests_use_the_installed_names():

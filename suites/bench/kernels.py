@@ -84,7 +84,7 @@ def _logistic(be, setup) -> dict[str, Callable[[int], int]]:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression as SkLogistic
 
-    from dmlbench.algorithms._kernels import add_tuples, logistic_loss_grad
+    from dmlbench.algorithms.kernels import add_tuples, logistic_loss_grad
 
     ds, X, y = _blocks("binary_classification", setup, be)
     classes = np.unique(y)

@@ -148,10 +148,11 @@ def measure_backend(
     options = options or {}
     record["pattern"] = options.get("pattern")
     with get_backend(name, n_workers=workers, **options) as be:
-        record["pattern"] = be.info().get("pattern")
+        started = be.info()
+        record["pattern"] = started.get("pattern")
         name = label(record)
-        record["startup_s"] = be.startup_seconds
-        print(f"  {name}: started in {be.startup_seconds:.2f} s", file=log, flush=True)
+        record["startup_s"] = started["startup_seconds"]
+        print(f"  {name}: started in {record['startup_s']:.2f} s", file=log, flush=True)
         ds = be.generate(small_block, n_blocks)
         assert be.aggregate(ds, one, operator.add) == n_blocks
         record["round"] = timings(lambda: be.aggregate(ds, one, operator.add), rounds, warmup)
@@ -162,7 +163,8 @@ def measure_backend(
         )
         be.free(ds)
         workers_got = be.info()["n_workers"]
-        ref = (reference or {}).get(workers_got)
+        references = reference or {}
+        ref = references.get(workers_got)
         if xtx_rows and ref is not None:
             t0 = time.perf_counter()
             big = be.generate(partial(gaussian_rows, rows=xtx_rows // n_blocks), n_blocks)
@@ -174,7 +176,7 @@ def measure_backend(
             record["xtx"] = timings(lambda: be.aggregate(big, gram, operator.add), xtx_rounds, 2)
             record["xtx_numpy"] = {k: v for k, v in ref.items() if k != "result"}
             record["xtx_ratio"] = record["xtx"]["median_s"] / ref["median_s"]
-            ideal = reference[1]["median_s"] / workers_got
+            ideal = references[1]["median_s"] / workers_got
             record["xtx_efficiency"] = ideal / record["xtx"]["median_s"]
             print(
                 f"  {name}: XᵀX {record['xtx']['median_s']:.3f} s; numpy on {workers_got} BLAS "

@@ -234,7 +234,7 @@ def ratings_block(
     held_out: float = 0.2,
     seed: int = 0,
 ) -> Block:
-    """Block ``i`` of explicit 1–5 ratings (layout of :mod:`dmlbench.algorithms._als_kernels`).
+    """Block ``i`` of explicit 1–5 ratings (layout of :mod:`dmlbench.algorithms.als_kernels`).
 
     ``n_features`` items; ``rows * n_blocks / RATINGS_PER_USER`` users. User ``u`` rates
     item ``j`` with probability ``min(1, RATINGS_PER_USER * activity_u * popularity_j)``
@@ -258,10 +258,10 @@ def ratings_block(
     else:
         lo, hi = n_users * j // n_blocks, n_users * (j + 1) // n_blocks
     if by_item:
-        u, it = np.meshgrid(np.arange(n_users), np.arange(lo, hi), indexing="xy")
+        user_grid, item_grid = np.meshgrid(np.arange(n_users), np.arange(lo, hi), indexing="xy")
     else:
-        it, u = np.meshgrid(np.arange(n_items), np.arange(lo, hi), indexing="xy")
-    u, it = u.ravel(), it.ravel()
+        item_grid, user_grid = np.meshgrid(np.arange(n_items), np.arange(lo, hi), indexing="xy")
+    u, it = user_grid.ravel(), item_grid.ravel()
     p = np.minimum(1.0, RATINGS_PER_USER * activity[u] * popularity[it])
     keep = _hash_uniform(seed, 1, u, it, n_items) < p
     u, it = u[keep], it[keep]
@@ -360,7 +360,7 @@ def interactions_block(
     seed: int = 0,
 ) -> Block:
     """Block ``i`` of implicit feedback (views 1, carts 3, purchases 5), in the ratings
-    layout of :mod:`dmlbench.algorithms._als_kernels`.
+    layout of :mod:`dmlbench.algorithms.als_kernels`.
 
     ``n_features`` items; ``rows * n_blocks / INTERACTIONS_PER_USER`` users, each with
     two of ``rank`` taste segments (:func:`interactions_model`): most of a user's
@@ -383,7 +383,7 @@ def interactions_block(
         # each segment's share of the taste-driven draws, weighted by activity
         shares = np.bincount(segments[:, 0], weights=activity * main_weight, minlength=rank)
         shares += np.bincount(segments[:, 1], weights=activity * (1 - main_weight), minlength=rank)
-        shares /= shares.sum()
+        shares = shares / shares.sum()
         expected = TASTE_SHARE * shares @ np.diff(cdfs[:rank], prepend=0.0, axis=1)
         expected += (1 - TASTE_SHARE) * np.diff(cdfs[rank], prepend=0.0)
         cuts = np.searchsorted(np.cumsum(expected), np.arange(1, n_blocks) / n_blocks)
@@ -432,6 +432,7 @@ def customers_block(
     lo, size = rows * i, rows
     users = block.X[:, 0].astype(np.int64) - lo
     items, r = block.X[:, 1], block.y
+    assert r is not None  # a ratings block always carries its ratings
 
     def per_user(values: np.ndarray) -> np.ndarray:
         return np.bincount(users, weights=values, minlength=size)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -157,14 +157,56 @@ def expand(
     backends: list[str] | None = None,
     n_workers: list[int] | None = None,
 ) -> Suite:
-    """Validate a parsed suite and expand it into its cases."""
+    """Validate a parsed suite and expand it into its cases.
+
+    The steps, in the order their errors are raised: the top-level keys, the ``[suite]``
+    settings, the ``[grid]``, the chosen profile, then each workload (its algorithm and
+    dataset, its parameters, its axes) and the product of its axes. ``backends`` and
+    ``n_workers`` (from the command line) replace those axes.
+    """
     err = _Errors(source)
     err.keys(doc, TOP_KEYS, "")
     meta = doc.get("suite", {})
+    settings = _suite_settings(err, meta, source)
+    grid = dict(doc.get("grid", {}))
+    err.table(grid, "grid")
+    err.keys(grid, AXES, "grid")
+    settings, overrides, profile_params = _profile(err, doc.get("profiles", {}), profile, settings)
+    workloads = doc.get("workload", [])
+    if not isinstance(workloads, list) or not workloads:
+        raise SuiteError(f"{source}: needs at least one [[workload]] table (algorithm, dataset)")
+    if backends is not None:
+        overrides["backends"] = backends  # the command line's axes win over the profile's
+    if n_workers is not None:
+        overrides["n_workers"] = n_workers
+    expansion = _Expansion(settings)
+    for w_index, w in enumerate(workloads):
+        where = f"workload[{w_index}]"
+        algo, data, params = _workload(err, w, where, profile_params)
+        expansion.add(algo, data, params, _axes(err, w, where, grid, overrides))
+    notes = expansion.notes()
+    return Suite(settings.name, meta.get("description", ""), expansion.cases, source, notes)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The ``[suite]`` table's settings every case of the suite shares."""
+
+    name: str
+    repeats: int | str
+    launches: int
+    budget: float
+    max_repeats: int
+    timeout: float
+    seed: int
+
+
+def _suite_settings(err: _Errors, meta: Any, source: str) -> _Settings:
+    """The ``[suite]`` table, validated, with the defaults a 2-core machine can afford
+    (5 timed fits after the cold one, one launch)."""
     err.table(meta, "suite")
     err.keys(meta, SUITE_KEYS, "suite")
     name = err.typed(meta.get("name", Path(source).stem), str, "suite.name", "a string")
-    # Defaults a 2-core machine can afford: 5 timed fits after the cold one, one launch.
     repeats = err.repeats(meta.get("repeats", DEFAULT_REPEATS), "suite.repeats")
     launches = err.count(meta.get("launches", 1), "suite.launches", low=1)
     budget = err.number(meta.get("budget", DEFAULT_BUDGET), "suite.budget")
@@ -173,100 +215,129 @@ def expand(
     )
     timeout = err.number(meta.get("timeout", 600), "suite.timeout")
     seed = err.count(meta.get("seed", 0), "suite.seed", low=0)
-    grid = dict(doc.get("grid", {}))
-    err.table(grid, "grid")
-    err.keys(grid, AXES, "grid")
-    profiles = doc.get("profiles", {})
+    return _Settings(name, repeats, launches, budget, max_repeats, timeout, seed)
+
+
+def _profile(
+    err: _Errors, profiles: Any, profile: str | None, settings: _Settings
+) -> tuple[_Settings, dict[str, Any], dict[str, Any]]:
+    """The settings after profile ``profile`` (its repeats and launches), the axes it
+    overrides (in the grid and the workloads alike) and the parameter values it changes
+    in the workloads that name them."""
     err.table(profiles, "profiles")
-    overrides: dict[str, Any] = {}  # a profile overrides the grid and the workloads' axes
-    profile_params: dict[str, Any] = {}
-    if profile is not None:
-        if profile not in profiles:
-            raise SuiteError(f"{source}: no profile {profile!r}; this suite has {sorted(profiles)}")
-        err.table(profiles[profile], f"profiles.{profile}")
-        err.keys(profiles[profile], PROFILE_KEYS, f"profiles.{profile}")
-        overrides = dict(profiles[profile])
-        if "repeats" in overrides:
-            repeats = err.repeats(overrides.pop("repeats"), f"profiles.{profile}.repeats")
-        if "launches" in overrides:
-            launches = err.count(overrides.pop("launches"), f"profiles.{profile}.launches", low=1)
-        # Parameter values a profile changes in the workloads that name them (a smoke
-        # profile's reachable target on its few rows); never adds a parameter.
-        profile_params = overrides.pop("params", {})
-        err.table(profile_params, f"profiles.{profile}.params")
-    workloads = doc.get("workload", [])
-    if not isinstance(workloads, list) or not workloads:
-        raise SuiteError(f"{source}: needs at least one [[workload]] table (algorithm, dataset)")
-    cases = []
-    left_out: dict[tuple[str, int], int] = {}  # (backend, n_workers) -> cases left out
-    left_out_patterns: dict[tuple[str, str], int] = {}  # (backend, pattern) -> cases left out
+    if profile is None:
+        return settings, {}, {}
+    if profile not in profiles:
+        raise SuiteError(f"{err.source}: no profile {profile!r}; this suite has {sorted(profiles)}")
+    where = f"profiles.{profile}"
+    err.table(profiles[profile], where)
+    err.keys(profiles[profile], PROFILE_KEYS, where)
+    overrides = dict(profiles[profile])
+    if "repeats" in overrides:
+        repeats = err.repeats(overrides.pop("repeats"), f"{where}.repeats")
+        settings = replace(settings, repeats=repeats)
+    if "launches" in overrides:
+        launches = err.count(overrides.pop("launches"), f"{where}.launches", low=1)
+        settings = replace(settings, launches=launches)
+    # Parameter values a profile changes in the workloads that name them (a smoke
+    # profile's reachable target on its few rows); never adds a parameter.
+    profile_params = overrides.pop("params", {})
+    err.table(profile_params, f"{where}.params")
+    return settings, overrides, profile_params
+
+
+def _workload(
+    err: _Errors, w: Any, where: str, profile_params: dict[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
+    """A workload's algorithm, dataset (for the same task) and parameters (with the
+    profile's values for those it names)."""
+    err.table(w, where)
+    err.keys(w, WORKLOAD_KEYS, where)
+    algo = err.choice(w.get("algorithm"), ALGORITHMS, f"{where}.algorithm")
+    data = err.choice(w.get("dataset"), DATASETS, f"{where}.dataset")
+    if ALGORITHMS[algo].task != DATASETS[data].task:
+        valid = [d for d, spec in DATASETS.items() if spec.task == ALGORITHMS[algo].task]
+        raise SuiteError(
+            f"{err.source}: {where}: algorithm {algo!r} solves {ALGORITHMS[algo].task}, but "
+            f"dataset {data!r} is for {DATASETS[data].task}; choose one of {valid}"
+        )
+    params = w.get("params", {})
+    err.table(params, f"{where}.params")
+    params = {k: profile_params.get(k, v) for k, v in params.items()}
+    if TARGET_PARAM in params:
+        _check_target(err, params[TARGET_PARAM], algo, data, f"{where}.params.target")
+    return algo, data, params
+
+
+def _axes(
+    err: _Errors, w: dict[str, Any], where: str, grid: dict[str, Any], overrides: dict[str, Any]
+) -> dict[str, list]:
+    """A workload's sweep axes, validated: the overrides (profile, command line), else the
+    workload's own, else the grid's, else the defaults (every backend, ``dmlbench``, 20
+    features, 2 workers, the backend's default pattern)."""
+    axes = {axis: overrides.get(axis, w.get(axis, grid.get(axis))) for axis in AXES}
+    axes["backends"] = axes["backends"] or backend_names()
+    axes["impl"] = axes["impl"] or ["dmlbench"]
+    axes["n_features"] = axes["n_features"] or [20]
+    axes["n_workers"] = axes["n_workers"] or [2]
+    if axes["n_samples"] is None:
+        raise SuiteError(f"{err.source}: {where}: no n_samples axis (in [grid] or the workload)")
     all_patterns = sorted({p for b in backend_names() for p in patterns(b)})
-    seen: set[str] = set()  # a case two workloads (or a collapsed axis) make runs once
-    for w_index, w in enumerate(workloads):
-        where = f"workload[{w_index}]"
-        err.table(w, where)
-        err.keys(w, WORKLOAD_KEYS, where)
-        algo = err.choice(w.get("algorithm"), ALGORITHMS, f"{where}.algorithm")
-        data = err.choice(w.get("dataset"), DATASETS, f"{where}.dataset")
-        if ALGORITHMS[algo].task != DATASETS[data].task:
-            valid = [d for d, spec in DATASETS.items() if spec.task == ALGORITHMS[algo].task]
-            raise SuiteError(
-                f"{source}: {where}: algorithm {algo!r} solves {ALGORITHMS[algo].task}, but "
-                f"dataset {data!r} is for {DATASETS[data].task}; choose one of {valid}"
-            )
-        params = w.get("params", {})
-        err.table(params, f"{where}.params")
-        params = {k: profile_params.get(k, v) for k, v in params.items()}
-        if TARGET_PARAM in params:
-            _check_target(err, params[TARGET_PARAM], algo, data, f"{where}.params.target")
-        axes = {axis: overrides.get(axis, w.get(axis, grid.get(axis))) for axis in AXES}
-        if backends is not None:
-            axes["backends"] = backends
-        if n_workers is not None:
-            axes["n_workers"] = n_workers
-        axes["backends"] = axes["backends"] or backend_names()
-        axes["impl"] = axes["impl"] or ["dmlbench"]
-        axes["n_features"] = axes["n_features"] or [20]
-        axes["n_workers"] = axes["n_workers"] or [2]
-        if axes["n_samples"] is None:
-            raise SuiteError(f"{source}: {where}: no n_samples axis (in [grid] or the workload)")
-        lists = {
-            "backends": err.list_of(axes["backends"], f"{where}.backends", choices=backend_names()),
-            "n_workers": err.list_of(axes["n_workers"], f"{where}.n_workers", low=1),
-            "impl": err.list_of(axes["impl"], f"{where}.impl", choices=IMPLS),
-            "n_samples": err.list_of(axes["n_samples"], f"{where}.n_samples", low=1),
-            "n_features": err.list_of(axes["n_features"], f"{where}.n_features", low=1),
-            "patterns": [None]
-            if axes["patterns"] is None
-            else err.list_of(axes["patterns"], f"{where}.patterns", choices=all_patterns),
-        }
+    return {
+        "backends": err.list_of(axes["backends"], f"{where}.backends", choices=backend_names()),
+        "n_workers": err.list_of(axes["n_workers"], f"{where}.n_workers", low=1),
+        "impl": err.list_of(axes["impl"], f"{where}.impl", choices=IMPLS),
+        "n_samples": err.list_of(axes["n_samples"], f"{where}.n_samples", low=1),
+        "n_features": err.list_of(axes["n_features"], f"{where}.n_features", low=1),
+        "patterns": [None]
+        if axes["patterns"] is None
+        else err.list_of(axes["patterns"], f"{where}.patterns", choices=all_patterns),
+    }
+
+
+class _Expansion:
+    """The cases of the workloads so far, each once, and what their grids left out."""
+
+    def __init__(self, settings: _Settings) -> None:
+        self.settings = settings
+        self.cases: list[Case] = []
+        self.seen: set[str] = set()  # a case two workloads (or a collapsed axis) make runs once
+        self.left_out: dict[tuple[str, int], int] = {}  # (backend, n_workers) -> cases
+        self.left_out_patterns: dict[tuple[str, str], int] = {}  # (backend, pattern) -> cases
+
+    def add(self, algo: str, data: str, params: dict[str, Any], lists: dict[str, list]) -> None:
+        """Every case of one workload's axes (their product) that can exist."""
+        s = self.settings
         for b, nw, impl, n, d, pattern in itertools.product(*(lists[a] for a in AXES)):
             limit = max_workers(b)
             if limit is not None and nw > limit:
-                left_out[(b, nw)] = left_out.get((b, nw), 0) + 1
+                self.left_out[(b, nw)] = self.left_out.get((b, nw), 0) + 1
                 continue
             offered = patterns(b)
             if pattern is not None and pattern not in offered and offered:
-                left_out_patterns[(b, pattern)] = left_out_patterns.get((b, pattern), 0) + 1
+                key = (b, pattern)
+                self.left_out_patterns[key] = self.left_out_patterns.get(key, 0) + 1
                 continue
             if impl == "native" or not offered:
                 pattern = None  # one way to run: the patterns axis collapses to one case
             case = Case(
-                name, algo, data, dict(params), b, nw, impl, n, d, repeats, timeout, seed,
-                pattern, launches, budget, max_repeats,
+                s.name, algo, data, dict(params), b, nw, impl, n, d, s.repeats, s.timeout,
+                s.seed, pattern, s.launches, s.budget, s.max_repeats,
             )  # fmt: skip
-            if case.id not in seen:
-                seen.add(case.id)
-                cases.append(case)
-    notes = [
-        f"{count} case(s) of {b} with {nw} workers left out: the {b} backend has at most "
-        f"{max_workers(b)} worker(s)"
-        for (b, nw), count in left_out.items()
-    ] + [
-        f"{count} case(s) of {b} with pattern {p!r} left out: {b} runs {list(patterns(b))}"
-        for (b, p), count in left_out_patterns.items()
-    ]
-    return Suite(name, meta.get("description", ""), cases, source, notes)
+            if case.id not in self.seen:
+                self.seen.add(case.id)
+                self.cases.append(case)
+
+    def notes(self) -> list[str]:
+        """What was left out and why, once per (backend, workers) and (backend, pattern)."""
+        return [
+            f"{count} case(s) of {b} with {nw} workers left out: the {b} backend has at most "
+            f"{max_workers(b)} worker(s)"
+            for (b, nw), count in self.left_out.items()
+        ] + [
+            f"{count} case(s) of {b} with pattern {p!r} left out: {b} runs {list(patterns(b))}"
+            for (b, p), count in self.left_out_patterns.items()
+        ]
 
 
 def _check_target(err: _Errors, target: Any, algo: str, data: str, key: str) -> None:

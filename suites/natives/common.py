@@ -31,8 +31,10 @@ import numpy as np
 
 if TYPE_CHECKING:
     from dmlbench.backends import Block, Dataset
+    from dmlbench.suites.define.algorithm_spec import AlgorithmSpec
+    from dmlbench.suites.define.dataset_spec import DatasetSpec
     from dmlbench.suites.define.spec import Case
-    from dmlbench.suites.define.workloads import AlgorithmSpec, DatasetSpec, Start
+    from dmlbench.suites.define.starts import Start
 
 
 class NativeUnsupported(Exception):
@@ -86,6 +88,17 @@ class Comparator(Protocol):
     def skip_reason(self, case: Case) -> str | None:
         """None if this comparator can run ``case``, else why not (recorded as ``skipped``)."""
         return None
+
+    def case_settings(self, case: Case, algo: AlgorithmSpec) -> dict[str, Any]:
+        """What this comparator asks its library for ``case``, in the library's names where
+        it has them, read from ours' parameters for the case (``algo.ours_params``: the
+        case's own, else our estimator's defaults), never from a default typed here.
+
+        Engine-free and untimed: ``prepare`` (or ``fit``, for what a time-to-target search
+        changes between fits) reads it, then adds what the rows decide (a tolerance in the
+        library's units, the layers' sizes).
+        """
+        return {}
 
     def prepare(
         self, case: Case, algo: AlgorithmSpec, data: DatasetSpec, be: Any, ds: Dataset
@@ -193,6 +206,20 @@ def native_rule(algo, rule: dict[str, Any] | None, reference: float) -> dict[str
     return {**rule, "value": algo.tolerance_for(False) + excess}
 
 
+def unpenalised_only(case: Case, library: str) -> str | None:
+    """Why ``library``'s unpenalised least squares cannot run ``case`` (ours' ``alpha``, the
+    case's or our estimator's default, is not 0: a ridge problem), or None."""
+    from dmlbench.suites.define.workloads import ALGORITHMS
+
+    alpha = ALGORITHMS[case.algorithm].ours_params(case.params)["alpha"]
+    if alpha == 0:
+        return None
+    return (
+        f"{library} solves unpenalised least squares here, but this case's ridge penalty "
+        f"is alpha={alpha!r} (expected 0)"
+    )
+
+
 def block_source(case: Case, data: DatasetSpec) -> tuple[Callable[[int], Block], int]:
     """(make_block, n_blocks) giving the case's rows, for a native library to load.
 
@@ -201,7 +228,7 @@ def block_source(case: Case, data: DatasetSpec) -> tuple[Callable[[int], Block],
     as the resident dataset.
     """
     if data.loader:
-        from dmlbench.algorithms._common import split_blocks
+        from dmlbench.algorithms.base import split_blocks
 
         blocks = split_blocks(*data.split()[0])
         return blocks.__getitem__, len(blocks)
@@ -223,7 +250,7 @@ def shared_centres(impl: Comparator) -> np.ndarray:
 def mean_variance(be: Any, ds: Dataset) -> float:
     """The mean column variance of the resident Dataset ``ds`` (``ddof=0``), computed as
     ours computes it: what scikit-learn-style relative tolerances are multiplied by."""
-    from dmlbench.algorithms._kernels import block_moments, merge_moments
+    from dmlbench.algorithms.kernels import block_moments, merge_moments
 
     m = be.aggregate(ds, block_moments, merge_moments)
     return float(np.mean(np.diag(m.cxx) / m.n))
@@ -254,7 +281,7 @@ def scored_by_ours(
         params = fitted()
         for name, value in params.items():
             setattr(model, name, value)
-        first = params.get("coef_", params.get("cluster_centers_"))
+        first = params["coef_"] if "coef_" in params else params["cluster_centers_"]
         model.n_features_in_ = np.shape(first)[-1]
         return algo.score(model, d)
 

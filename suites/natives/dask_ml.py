@@ -7,6 +7,7 @@ there; only the dask-ml ``fit`` is timed.
 
 from __future__ import annotations
 
+import importlib
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +21,7 @@ from dmlbench.suites.natives.common import (
     mean_variance,
     scored_by_ours,
     shared_centres,
+    unpenalised_only,
 )
 
 
@@ -95,11 +97,15 @@ class KMeansComparator(_DaskML):
 
     supervised = False
 
+    def case_settings(self, case, algo) -> dict[str, Any]:
+        params = algo.ours_params(case.params)
+        return {"max_iter": params["max_iter"], "case_tol": params["tol"]}
+
     def prepare(self, case, algo, data, be, ds) -> None:
         super().prepare(case, algo, data, be, ds)
         self.init = shared_centres(self)
-        self.max_iter = case.params.get("max_iter", 300)
-        self.tol = case.params.get("tol", 1e-4)
+        settings = self.case_settings(case, algo)
+        self.max_iter, self.tol = settings["max_iter"], settings["case_tol"]
         # Untimed, from the same rows; not needed when tol is 0 (every step runs).
         self.tol_abs = dask_ml_kmeans_tol(self.tol, mean_variance(be, ds) if self.tol else 0.0)
 
@@ -137,8 +143,12 @@ class LinearRegressionComparator(_DaskML):
 
     dask-ml's default is ADMM with an L2 penalty of 1 on every coefficient, the intercept
     included; ``newton`` drops the penalty, and on a quadratic loss one Newton step is the
-    normal-equations solution, so this solves the same problem as ours.
+    normal-equations solution, so this solves the same problem as ours: a case with a
+    ridge penalty (ours' ``alpha``) is skipped.
     """
+
+    def skip_reason(self, case) -> str | None:
+        return unpenalised_only(case, "dask-ml's LinearRegression(solver='newton')")
 
     def fit(self) -> Fitted:
         from dask_ml.linear_model import LinearRegression
@@ -183,12 +193,16 @@ class LogisticRegressionComparator(_DaskML):
     and ours it also penalises the intercept ``b``; recorded in the settings.
     """
 
+    def case_settings(self, case, algo) -> dict[str, Any]:
+        params = algo.ours_params(case.params)
+        return {
+            "C": float(params["C"]),
+            "max_iter": int(params["max_iter"]),
+            "case_tol": float(params["tol"]),
+        }
+
     def prepare(self, case, algo, data, be, ds) -> None:
         from distributed import futures_of, wait
-
-        # Imported here, not at the top: workers unpickle this module's functions
-        # (_spilled), and workloads imports scikit-learn (~1 s per worker process).
-        from dmlbench.suites.define.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
 
         super().prepare(case, algo, data, be, ds)
         self.classes = np.unique(self.y.compute())
@@ -200,9 +214,8 @@ class LogisticRegressionComparator(_DaskML):
         # Labels as 0/1, computed and resident before the clock like X.
         self.y = be.native().persist((self.y == self.classes[1]).astype(np.float64))
         wait(futures_of(self.y))
-        self.C = float(case.params.get("C", 1.0))
-        self.max_iter = int(case.params.get("max_iter", OURS_LOGISTIC_MAX_ITER))
-        self.tol = float(case.params.get("tol", OURS_LOGISTIC_TOL))
+        settings = self.case_settings(case, algo)
+        self.C, self.max_iter, self.tol = settings["C"], settings["max_iter"], settings["case_tol"]
         self.pgtol = dask_glm_pgtol(self.tol, int(self.X.shape[0]), self.C)
 
     def fit(self) -> Fitted:
@@ -267,8 +280,8 @@ def _lbfgs_info():
     wrapped for the duration of one fit (one extra Python call per fit, inside the clock)
     and restored after.
     """
-    import dask_glm.algorithms as glm
-
+    # dask-ml's dependency, without type information.
+    glm: Any = importlib.import_module("dask_glm.algorithms")
     info: dict[str, Any] = {}
     real = glm.fmin_l_bfgs_b
 

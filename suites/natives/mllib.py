@@ -25,6 +25,7 @@ from dmlbench.suites.natives.common import (
     native_mlp_budget,
     scored_by_ours,
     shared_centres,
+    unpenalised_only,
 )
 
 
@@ -123,6 +124,10 @@ class KMeansComparator(_MLlib):
     runs MLlib's ``KMeans`` on it, the estimator ``KMeans.train`` runs.
     """
 
+    def case_settings(self, case, algo) -> dict[str, Any]:
+        params = algo.ours_params(case.params)
+        return {"maxIterations": params["max_iter"], "tol": params["tol"]}
+
     def prepare(self, case, algo, data, be, ds) -> None:
         from pyspark.mllib.common import _py2java, _to_java_object_rdd
         from pyspark.mllib.linalg import _convert_to_vector
@@ -138,8 +143,8 @@ class KMeansComparator(_MLlib):
         self.cached = _cached(sc, self.vectors.persist(memory_and_disk).count)
         self.init = shared_centres(self)
         self.java_init = _py2java(sc, [_convert_to_vector(c) for c in self.init])
-        self.max_iter = case.params.get("max_iter", 300)
-        self.tol = case.params.get("tol", 1e-4)
+        settings = self.case_settings(case, algo)
+        self.max_iter, self.tol = settings["maxIterations"], settings["tol"]
         # Untimed, from the same rows; not needed when tol is 0.
         mean_var = mean_variance(be, ds) if self.tol else 0.0
         self.epsilon = mllib_kmeans_epsilon(self.tol, mean_var, self.init.shape[0])
@@ -190,7 +195,11 @@ class KMeansComparator(_MLlib):
 
 
 class LinearRegressionComparator(_MLlib):
-    """Spark ML ``LinearRegression(solver="normal")``, no penalty, no standardisation."""
+    """Spark ML ``LinearRegression(solver="normal")``, no penalty, no standardisation: a
+    case with a ridge penalty (ours' ``alpha``) is skipped."""
+
+    def skip_reason(self, case) -> str | None:
+        return unpenalised_only(case, "MLlib's LinearRegression(regParam=0)")
 
     def fit(self) -> Fitted:
         from pyspark.ml.regression import LinearRegression
@@ -219,17 +228,21 @@ class LogisticRegressionComparator(_MLlib):
     Standardisation is off so the penalty applies to the same coefficients.
     """
 
+    def case_settings(self, case, algo) -> dict[str, Any]:
+        # Ours' C (regParam = 1 / (C n) once the rows are counted), iteration cap and
+        # tolerance: Breeze's tolerance is relative, so the number is the same but the rule
+        # is not (recorded).
+        params = algo.ours_params(case.params)
+        return {
+            "C": float(params["C"]),
+            "maxIter": int(params["max_iter"]),
+            "tol": float(params["tol"]),
+        }
+
     def prepare(self, case, algo, data, be, ds) -> None:
         super().prepare(case, algo, data, be, ds)
-        # Imported here, not at the top: workers unpickle this module's row functions, and
-        # workloads imports scikit-learn (~1 s per worker process).
-        from dmlbench.suites.define.workloads import OURS_LOGISTIC_MAX_ITER, OURS_LOGISTIC_TOL
-
-        self.C = float(case.params.get("C", 1.0))
-        # Ours' iteration cap and tolerance (the case's, else ours' defaults): Breeze's
-        # tolerance is relative, so the number is the same but the rule is not (recorded).
-        self.max_iter = int(case.params.get("max_iter", OURS_LOGISTIC_MAX_ITER))
-        self.tol = float(case.params.get("tol", OURS_LOGISTIC_TOL))
+        settings = self.case_settings(case, algo)
+        self.C, self.max_iter, self.tol = settings["C"], settings["maxIter"], settings["tol"]
 
     def fit(self) -> Fitted:
         from pyspark.ml.classification import LogisticRegression
@@ -281,10 +294,21 @@ class MLPComparator(_MLlib):
     compared on accuracy, not parameters. Accuracy is computed by Spark on the same rows.
     """
 
+    def case_settings(self, case, algo) -> dict[str, Any]:
+        # Ours' hidden layers (the input and output sizes come from the rows); its own
+        # budget and solver; the case's seed.
+        params = algo.ours_params(case.params)
+        return {
+            "hidden_layer_sizes": list(params["hidden_layer_sizes"]),
+            "maxIter": native_mlp_budget(algo, case),
+            "solver": "l-bfgs",
+            "seed": algo.seed_of(case),
+        }
+
     def prepare(self, case, algo, data, be, ds) -> None:
         super().prepare(case, algo, data, be, ds)
         n_classes = int(self.df.agg({"label": "max"}).collect()[0][0]) + 1
-        hidden = tuple(case.params.get("hidden_layer_sizes", (100,)))
+        hidden = self.case_settings(case, algo)["hidden_layer_sizes"]
         self.layers = [self.make(0).X.shape[1], *hidden, n_classes]
         self.held_out_df = None
         if self.held_out_rows is not None:  # untimed: scored after each clock stops
@@ -303,10 +327,11 @@ class MLPComparator(_MLlib):
         from pyspark.ml.classification import MultilayerPerceptronClassifier
         from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 
-        seed = self.algo.seed_of(self.case)
-        max_iter = native_mlp_budget(self.algo, self.case)
+        # Per fit: a time-to-target search changes the budget between fits.
+        settings = self.case_settings(self.case, self.algo)
+        seed, max_iter, solver = settings["seed"], settings["maxIter"], settings["solver"]
         model = MultilayerPerceptronClassifier(
-            layers=self.layers, maxIter=max_iter, solver="l-bfgs", seed=seed
+            layers=self.layers, maxIter=max_iter, solver=solver, seed=seed
         ).fit(self.df)
         df, held_out_df = self.df, self.held_out_df
         n_iter = _total_iterations(model)
@@ -315,7 +340,7 @@ class MLPComparator(_MLlib):
             "settings": {
                 "layers": self.layers,
                 "maxIter": max_iter,
-                "solver": "l-bfgs",
+                "solver": solver,
                 "seed": seed,
             },
             "n_iter": n_iter,
@@ -349,9 +374,26 @@ class ALSComparator(_MLlib):
     so that its objective and its ranking metrics are ours' to the letter.
     """
 
+    def case_settings(self, case, algo) -> dict[str, Any]:
+        params = algo.ours_params(case.params)
+        settings = {
+            "rank": int(params["rank"]),
+            "regParam": float(params["reg_param"]),
+            "maxIter": int(params["max_iter"]),
+            "seed": case.seed,
+            "implicitPrefs": bool(params["implicit_prefs"]),
+            "coldStartStrategy": "drop",
+        }
+        if settings["implicitPrefs"]:
+            settings["alpha"] = float(params["alpha"])
+        # Checkpoint (to disk, inside the timed fit) only where the lineage needs it: at
+        # 10 iterations and an interval of 10 MLlib wrote one on its last iteration.
+        settings["checkpointInterval"] = 10 if settings["maxIter"] >= CHECKPOINT_FROM_ITER else -1
+        return settings
+
     def prepare(self, case, algo, data, be, ds) -> None:
         require_native_blas(be)
-        self.case, self.algo, self.be = case, algo, be
+        self.case, self.algo, self.data, self.be = case, algo, data, be
         self.spark = spark = be.native()
         self.frames = []
         make, n_blocks = block_source(case, data)
@@ -368,22 +410,7 @@ class ALSComparator(_MLlib):
         # checkpointInterval is ignored and ~20 iterations overflow the JVM stack.
         self.checkpoints = tempfile.mkdtemp(prefix="dmlbench-als-")
         spark.sparkContext.setCheckpointDir(self.checkpoints)
-        p = case.params
-        self.settings = {
-            "rank": int(p.get("rank", 10)),
-            "regParam": float(p.get("reg_param", 0.1)),
-            "maxIter": int(p.get("max_iter", 10)),
-            "seed": case.seed,
-            "implicitPrefs": bool(p.get("implicit_prefs", False)),
-            "coldStartStrategy": "drop",
-        }
-        if self.settings["implicitPrefs"]:
-            self.settings["alpha"] = float(p.get("alpha", 1.0))
-        # Checkpoint (to disk, inside the timed fit) only where the lineage needs it: at
-        # 10 iterations and an interval of 10 MLlib wrote one on its last iteration.
-        self.settings["checkpointInterval"] = (
-            10 if self.settings["maxIter"] >= CHECKPOINT_FROM_ITER else -1
-        )
+        self.settings = self.case_settings(case, algo)
         self.ds = ds
 
     def fit(self) -> Fitted:
@@ -399,9 +426,11 @@ class ALSComparator(_MLlib):
         test = self.test
         native = {"impl": "MLlib ALS", "settings": dict(self.settings), "input": self.cached}
         if self.settings["implicitPrefs"]:
-            from dmlbench.suites.define.workloads import ranking_at_10
+            from dmlbench.suites.define.extras import ranking_at_10
 
-            ours = cache(lambda: _as_ours(model, self.settings, self.be, self.ds))
+            # After the clock: our estimator of the case's problem, with MLlib's factors.
+            make = partial(self.algo.make, self.case.params, self.be, self.data)
+            ours = cache(lambda: _as_ours(model, make(), self.be, self.ds))
             return Fitted(
                 lambda d: self.algo.score(ours(), d),  # the case's metric: the objective
                 native=native,
@@ -419,25 +448,18 @@ class ALSComparator(_MLlib):
             shutil.rmtree(checkpoints, ignore_errors=True)
 
 
-def _as_ours(model: Any, settings: dict, be: Any, ds: Any) -> Any:
-    """MLlib's fitted factors in one of our ALS estimators (fitted attributes only), so
+def _as_ours(model: Any, est: Any, be: Any, ds: Any) -> Any:
+    """MLlib's fitted factors set on ``est``, one of our ALS estimators with the case's
+    parameters (the objective they are scored by is the case's), fitted attributes only, so
     that our code scores them: ids without a factor (no training rating) are zero and not
     known, as ours leaves them."""
-    from dmlbench.algorithms._als_kernels import merge_extent, ratings_extent
-    from dmlbench.algorithms.als import ALS
+    from dmlbench.algorithms.als_kernels import merge_extent, ratings_extent
 
     max_user, max_item, _, _, _ = be.aggregate(ds, ratings_extent, merge_extent)
-    est = ALS(
-        rank=settings["rank"],
-        reg_param=settings["regParam"],  # the objective it is scored by is the case's
-        implicit_prefs=settings["implicitPrefs"],
-        alpha=settings.get("alpha", 1.0),
-        backend=be,
-    )
     for side, frame, n in (("user", model.userFactors, max_user + 1),
                            ("item", model.itemFactors, max_item + 1)):  # fmt: skip
         rows = frame.collect()
-        factors, known = np.zeros((n, settings["rank"])), np.zeros(n, dtype=bool)
+        factors, known = np.zeros((n, est.rank)), np.zeros(n, dtype=bool)
         ids = np.array([row["id"] for row in rows], dtype=np.int64)
         if ids.size:
             factors[ids] = np.array([row["features"] for row in rows], dtype=np.float64)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from dmlbench.suites.define.workloads import ALGORITHMS, digest
+from dmlbench.suites.define.starts import digest
+from dmlbench.suites.define.workloads import ALGORITHMS
 from dmlbench.suites.natives.common import Comparator, Fitted, native_mlp_budget
 
 
@@ -26,7 +27,8 @@ class _OneCore(Comparator):
 
         self.case, self.algo = case, algo
         blocks = be.collect(ds)
-        self.X = np.vstack([b.X for b in blocks])
+        # (n_samples, n_features) and (n_samples,) or None; None again after release.
+        self.X: np.ndarray | None = np.vstack([b.X for b in blocks])
         self.y = None if blocks[0].y is None else np.concatenate([b.y for b in blocks])
         self._threads: Any = threadpool_limits(limits=1)
         self.threads = one_thread_pools()
@@ -77,10 +79,14 @@ class BaselineComparator(_OneCore):
             return f"scikit-learn has no estimator for {case.algorithm} declared as its baseline"
         return None
 
+    def case_settings(self, case, algo) -> dict[str, Any]:
+        # The case's seed and shared start applied as for ours (k-means: KMeans(init=
+        # centres, n_init=1)), ours' defaults where the case names none.
+        est = algo.make_baseline(algo.run_params(case, self.start))
+        return {} if est is None else est.get_params()
+
     def fit(self) -> Fitted:
         algo, X, y = self.algo, self.X, self.y
-        # The case's seed and shared start applied as for ours (k-means: KMeans(init=
-        # centres, n_init=1)).
         est = algo.make_baseline(algo.run_params(self.case, self.start))
         algo.fit(est, X, y)
         n_iter = getattr(est, "n_iter_", None)  # per class for some (LogisticRegression)
@@ -104,19 +110,29 @@ class BaselineComparator(_OneCore):
 class MLPComparator(_OneCore):
     """scikit-learn's ``MLPClassifier`` (ReLU, like ours) on the collected rows, one core."""
 
-    def fit(self) -> Fitted:
-        from sklearn.exceptions import ConvergenceWarning
+    def case_settings(self, case, algo) -> dict[str, Any]:
+        return self._estimator(case, algo).get_params()
+
+    def _estimator(self, case, algo) -> Any:
+        """scikit-learn's MLP for ``case`` (a time-to-target search changes its budget
+        between fits), with ours' parameters: the case's, else ours' defaults."""
         from sklearn.neural_network import MLPClassifier
 
-        algo, params, X, y = self.algo, self.case.params, self.X, self.y
-        ref = MLPClassifier(
-            hidden_layer_sizes=tuple(params.get("hidden_layer_sizes", (100,))),
-            solver="lbfgs" if params.get("solver") == "lbfgs" else "adam",
-            max_iter=native_mlp_budget(algo, self.case),
+        params = algo.ours_params(case.params)
+        return MLPClassifier(
+            hidden_layer_sizes=tuple(params["hidden_layer_sizes"]),
+            solver="lbfgs" if params["solver"] == "lbfgs" else "adam",
+            max_iter=native_mlp_budget(algo, case),
             # The hyperparameters both estimators name alike (scikit-learn's convention).
-            **{k: params[k] for k in ("learning_rate_init", "batch_size", "alpha") if k in params},
-            random_state=algo.seed_of(self.case),
+            **{k: params[k] for k in ("learning_rate_init", "batch_size", "alpha")},
+            random_state=algo.seed_of(case),
         )
+
+    def fit(self) -> Fitted:
+        from sklearn.exceptions import ConvergenceWarning
+
+        algo, X, y = self.algo, self.X, self.y
+        ref = self._estimator(self.case, algo)
         with warnings.catch_warnings():  # not converging in max_iter is a result, not an error
             warnings.simplefilter("ignore", ConvergenceWarning)
             ref.fit(X, y)

@@ -9,7 +9,13 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from dmlbench.backends._worker import SLOWDOWN_ENV
+from dmlbench.backends import SLOWDOWN_ENV
+from dmlbench.backends.registry import engine_packages
+
+#: Packages whose versions every environment record carries, around the engines' own
+#: (each backend's extra, from the registry): what the algorithms and reports run on.
+CORE_PACKAGES = ("numpy", "scipy", "scikit-learn")
+REPORT_PACKAGES = ("pandas",)
 
 
 def environment() -> dict[str, Any]:
@@ -20,17 +26,7 @@ def environment() -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
     versions = {}
-    for pkg in (
-        "numpy",
-        "scipy",
-        "scikit-learn",
-        "dask",
-        "distributed",
-        "dask-ml",
-        "pyspark",
-        "ray",
-        "pandas",
-    ):
+    for pkg in (*CORE_PACKAGES, *engine_packages(), *REPORT_PACKAGES):
         with suppress(metadata.PackageNotFoundError):
             versions[pkg] = metadata.version(pkg)
     commit = None
@@ -56,7 +52,7 @@ def environment() -> dict[str, Any]:
         ],
         "versions": versions,
         "git_commit": commit,
-        # A results file measured with the test-only slowdown says so (see _worker).
+        # A results file measured with the test-only slowdown says so (see SLOWDOWN_ENV).
         **({"test_slowdown": slowdown} if (slowdown := os.environ.get(SLOWDOWN_ENV)) else {}),
     }
 

@@ -257,11 +257,12 @@ def _redeliver(state: _State) -> None:
     """Send the first signal again after Python swallowed its :class:`Interrupted` (a
     thread, so that it lands after the callback that swallowed it has returned)."""
     state.swallowed.wait()
-    if state.done or state.signum is None:
+    main_thread = threading.main_thread().ident  # None only before it started: never here
+    if state.done or state.signum is None or main_thread is None:
         return
     state.again = True
     with suppress(Exception):
-        signal.pthread_kill(threading.main_thread().ident, state.signum)
+        signal.pthread_kill(main_thread, state.signum)
 
 
 def _watch(state: _State) -> None:
@@ -370,8 +371,11 @@ def _release_semaphores() -> None:
     """
     from multiprocessing import synchronize, util
 
-    for finalizer in list(util._finalizer_registry.values()):
-        if getattr(finalizer, "_callback", None) is synchronize.SemLock._cleanup:
+    # multiprocessing's own private names, which its type stubs do not declare.
+    finalizers = getattr(util, "_finalizer_registry", {})
+    cleanup = getattr(synchronize.SemLock, "_cleanup", None)
+    for finalizer in list(finalizers.values()):
+        if cleanup is not None and getattr(finalizer, "_callback", None) is cleanup:
             with suppress(Exception):
                 finalizer()
 

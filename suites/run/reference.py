@@ -13,21 +13,23 @@ from functools import partial
 import numpy as np
 
 from dmlbench.backends import get_backend
+from dmlbench.suites.define.dataset_spec import HELD_OUT_BLOCKS
 from dmlbench.suites.define.datasets import shifted_block
+from dmlbench.suites.define.extras import sample_rows
 from dmlbench.suites.define.spec import Case
-from dmlbench.suites.define.workloads import HELD_OUT_BLOCKS, sample_rows
 from dmlbench.suites.natives.common import block_source
 
 
 def extras_on(algo, model, be, ds, test=None) -> dict[str, float]:
     """:func:`extra_metrics` of a model fitted on the resident Dataset ``ds``, and its
     held-out metric on the Dataset ``test`` (``held_out_<metric>``) when there is one."""
-    from dmlbench.algorithms._common import targets
-    from dmlbench.algorithms._kernels import head_rows, vstack
+    from dmlbench.algorithms.base import targets
+    from dmlbench.algorithms.kernels import head_rows, vstack
 
-    y = targets(be, ds) if algo.extras_need_targets else None
+    extras = algo.extras  # the ExtrasPolicy says what its numbers need
+    y = targets(be, ds) if extras and extras.need_targets else None
     per = sample_rows(ds.n_blocks)
-    sample = be.aggregate(ds, head_rows, vstack, per) if algo.extras_need_sample else None
+    sample = be.aggregate(ds, head_rows, vstack, per) if extras and extras.need_sample else None
     out = algo.extra_metrics(model, ds, y, sample)
     if test is not None:
         out.update(algo.held_out_score(model, test))
@@ -54,12 +56,12 @@ def reference_metric(
     the local backend, from the same blocks (or regenerated from the same recipe). The
     extras include the metric on the held-out Dataset ``test`` when there is one. It runs
     with the case's seed and from the case's shared ``start`` (a
-    :class:`~dmlbench.suites.define.workloads.Start`, always: a case's own ``init`` is ours'
+    :class:`~dmlbench.suites.define.starts.Start`, always: a case's own ``init`` is ours'
     alone), so the check can be as tight as the problem is the same.
     """
     small = ds.n_samples <= algo.reference_max_rows
     params = algo.run_params(case, start)
-    ref = algo.reference(params) if algo.reference else None
+    ref = algo.make_reference(params)
     if small and ref is not None:
         blocks = driver_rows(case, data, be, ds)
         X = np.vstack([b.X for b in blocks])

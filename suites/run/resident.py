@@ -14,9 +14,10 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from dmlbench.suites.define.dataset_spec import HELD_OUT_BLOCKS
 from dmlbench.suites.define.datasets import shifted_block
 from dmlbench.suites.define.spec import Case
-from dmlbench.suites.define.workloads import DATASETS, HELD_OUT_BLOCKS
+from dmlbench.suites.define.workloads import DATASETS
 
 
 def resident_data(case: Case, be, phases: dict[str, Any]):
@@ -29,7 +30,7 @@ def resident_data(case: Case, be, phases: dict[str, Any]):
     data = DATASETS[case.dataset]
     t0 = time.perf_counter()
     if data.loader:
-        from dmlbench.algorithms._common import split_blocks
+        from dmlbench.algorithms.base import split_blocks
 
         (X, y), (X_test, y_test) = data.split()
         ds = be.from_blocks(split_blocks(X, y))
@@ -57,7 +58,7 @@ def _prepared(be, raw, data, phases: dict[str, Any]):
     (rebuilt from the raw recipe and the fitted parameters), so native libraries and the
     reference see exactly the rows ours trains on.
     """
-    from dmlbench.algorithms._table_kernels import prepared_block
+    from dmlbench.algorithms.table_kernels import prepared_block
 
     t0 = time.perf_counter()
     try:

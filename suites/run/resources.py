@@ -34,6 +34,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from dmlbench.backends.registry import RunFlag
 from dmlbench.suites.define.spec import Case, SuiteError
 
 #: Spark's reserved heap (``RESERVED_SYSTEM_MEMORY_BYTES``), outside its unified region.
@@ -108,8 +109,16 @@ def engine_options(backend: str, cases: list[Case], options: dict[str, Any]) -> 
     return sizer(cases, options) if sizer and cases else dict(options)
 
 
-def parse_conf(pairs: Iterable[str]) -> dict[str, str]:
-    """``["KEY=VALUE", ...]`` (the ``--spark-conf`` flags) as a dict; a later key wins.
+def parse_conf(pairs: Iterable[str], flag: RunFlag) -> dict[str, str]:
+    """``["KEY=VALUE", ...]`` (a backend's settings flag, such as ``--spark-conf``,
+    repeated) as a dict; a later key wins.
+
+    Parameters
+    ----------
+    pairs : iterable of str
+        The flag's values, in the order given.
+    flag : RunFlag
+        The flag (its registry entry's ``conf``), named by the error with its example.
 
     Raises
     ------
@@ -121,7 +130,7 @@ def parse_conf(pairs: Iterable[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise SuiteError(
-                f"--spark-conf must be KEY=VALUE (such as spark.driver.memory=8g); got {pair!r}"
+                f"{flag.flag} must be KEY=VALUE (such as {flag.example}); got {pair!r}"
             )
         conf[key.strip()] = value.strip()
     return conf

@@ -11,34 +11,33 @@
 * A case past its timeout is cancelled on the engine (``Backend.cancel``) and the suite
   goes on; an engine failure marks the case ``failed`` and the next case gets a new engine.
 
-Measuring is its only job: the results format is :mod:`dmlbench.reports.records`; progress,
-peak memory and the watchdog :mod:`~dmlbench.suites.run.monitor`; the environment record
-:mod:`~dmlbench.suites.run.environment`; the reference answer :mod:`~dmlbench.suites.run.reference`;
-native libraries :mod:`~dmlbench.suites.natives.common`; what an algorithm is, its spec
+Running cases is its only job: one launch is measured step by step in
+:mod:`~dmlbench.suites.run.measure`, and its launches made into the record by
+:mod:`~dmlbench.suites.run.record`; the results format is :mod:`dmlbench.reports.records`;
+progress, peak memory and the watchdog :mod:`~dmlbench.suites.run.monitor`; the environment
+record :mod:`~dmlbench.suites.run.environment`; native libraries
+:mod:`~dmlbench.suites.natives.common`; what an algorithm is, its spec
 (:mod:`~dmlbench.suites.define.workloads`).
 """
 
 from __future__ import annotations
 
 import json
-import operator
 import socket
-import statistics
 import sys
 import time
 import traceback
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
 from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from dmlbench.backends import patterns as offered_patterns
-from dmlbench.backends._registry import cluster_endpoints, missing_modules
-from dmlbench.backends._rounds import achieved_rates, per_iteration
+from dmlbench.backends.registry import cluster_endpoints, missing_modules
 from dmlbench.reports.records import (
     RESULTS_NAME,
+    Record,
     append_record,
     make_record,
     read_records,
@@ -46,26 +45,14 @@ from dmlbench.reports.records import (
 )
 from dmlbench.suites.bench.limits import machine_limits
 from dmlbench.suites.define.spec import Case, Suite, SuiteError
-from dmlbench.suites.define.workloads import ALGORITHMS
-from dmlbench.suites.natives.common import (
-    NATIVES,
-    Comparator,
-    Fitted,
-    NativeUnsupported,
-    block_source,
-    comparator,
-    native_rule,
-    no_native_reason,
-)
+from dmlbench.suites.natives.common import NATIVES, NativeUnsupported, comparator, no_native_reason
 from dmlbench.suites.run import interrupts
 from dmlbench.suites.run.environment import calibration, environment, machine_state
+from dmlbench.suites.run.measure import measure_launch
 from dmlbench.suites.run.monitor import PeakMemory, Progress, Watchdog
-from dmlbench.suites.run.reference import extras_on, reference_metric
-from dmlbench.suites.run.repeats import merge_launches, stop_reason
-from dmlbench.suites.run.resident import resident_data
+from dmlbench.suites.run.record import Launch, build_record
 from dmlbench.suites.run.resources import engine_options
 from dmlbench.suites.run.run_lock import run_lock
-from dmlbench.suites.run.target import held_out, reaches_target, time_to_quality, time_to_target
 
 #: Seconds an engine gets to shut down after an interrupt, before its processes are ended.
 CLOSE_AFTER_INTERRUPT_S = 4.0
@@ -240,29 +227,30 @@ class _Engine:
         self.be = None
 
 
-def _run_one(case: Case, engine: _Engine, timeout: float) -> dict[str, Any]:
+def _run_one(case: Case, engine: _Engine, timeout: float) -> Record:
     """One case: each of its ``launches`` on a fresh engine (the first on the group's),
-    merged into one record; a launch that does not measure ends the case with its outcome."""
+    made into one record; a launch that does not measure ends the case with its outcome."""
     reason = skip_reason(case)
     if reason:
         return {"outcome": "skipped", "reason": reason}
-    launches: list[dict[str, Any]] = []
+    launches: list[Launch] = []
     for k in range(case.launches):
         if k:
             engine.close()  # launch-level variance: a new engine, new data placement
-        earlier = [r["phases"]["fit_s"] for r in launches]
-        result = _one_launch(case, engine, timeout, earlier)
-        if "phases" not in result or case.launches == 1:  # did not measure: the case ends
-            return result if not launches else {**result, "reason": f"launch {k + 1}: "
-                                                f"{result.get('reason')}"}  # fmt: skip
-        launches.append(result)
-    return merge_launches(launches)
+        measured = _one_launch(case, engine, timeout, [x.fits.timed for x in launches])
+        if not isinstance(measured, Launch):  # it did not measure: the case ends here
+            if launches:
+                measured["reason"] = f"launch {k + 1}: {measured.get('reason')}"
+            return measured
+        launches.append(measured)
+    return build_record(launches)
 
 
 def _one_launch(
     case: Case, engine: _Engine, timeout: float, earlier: list[list[float]]
-) -> dict[str, Any]:
-    """One launch of ``case`` on ``engine`` (started here if it is not running)."""
+) -> Launch | Record:
+    """One launch of ``case`` on ``engine`` (started here if it is not running): what it
+    measured, or the outcome of a launch that could not measure."""
     failed_before = engine.start_error is not None
     try:
         be = engine.get()
@@ -276,259 +264,32 @@ def _one_launch(
     watchdog = Watchdog(be, timeout)
     try:
         with PeakMemory() as memory, watchdog:
-            record = _measure(case, be, earlier)
-        record["peak_memory_mb"] = round(memory.peak / 2**20, 1)
-        record["phases"]["engine_start_s"] = engine.start_s
-        record["backend_info"] = _plain(be.info())
-        # What the case really ran on (an existing cluster gives all of its workers).
-        record["n_workers"] = record["backend_info"]["n_workers"]
-        return record
+            launch = measure_launch(case, be, earlier)
+        return replace(
+            launch,
+            peak_memory_mb=round(memory.peak / 2**20, 1),
+            engine_start_s=engine.start_s,
+            backend_info=_plain(be.info()),
+        )
     except Cancelled:
         return {"outcome": "timeout", "reason": f"over the {timeout:g} s timeout; cancelled"}
     except NativeUnsupported as exc:
         return {"outcome": "skipped", "reason": str(exc)}
     except BackendError as exc:  # the engine itself failed: the next case gets a new one
         engine.close()
-        return {
-            "outcome": "failed",
-            "reason": f"engine failure: {exc}",
-            "traceback": traceback.format_exc(limit=5),
-        }
+        return _failed(f"engine failure: {exc}")
     except Exception as exc:  # noqa: BLE001 - one failing case must not stop the suite
         if watchdog.fired:
             return {"outcome": "timeout", "reason": f"over the {timeout:g} s timeout; cancelled"}
         if not be.engine_alive():  # an error outside a verb's round, from a dead engine
             engine.close()
-            return {
-                "outcome": "failed",
-                "reason": f"engine failure: {type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(limit=5),
-            }
-        return {
-            "outcome": "failed",
-            "reason": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc(limit=5),
-        }
+            return _failed(f"engine failure: {type(exc).__name__}: {exc}")
+        return _failed(f"{type(exc).__name__}: {exc}")
 
 
-def _measure(case: Case, be, earlier: list[list[float]] | None = None) -> dict[str, Any]:
-    """Measure one launch of ``case`` on the started ``be``: data made resident, the
-    implementation prepared (untimed), the cold fit, the timed fits (until
-    :func:`~dmlbench.suites.run.repeats.stop_reason`; ``earlier`` launches' fits count toward
-    an auto interval), every fit's answer checked."""
-    algo = ALGORITHMS[case.algorithm].for_case(case.params)
-    phases: dict[str, Any] = {}
-    ds, test, data = resident_data(case, be, phases)
-    impl: Comparator = comparator(case.algorithm, case.backend) if case.impl == "native" else Ours()
-    try:
-        start, started = _start(case, algo, data, phases)
-        impl.start = start  # every implementation (and the reference) starts from it
-        if case.impl != "native" and algo.warm_up is not None:
-            # Ours' compiled kernels, loaded in every worker process that holds a block
-            # (the tasks patterns: those the scheduler gave the warm-up's tasks; the cold
-            # fit then warms any other it uses), before any fit.
-            t0 = time.perf_counter()
-            warmed = be.aggregate(ds, algo.warm_up, operator.or_)
-            phases["compile_s"] = time.perf_counter() - t0
-            phases["compile_processes"] = len(warmed)
-        # Untimed: the input in the form the implementation needs, cached and complete.
-        t0 = time.perf_counter()
-        impl.held_out_rows = test
-        impl.prepare(case, algo, data, be, ds)
-        phases["prepare_s"] = time.perf_counter() - t0
-        target = algo.target_of(case)
-        goal = None
-        if target is not None:  # untimed: the smallest budget that reaches the target
-            t0 = time.perf_counter()
-            goal = time_to_target(impl, case, algo, test, target)
-            phases["search_s"] = time.perf_counter() - t0
-        metric_name = algo.metric.name if goal is None else goal["metric"]
-        fits, traces, values, scoring, n_iters, rebuilt = [], [], [], [], [], []
-        splits: list[dict[str, Any]] = []
-        stop = None
-        while stop is None:  # the first (cold) fit is kept apart from the timed ones
-            rebuilt_before = be.rebuilt_blocks
-            with be.record_rounds() as rounds:
-                t0 = time.perf_counter()
-                model = impl.fit()  # one clock for ours and the natives: around fit() alone
-                fits.append(time.perf_counter() - t0)
-            # Where the fit's time went, round by round (a native's rounds are its own
-            # engine's, not the protocol's: none recorded).
-            splits.append(rounds.split(fits[-1]))
-            # Blocks a fit found missing on its workers were rebuilt inside its clock.
-            rebuilt.append(be.rebuilt_blocks - rebuilt_before)
-            placement = be.block_hosts(ds)  # as the fit left them, before it is scored
-            traces.append(model.trace or [])
-            n_iters.append(model.n_iter)
-            # Every fit's answer is checked, scored after its clock stopped: a repeat that
-            # came out fast because it stopped early must not hide behind a good last one.
-            t0 = time.perf_counter()
-            values.append(model.metric(ds) if goal is None else held_out(model, test))
-            scoring.append(time.perf_counter() - t0)
-            stop = stop_reason(case, fits[1:], earlier or ()) if len(fits) > 1 else None
-        impl.verify()  # the input is still resident and complete after the last fit
-        phases["fit_cold_s"], timed = fits[0], fits[1:]
-        phases["fit_s"] = timed
-        phases["predict_s"] = statistics.median(scoring)
-        value = values[-1]
-        extras = model.extras(ds, test) if model.extras else {}
-        native = case.impl == "native"
-        if goal is None:
-            reference, ref_source, ref_extras = reference_metric(
-                case, algo, data, be, ds, test, start
-            )
-            # A native whose problem differs from ours (dask-ml penalises the intercept)
-            # brings its own rule, with its reason, into the record; ours never does.
-            rule = native_rule(algo, (model.native or {}).get("tolerance"), reference)
-        else:  # every fit must reach the target: ours and a native, one rule
-            reference, ref_source, ref_extras = target, "the case's target", {}
-            rule = {"value": 0.0, "reason": f"time to target: every fit's {metric_name} at "
-                    f"least {target:g}, at {goal['budget_param']}={goal['budget']}"}  # fmt: skip
-        # Ours from the case's own init is not the reference's problem: the spec's rule.
-        if started and not started["shared"] and algo.own_start_tolerance is not None:
-            rule = {"value": algo.own_start_tolerance, "reason": started["reason"]}
-        tolerance = rule["value"] if rule else algo.tolerance_for(native)
-        passed = [
-            algo.quality_ok(v, reference, native=native, tolerance=rule and rule["value"])
-            if goal is None
-            else reaches_target(algo, v, target)
-            for v in values
-        ]
-        ok = all(passed)
-        failed = [
-            f"{_fit_name(i)}: {metric_name} {v:.10g}"
-            for i, (v, p) in enumerate(zip(values, passed, strict=True))
-            if not p
-        ]
-        trace = getattr(model, "trace", None) or []
-        timed_iters = [n for n in n_iters[1:] if n]
-        n_iter = statistics.median_low(timed_iters) if timed_iters else None
-        # One way for everyone: the timed median over the timed fits' median iterations
-        # (set-up and final passes included, as in a library's fit). Ours' trace also
-        # gives the rounds alone.
-        per_iter = statistics.median(timed) / n_iter if n_iter else None
-        per_round = (
-            statistics.median(np.diff([0.0] + [r["seconds"] for r in trace])) if trace else None
-        )
-        split = None if native else per_iteration(splits[1:], n_iters[1:])
-        achieved = None if native else achieved_rates(model.work, splits[1:])
-        return {
-            "outcome": "ok" if ok else "wrong-answer",
-            "reason": None
-            if ok
-            else (
-                f"{len(failed)} of {len(values)} fits off the reference {metric_name} "
-                f"{reference:.10g} (tolerance {tolerance:g}, "
-                f"{'relative' if algo.metric.relative else 'absolute'}): {'; '.join(failed)}"
-            ),
-            "n_samples": ds.n_samples,
-            "phases": phases,
-            "fit_median_s": statistics.median(timed),
-            "repeats_stop": stop,
-            "fit_spread_s": [min(timed), max(timed)],
-            "n_iter": n_iter,
-            "n_iter_per_fit": n_iters,  # the cold fit first; None where a library hides it
-            "rebuilt_blocks": rebuilt,  # per fit, the cold one first: 0 when all resident
-            # Per block of the case's data, the host that held it in the last fit's last
-            # round ("": the engine places it); a native's data is its library's own.
-            "block_hosts": None if native else list(placement),
-            # Per timed fit, then the typical iteration: compute, imbalance, engine, driver.
-            "round_split_per_fit": None if native else splits[1:],
-            "round_split": split,
-            "achieved": achieved,  # per worker: its kernel's bytes/s and flop/s
-            "per_iteration_s": per_iter,
-            "per_round_s": per_round,
-            "trace": trace,
-            "timed_traces": traces[1:],  # one per timed fit: convergence bands
-            "quality": {
-                "metric": metric_name,
-                "value": value,
-                "values": values,  # one per fit, the cold one first
-                "reference": reference,
-                "reference_source": ref_source,
-                "tolerance": tolerance,
-                **({"tolerance_reason": rule["reason"]} if rule else {}),
-                "ok": ok,
-                **(
-                    {"time_to_quality": time_to_quality(algo, traces, reference)}
-                    if algo.trace_is_metric and goal is None and any(traces)
-                    else {}
-                ),
-                "extras": {
-                    name: {"value": v, "reference": ref_extras.get(name)}
-                    for name, v in extras.items()
-                },
-            },
-            **({"native": model.native} if model.native else {}),
-            **({"seed": seed} if (seed := algo.seed_of(case)) is not None else {}),
-            **({"start": started} if started else {}),
-            **({"target": goal} if goal else {}),
-        }
-    finally:
-        with suppress(Exception):
-            impl.release()
-        for resident in (ds, test):
-            if resident is not None:
-                with suppress(Exception):
-                    be.free(resident)
-
-
-def _start(case: Case, algo, data, phases: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
-    """(the case's shared Start or None, its record or None), ``phases["start_s"]`` set.
-
-    Computed once per case, before any implementation's ``prepare`` and outside every
-    clock, from the case's rows (block 0 rebuilt on the driver from the resident recipe).
-    The record says how it was made and whether ours started from it too.
-    """
-    if algo.start is None:
-        return None, None
-    t0 = time.perf_counter()
-    start = algo.start(case, block_source(case, data)[0], algo.seed_of(case))
-    phases["start_s"] = time.perf_counter() - t0
-    # Natives and the reference keep the shared start whatever the case says for ours.
-    shared = case.impl == "native" or algo.starts_shared(case, start)
-    record = {**start.record, "shared": shared}
-    if not shared:
-        own = {k: case.params[k] for k in start.params if k in case.params}
-        tol = algo.own_start_tolerance
-        record["reason"] = (
-            f"ours starts from the case's own {own!r}, the reference from the shared start "
-            f"{start.record.get('digest', '')}: not the same problem"
-            + ("" if tol is None else f", checked one-sided at {tol:g}")
-        )
-    return start, record
-
-
-def _fit_name(index: int) -> str:
-    """How a reason names fit ``index`` of a case (0 is the cold fit)."""
-    return "cold fit" if index == 0 else f"timed repeat {index}"
-
-
-class Ours(Comparator):
-    """dmlbench's written-once estimator, behind the interface of the native comparators."""
-
-    library = "dmlbench"
-
-    def prepare(self, case: Case, algo, data, be, ds) -> None:
-        # Nothing to convert: the resident dataset is what ours trains on.
-        self.case, self.algo, self.data, self.be, self.ds = case, algo, data, be, ds
-
-    def fit(self) -> Fitted:
-        algo, be = self.algo, self.be
-        # The case's seed and the shared start (unless the case names its own init).
-        est = algo.make(algo.run_params(self.case, self.start, ours=True), be, self.data)
-        est.fit(self.ds)
-        held_out = algo.held_out_metric or algo.metric
-        return Fitted(
-            lambda d: algo.score(est, d),
-            getattr(est, "n_iter_", None),
-            getattr(est, "trace_", None),
-            extras=lambda d, test: extras_on(algo, est, be, d, test),
-            held_out=lambda test: algo.score(est, test, metric=held_out),
-            # What one pass of its main kernel costs; an estimator that does not count
-            # it (ALS, the table preprocessor: not DistributedEstimators) has none.
-            work=getattr(est, "pass_work", lambda n_samples: None)(self.ds.n_samples),
-        )
+def _failed(reason: str) -> Record:
+    """A ``failed`` outcome with its reason and the traceback of the error being handled."""
+    return {"outcome": "failed", "reason": reason, "traceback": traceback.format_exc(limit=5)}
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:

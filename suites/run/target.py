@@ -37,7 +37,7 @@ def time_to_target(impl: Comparator, case: Case, algo, test, target: float) -> d
         ``metric``, ``target``, ``budget_param``, ``budget`` (chosen), ``reached`` and
         ``search``: one ``{"budget", "seconds", "value", "n_iter"}`` per fit tried.
     """
-    name, metric = algo.budget_param, algo.held_out_metric or algo.metric
+    name, metric = algo.budget_param, algo.held_out
     cap = int(case.params.get(name, DEFAULT_TARGET_BUDGET))
     if test is None:
         raise ValueError(
@@ -73,7 +73,7 @@ def time_to_target(impl: Comparator, case: Case, algo, test, target: float) -> d
 
 def reaches_target(algo, value: float, target: float) -> bool:
     """Whether a held-out value reaches the target, in the held-out metric's direction."""
-    metric = algo.held_out_metric or algo.metric
+    metric = algo.held_out
     return value >= target if metric.higher_is_better else value <= target
 
 

@@ -5,8 +5,8 @@ import pytest
 from sklearn import datasets, model_selection
 
 from dmlbench.algorithms import CNNClassifier, MLPClassifier
-from dmlbench.algorithms._common import split_blocks
-from dmlbench.algorithms._nets import CNN, MLP
+from dmlbench.algorithms.base import split_blocks
+from dmlbench.algorithms.nets import CNN, MLP
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import selected_backends
 
-from dmlbench.backends._registry import missing_modules
+from dmlbench.backends.registry import install_hint, missing_modules
 from dmlbench.reports.records import read_records
 from dmlbench.suites.cli.commands import main
 
@@ -43,7 +43,7 @@ def suite(tmp_path: Path, engine: str, workers: int = 2) -> Path:
 
 def installed(engine: str) -> None:
     if missing_modules(engine):
-        pytest.skip(f"enabled by pip install 'dmlbench[{engine}]'")
+        pytest.skip(f"enabled by {install_hint(engine)}")
 
 
 def closed_port() -> int:

@@ -9,12 +9,12 @@ import textwrap
 import pytest
 
 from dmlbench.backends import get_backend
-from dmlbench.backends._registry import missing_modules
 from dmlbench.backends.conformance import (
     check_aggregate_matches_numpy,
     check_from_blocks,
     indexed_block,
 )
+from dmlbench.backends.registry import missing_modules
 
 
 def test_dask_existing_scheduler_is_used_and_left_clean():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from dmlbench.backends._registry import missing_modules
+from dmlbench.backends.registry import missing_modules
 from dmlbench.reports.records import read_records
 
 #: Clusters of real daemons across network namespaces: tens of seconds each (CI runs them).

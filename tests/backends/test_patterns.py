@@ -13,13 +13,13 @@ import time
 
 import numpy as np
 import pytest
-from conftest import EXTRA, selected_backends
+from conftest import selected_backends
 from sklearn import datasets
 
 from dmlbench.algorithms import KMeans, LinearRegression
 from dmlbench.backends import get_backend
-from dmlbench.backends._registry import missing_modules
 from dmlbench.backends.conformance import CHECKS, gaussian_block
+from dmlbench.backends.registry import install_hint, missing_modules
 
 ENGINES = [name for name in ("dask", "ray") if name in selected_backends()]
 
@@ -27,7 +27,7 @@ ENGINES = [name for name in ("dask", "ray") if name in selected_backends()]
 def start(name: str, pattern: str):
     """A started backend in ``pattern``, or a skip that says how to enable it."""
     if missing_modules(name):
-        pytest.skip(f"{name} is not installed: enabled by pip install 'dmlbench[{EXTRA[name]}]'")
+        pytest.skip(f"{name} is not installed: enabled by {install_hint(name)}")
     # Not `import ray` here: the adapter sets Ray's loopback-only switch before the first
     # import, and an earlier import would make Ray listen on every interface.
     ray = sys.modules.get("ray")
@@ -109,7 +109,7 @@ def test_free_releases_the_futures(tasks):
 @pytest.mark.parametrize("name", ["dask", "ray"])
 def test_unknown_pattern_is_refused(name):
     if missing_modules(name):
-        pytest.skip(f"{name} is not installed: enabled by pip install 'dmlbench[{EXTRA[name]}]'")
+        pytest.skip(f"{name} is not installed: enabled by {install_hint(name)}")
     with pytest.raises(
         ValueError,
         match=rf"The 'pattern' parameter of get_backend\('{name}'\) must be one of "
@@ -177,20 +177,17 @@ def test_an_unknown_pattern_is_refused_with_the_valid_ones():
 
 
 def test_the_report_puts_each_pattern_beside_the_fastest():
-    from dmlbench.reports.records import make_record
+    from made_up import record as made_up
+
     from dmlbench.reports.results import Results
-    from dmlbench.reports.tables import comparison, patterns
+    from dmlbench.reports.sections.comparison import tables as comparison
+    from dmlbench.reports.sections.patterns import tables as patterns
 
     def record(pattern, impl, fit, per_round):
-        case = {
-            "suite": "s", "algorithm": "kmeans", "dataset": "blobs", "params": {},
-            "backend": "dask", "n_workers": 2, "impl": impl, "n_samples": 1000,
-            "n_features": 20, "repeats": 3, "timeout": 60.0, "seed": 0, "pattern": pattern,
-        }  # fmt: skip
-        return make_record(
-            case, "ok", fit_median_s=fit, fit_spread_s=[fit, fit], per_round_s=per_round,
-            n_iter=10, phases={"fit_s": [fit] * 3},
-        )  # fmt: skip
+        """Three fits of ``fit`` seconds, each 10 rounds of ``per_round``."""
+        trace = [{"iteration": i + 1, "seconds": per_round * (i + 1)} for i in range(10)]
+        return made_up("kmeans", "dask", 2, 1000, fit, impl=impl, params={}, suite="s",
+                       fits=[fit] * 3, trace=trace, pattern=pattern)  # fmt: skip
 
     results = Results(
         cases=[

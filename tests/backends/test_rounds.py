@@ -11,12 +11,12 @@ import pytest
 from conftest import selected_backends
 from made_up import record
 
-from dmlbench.backends._registry import missing_modules
-from dmlbench.backends._rounds import TERMS
-from dmlbench.reports import tables
+from dmlbench.backends.registry import missing_modules
+from dmlbench.backends.rounds import TERMS
 from dmlbench.reports.records import append_record, read_records
 from dmlbench.reports.render import report
 from dmlbench.reports.results import load
+from dmlbench.reports.sections.rounds import tables as round_tables
 from dmlbench.suites.define.spec import expand
 from dmlbench.suites.run.runner import run_suite
 
@@ -61,12 +61,16 @@ def test_every_timed_fit_of_ours_records_where_its_time_went(tmp_path):
 
 
 def with_split(workers: int, compute: float, imbalance: float, engine: float, driver: float):
-    r = record("kmeans", "dask", workers, seconds=4 * (compute + imbalance + engine + driver))
-    r["round_split"] = {
-        "compute_s": compute, "imbalance_s": imbalance, "engine_s": engine,
-        "driver_s": driver, "unsplit_s": 0.0, "rounds_per_iter": 1.0, "n_fits": 1,
+    """A record whose every fit is 4 iterations of one round split this way."""
+    per_iter = {"compute_s": compute, "imbalance_s": imbalance, "engine_s": engine,
+                "driver_s": driver, "unsplit_s": 0.0}  # fmt: skip
+    split = {
+        **{term: 4 * s for term, s in per_iter.items()}, "rounds": 4,
         "straggler": (compute + imbalance) / compute,
     }  # fmt: skip
+    r = record("kmeans", "dask", workers, seconds=sum(split[t] for t in TERMS), split=split)
+    assert r["round_split"]["rounds_per_iter"] == 1.0 and r["round_split"]["n_fits"] == 1
+    assert r["round_split"]["compute_s"] == compute
     return r
 
 
@@ -77,7 +81,7 @@ def test_the_cost_model_predicts_from_one_worker_compute_and_names_what_it_misse
     path = tmp_path / "results.jsonl"
     for r in (one, two):
         append_record(path, r)
-    (table,) = tables.rounds(load([tmp_path]))
+    (table,) = round_tables(load([tmp_path]))
     rows = {row[2]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert rows[1]["predicted (ms/iter)"] == pytest.approx(103.0)
     assert rows[1]["error"] == pytest.approx(0.0)
@@ -94,7 +98,7 @@ def test_the_cost_model_predicts_from_one_worker_compute_and_names_what_it_misse
 
 def test_a_record_without_a_split_is_left_out_of_the_table(tmp_path):
     append_record(tmp_path / "results.jsonl", record("kmeans", "dask", 1))
-    assert tables.rounds(load([tmp_path])) == []
+    assert round_tables(load([tmp_path])) == []
 
 
 @pytest.mark.slow
@@ -120,6 +124,6 @@ def test_two_workers_on_a_real_engine_split_and_predict(tmp_path, dmlbench_cli):
         assert typical["engine_s"] > 0 and typical["straggler"] >= 1.0
     assert by_workers[1]["round_split"]["imbalance_s"] == 0.0
     assert by_workers[2]["round_split"]["imbalance_s"] > 0.0  # two clocks never agree exactly
-    (table,) = tables.rounds(load([tmp_path]))
+    (table,) = round_tables(load([tmp_path]))
     row = next(dict(zip(table.columns, x, strict=True)) for x in table.rows if x[2] == 2)
     assert row["predicted (ms/iter)"] > 0 and abs(row["error"]) < 1.0, row

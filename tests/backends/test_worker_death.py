@@ -19,7 +19,7 @@ import psutil
 import pytest
 from conftest import selected_backends
 
-from dmlbench.backends._registry import missing_modules
+from dmlbench.backends.registry import install_hint, missing_modules
 from dmlbench.reports.records import read_records
 
 DMLBENCH = str(Path(sys.executable).with_name("dmlbench"))
@@ -109,7 +109,7 @@ def test_a_worker_killed_mid_case_fails_that_case_only(tmp_path, victim):
     if engine not in selected_backends():
         pytest.skip(f"enabled by DMLBENCH_BACKENDS including {engine}")
     if missing_modules(engine):
-        pytest.skip(f"enabled by pip install 'dmlbench[{engine}]'")
+        pytest.skip(f"enabled by {install_hint(engine)}")
     suite = tmp_path / "suite.toml"
     suite.write_text(SUITE.format(engine=engine, epochs=epochs))
     out = tmp_path / "out"

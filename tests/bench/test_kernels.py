@@ -65,7 +65,7 @@ def test_json_holds_every_repeat_and_the_machine(tmp_path, monkeypatch):
 @pytest.mark.parametrize("offset", [0.0, 1e4])  # near the origin, and far (cancellation)
 @pytest.mark.parametrize("rows", [0, 1, 255, 256, 257, 8193])  # around the 256-row chunk
 def test_the_compiled_lloyd_step_gives_the_numpy_kernels_answer(rows, offset):
-    from dmlbench.algorithms._kernels import lloyd_partial, lloyd_partial_numpy
+    from dmlbench.algorithms.kernels import lloyd_partial, lloyd_partial_numpy
     from dmlbench.backends import Block
 
     rng = np.random.default_rng(rows)
@@ -83,15 +83,15 @@ def test_the_compiled_lloyd_step_gives_the_numpy_kernels_answer(rows, offset):
 
 
 def test_the_compiled_kernel_is_compiled_once_for_every_input_layout():
-    from dmlbench.algorithms import _compiled
-    from dmlbench.algorithms._kernels import lloyd_partial, warm_compiled
+    from dmlbench.algorithms import compiled
+    from dmlbench.algorithms.kernels import lloyd_partial, warm_compiled
     from dmlbench.backends import Block
 
     read_only = np.zeros((1, 1))
     read_only.setflags(write=False)  # as Ray's object store hands blocks out
     for block in (np.zeros((1, 1)), read_only):  # the runner warms each block's kind
         assert warm_compiled(Block(block, None)) == {os.getpid()}
-    warmed = set(_compiled.lloyd_step.signatures)
+    warmed = set(compiled.lloyd_step.signatures)
     X = np.random.default_rng(0).random((600, 5))
     frozen = X.copy()
     frozen.setflags(write=False)
@@ -101,7 +101,7 @@ def test_the_compiled_kernel_is_compiled_once_for_every_input_layout():
         lloyd_partial(Block(block, None), centers)
     # Writable and read-only C-ordered float64 blocks, writable centres: the kinds the
     # warm-up made; no fit compiles another.
-    assert set(_compiled.lloyd_step.signatures) == warmed and len(warmed) == 2, warmed
+    assert set(compiled.lloyd_step.signatures) == warmed and len(warmed) == 2, warmed
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -109,7 +109,7 @@ def test_the_compiled_kernel_is_compiled_once_for_every_input_layout():
 def test_the_chunked_logistic_loss_and_gradient_are_the_textbook_ones(rows, n_classes):
     from scipy.special import expit, log_softmax
 
-    from dmlbench.algorithms._kernels import logistic_loss_grad
+    from dmlbench.algorithms.kernels import logistic_loss_grad
     from dmlbench.backends import Block
 
     rng = np.random.default_rng(rows)

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from made_up import record
 
-from dmlbench.backends._rounds import achieved_rates
-from dmlbench.reports import tables
+from dmlbench.backends.rounds import achieved_rates
 from dmlbench.reports.records import read_records
 from dmlbench.reports.render import report
 from dmlbench.reports.results import load
+from dmlbench.reports.sections.environment import limit_rows
+from dmlbench.reports.sections.limits import table as limits_table
 from dmlbench.suites.bench import limits
 from dmlbench.suites.define.spec import expand
 from dmlbench.suites.run.runner import run_suite
@@ -111,7 +112,7 @@ def test_every_run_stores_the_limits_and_each_case_its_kernels_rates(tmp_path):
     assert 0 < got["bytes_per_s"] / 1e9 < 2 * env_limits["triad_gbs"]["1"], got
     assert logistic["achieved"]["kernel"] == "logistic_loss_grad"
     assert mlp["achieved"] is None  # its passes are mini-batches: not counted
-    table = tables.machine_limits(load([path]))
+    table = limits_table(load([path]))
     assert [row[4] for row in table.rows] == ["lloyd_partial", "logistic_loss_grad"]
     gbs, share, gflops, of_dgemm = table.rows[0][5:]
     assert share == pytest.approx(gbs / env_limits["triad_gbs"]["1"])
@@ -125,15 +126,20 @@ def test_every_run_stores_the_limits_and_each_case_its_kernels_rates(tmp_path):
 def test_the_limits_table_uses_the_bandwidth_of_as_many_processes_as_workers():
     env = {"limits": {"triad_gbs": {"1": 10.0, "2": 16.0}, "dgemm_gflops": 40.0}}
     rows = []
+    # Every fit: one Lloyd pass (4 bytes, 8 flops) in 1 ns of a worker's compute: 4 GB/s
+    # and 8 GFLOP/s per worker.
+    work = {"kernel": "lloyd_partial", "bytes": 4.0, "flops": 8.0}
+    split = {"rounds": 1, "compute_s": 1e-9, "imbalance_s": 0.0, "engine_s": 0.0,
+             "driver_s": 0.0, "unsplit_s": 0.0, "straggler": None,
+             "compute_by_fn": {"lloyd_partial": [1, 1e-9]}}  # fmt: skip
     for workers in (1, 2, 4):
-        r = record(backend="dask", workers=workers, n=1000)
+        r = record(backend="dask", workers=workers, n=1000, split=split, work=work)
+        assert r["achieved"]["flops_per_s"] == pytest.approx(8e9)
         r["environment"] = env
-        r["achieved"] = {"kernel": "lloyd_partial", "bytes_per_s": 4e9, "flops_per_s": 8e9,
-                         "pass_bytes": 1.0, "pass_flops": 1.0, "passes": 1}  # fmt: skip
         rows.append(r)
     from dmlbench.reports.results import Results
 
-    table = tables.machine_limits(Results(rows))
+    table = limits_table(Results(rows))
     shares = [row[6] for row in table.rows]
     # 1 worker: 4 / 10; 2 workers: 8 / 16; 4 (oversubscribed on 2 cores): 16 / 16.
     assert shares == pytest.approx([0.4, 0.5, 1.0])
@@ -150,7 +156,7 @@ def test_limits_that_cannot_be_measured_are_an_entry_not_a_failed_run(tmp_path, 
     got = limits.machine_limits()
     assert got == {"error": "not measured: TimeoutError: a triad process never reported"}
     assert not (tmp_path / "limits.json").exists()  # nothing cached: measured next run
-    assert tables._limit_rows(got) == [["machine limits", got["error"]]]
+    assert limit_rows(got) == [["machine limits", got["error"]]]
 
 
 def test_the_cache_key_is_the_same_in_every_process():

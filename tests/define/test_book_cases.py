@@ -476,9 +476,13 @@ def test_implicit_als_as_a_suite_runs_it_and_mllib_implicit_beside_it(backend):
     """A case of ours (checked against the local oracle), and on Spark MLlib's
     ALS(implicitPrefs=True) on the same interactions, scored by our code on its factors:
     the same popularity baseline, to the digit."""
-    from dmlbench.suites.run import runner
+    from dmlbench.suites.run.measure import measure_launch
+    from dmlbench.suites.run.record import build_record
 
-    ours = runner._measure(implicit_case("dmlbench", backend.name, backend.n_workers), backend)
+    def measure(case):
+        return build_record([measure_launch(case, backend)])
+
+    ours = measure(implicit_case("dmlbench", backend.name, backend.n_workers))
     assert ours["outcome"] == "ok", ours["reason"]
     # checked by the implicit objective (to 1e-6 of the oracle's), not an RMSE of preferences
     assert ours["quality"]["metric"] == "objective"
@@ -488,7 +492,7 @@ def test_implicit_als_as_a_suite_runs_it_and_mllib_implicit_beside_it(backend):
         assert e["value"] == pytest.approx(e["reference"], rel=1e-9), name
     if backend.name != "spark":
         return
-    native = runner._measure(implicit_case("native", "spark", backend.n_workers), backend)
+    native = measure(implicit_case("native", "spark", backend.n_workers))
     assert native["outcome"] == "ok", native["reason"]  # its objective within 5 % of ours
     assert native["quality"]["metric"] == "objective"
     settings = native["native"]["settings"]

@@ -13,8 +13,11 @@ import pytest
 from dmlbench.reports.records import read_records
 from dmlbench.reports.results import case_value
 from dmlbench.suites.define import workloads
+from dmlbench.suites.define.algorithm_spec import AlgorithmSpec
+from dmlbench.suites.define.metrics import R2
+from dmlbench.suites.define.references import sklearn_linear
 from dmlbench.suites.define.spec import expand
-from dmlbench.suites.define.workloads import ALGORITHMS, R2, AlgorithmSpec, sklearn_linear
+from dmlbench.suites.define.workloads import ALGORITHMS
 from dmlbench.suites.run.runner import run_suite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +72,13 @@ def _names_compared(path: Path) -> set[str]:
     return found
 
 
+#: The modules of ``suites/define`` that declare algorithms and what they are checked by.
+DECLARING = (
+    "workloads", "algorithm_spec", "policies", "metrics", "starts", "references", "extras",
+    "dataset_spec",
+)  # fmt: skip
+
+
 def test_no_branching_on_algorithm_estimator_or_metric_names():
     spec_names = {
         *ALGORITHMS,
@@ -76,7 +86,9 @@ def test_no_branching_on_algorithm_estimator_or_metric_names():
         *(a.metric.name for a in ALGORITHMS.values()),
         *workloads.DATASETS,
     }
-    modules = [ROOT / "suites" / "run" / "runner.py", ROOT / "suites" / "define" / "workloads.py"]
+    # The runner, everything that declares what an algorithm is, and the comparators.
+    modules = [ROOT / "suites" / "run" / "runner.py"]
+    modules += [ROOT / "suites" / "define" / f"{name}.py" for name in DECLARING]
     modules += sorted((ROOT / "suites" / "natives").glob("*.py"))
     for path in modules:
         compared = _names_compared(path) & spec_names
@@ -139,4 +151,4 @@ def test_every_declared_estimator_and_reference_exists():
         module, cls = algo.estimator.split(":")
         assert hasattr(importlib.import_module(module), cls), algo.estimator
         if algo.reference is not None:
-            assert hasattr(algo.reference({}), "fit")
+            assert hasattr(algo.make_reference({}), "fit")

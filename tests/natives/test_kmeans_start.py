@@ -10,7 +10,8 @@ import pytest
 
 from dmlbench.reports.records import read_records
 from dmlbench.suites.define.spec import Case, load_suite
-from dmlbench.suites.define.workloads import ALGORITHMS, DATASETS, digest, kmeans_start
+from dmlbench.suites.define.starts import digest, kmeans_start
+from dmlbench.suites.define.workloads import ALGORITHMS, DATASETS
 from dmlbench.suites.natives.dask_ml import dask_ml_kmeans_tol
 from dmlbench.suites.natives.mllib import mllib_kmeans_epsilon
 from dmlbench.suites.run.runner import run_suite

@@ -108,7 +108,8 @@ def test_dask_ml_logistic_on_three_classes_is_skipped_with_its_reason(backend):
     if backend.name != "dask":
         pytest.skip("a dask-ml comparator: runs on the dask backend only")
     pytest.importorskip("dask_ml")
-    from dmlbench.suites.run.runner import _Engine, _run_one, resident_data
+    from dmlbench.suites.run.resident import resident_data
+    from dmlbench.suites.run.runner import _Engine, _run_one
 
     case = native_case("logistic_regression", "dask", "iris")
     ds, _, data = resident_data(case, backend, {})

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from made_up import record as made_up_record
 
 from dmlbench.reports.records import (
     KNOWN_SCHEMAS,
@@ -256,3 +257,11 @@ def test_a_suite_run_reads_back_and_reports(tmp_path):
     assert paths and all(p.exists() and p.stat().st_size > 0 for p in paths.values())
     md = paths["markdown"].read_text()
     assert "records-e2e" in md and "2 cases (2 ok)" in md
+
+    # The report tests' made-up records carry the fields the runner writes (both come out
+    # of the one record builder): a field the runner adds or drops shows here.
+    real = next(r for r in by_id.values() if r["case"]["algorithm"] == "linear_regression")
+    made = made_up_record("linear_regression", "local", dataset="regression", n=2000)
+    assert set(made) == set(real) - {"machine"}
+    assert set(made["quality"]) == set(real["quality"])
+    assert set(made["phases"]) == set(real["phases"]) - {"prepare_s"}

@@ -17,10 +17,20 @@ import numpy as np
 import pytest
 from made_up import record, write_results
 
-from dmlbench.reports import metrics, tables
+from dmlbench.reports import metrics
 from dmlbench.reports.compare import compare, format_changes
 from dmlbench.reports.render import report
 from dmlbench.reports.results import ReportError, load
+from dmlbench.reports.sections import (
+    comparison,
+    failures,
+    placement,
+    predictions,
+    quality,
+    sections,
+    size_scaling,
+    strong_scaling,
+)
 from dmlbench.suites.cli.commands import main
 
 
@@ -101,7 +111,7 @@ def rows_of(table):
 
 def test_tables_match_hand_computed_numbers(tmp_path):
     results = load([write_results(tmp_path / "run" / "results.jsonl", scaling_run())])
-    (strong,) = tables.strong_scaling(results)
+    (strong,) = strong_scaling.tables(results)
     got = {(r["backend"], r["impl"], r["n_samples"], r["workers"]): r for r in rows_of(strong)}
     dask2 = got[("dask", "dmlbench", 1_000_000, 2)]
     assert dask2["speedup"] == pytest.approx(10 / 6)
@@ -114,7 +124,7 @@ def test_tables_match_hand_computed_numbers(tmp_path):
     assert got[("spark", "dmlbench", 1_000_000, 2)]["Karp-Flatt e"] == pytest.approx(0.0)
     assert got[("dask", "dmlbench", 1_000_000, 1)]["Karp-Flatt e"] is None
 
-    sizes, cross = tables.size_scaling(results)
+    sizes, cross = size_scaling.tables(results)
     slopes = {(r["series"], r["workers"]): r["log-log slope"] for r in rows_of(sizes)}
     assert slopes[("dask", 1)] == pytest.approx(1.0)  # 1 -> 10 s over one decade
     assert slopes[("spark", 1)] == pytest.approx(0.20412, abs=1e-5)  # log10(8/5)
@@ -126,9 +136,9 @@ def test_tables_match_hand_computed_numbers(tmp_path):
     assert crossing["crossover n_samples"] == pytest.approx(expected)
     assert (crossing["faster below"], crossing["faster above"]) == ("dask", "spark")
 
-    comparison, cost = tables.comparison(results)
+    compared, cost = comparison.tables(results)
     cmp_rows = {
-        (r["n_samples"], r["backend"], r["impl"], r["workers"]): r for r in rows_of(comparison)
+        (r["n_samples"], r["backend"], r["impl"], r["workers"]): r for r in rows_of(compared)
     }
     dask2 = cmp_rows[(1_000_000, "dask", "dmlbench", 2)]
     assert dask2["x scikit-learn 1 core"] == pytest.approx(6 / 7)
@@ -141,12 +151,12 @@ def test_tables_match_hand_computed_numbers(tmp_path):
         ("spark", "dmlbench"): "2",
     }
 
-    fails = rows_of(tables.failures(results))
+    fails = rows_of(failures.table(results))
     assert [r["outcome"] for r in fails] == ["timeout", "wrong-answer", "skipped"]
     assert fails[0]["reason"] == "over the 300 s timeout; cancelled"
-    (quality,) = tables.quality(results)  # one workload: one table
-    assert quality.title == "Quality: kmeans on blobs (n_clusters=8)"
-    assert len(quality.rows) == 10 and all(r["check"] == "pass" for r in rows_of(quality))
+    (checks,) = quality.tables(results)  # one workload: one table
+    assert checks.title == "Quality: kmeans on blobs (n_clusters=8)"
+    assert len(checks.rows) == 10 and all(r["check"] == "pass" for r in rows_of(checks))
 
 
 def test_the_answer_by_hand(tmp_path):
@@ -257,13 +267,22 @@ def test_report_files_from_a_run_with_failures(tmp_path):
     }
     for png in pngs:
         assert f"(figures/{png})" in md
-    from dmlbench.reports.figures import CAPTIONS
-
-    for kind in {p.removesuffix(".png").split("-")[0] for p in pngs}:  # what to look at
-        assert f"_{CAPTIONS[kind]}_" in md, kind
+    # Under each figure, what to look at in it: its section's caption.
+    captions = {s.figure_title or s.title: s.caption for s in sections() if s.figures}
+    shown = md.split("\n## Figures\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in shown.splitlines() if line.strip()]
+    heading, captioned = None, 0
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        if line.startswith("### "):
+            heading = line.removeprefix("### ")
+        elif line.endswith(".png)"):  # an image (a two-line title ends on the next line)
+            assert after == f"_{captions[heading]}_", (heading, after)
+            captioned += 1
+    assert captioned == len(pngs)
     html = (out / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == len(pngs)
-    assert f'alt="Strong scaling: kmeans on blobs (n_clusters=8). {CAPTIONS["strong"]}"' in html
+    strong_caption = strong_scaling.SECTION.caption
+    assert f'alt="Strong scaling: kmeans on blobs (n_clusters=8). {strong_caption}"' in html
     assert "http://" not in html and "https://" not in html and "<script" not in html
     with (out / "summary.csv").open() as fh:
         rows = list(csv.DictReader(fh))
@@ -336,19 +355,113 @@ def test_strong_scaling_figure_draws_the_prediction_past_the_measured_workers(tm
         recs.append(record(backend="ray", workers=p, seconds=float(np.median(fits)), fits=fits))
     recs.append(record(backend="local", workers=1, seconds=0.9))
     results = load([write_results(tmp_path / "results.jsonl", recs)])
-    (fig,) = figs.strong_scaling(results)
+    (fig,) = strong_scaling.figures(results)
     ax_time, ax_speedup = fig.figure.axes
     labels = [line.get_label() for line in ax_speedup.get_lines()]
     assert "ray: usl prediction" in labels and "ideal" in labels
     (predicted,) = [line for line in ax_speedup.get_lines() if "prediction" in line.get_label()]
     ws, speedups = predicted.get_data()
-    assert ws[0] == 8 and ws[-1] == 8 * figs.PREDICTION_REACH
+    assert ws[0] == 8 and ws[-1] == 8 * strong_scaling.PREDICTION_REACH
     truth = usl(np.asarray(ws), 0.05, 0.002, 1.0) / usl(1, 0.05, 0.002, 1.0)
     assert speedups == pytest.approx(truth, rel=0.1)
     (band,) = ax_speedup.collections[-1:]  # the filled interval around it
     assert band.get_paths()[0].vertices[:, 0].max() == pytest.approx(ws[-1])
     assert "local, 1w (reference)" in [line.get_label() for line in ax_time.get_lines()]
     figs.pyplot().close(fig.figure)
+
+
+def test_every_section_module_is_listed_once_and_render_walks_the_list():
+    """The sections are the modules of dmlbench.reports.sections, each listed once in
+    ORDER, and the details of a report are their titles in that order."""
+    import pkgutil
+
+    from dmlbench.reports import sections as package
+
+    modules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+    assert sorted(package.ORDER) == sorted(modules) and len(set(package.ORDER)) == len(modules)
+    titles = [s.title for s in sections()]
+    assert titles[:2] == ["Failures", "Strong scaling"] and titles[-1] == "Quality"
+    assert len(set(titles)) == len(titles)
+
+
+def test_a_section_plugs_in_with_a_module_and_one_line(tmp_path, monkeypatch):
+    """A new section is a module with its SECTION (title, what to look at, its table and
+    its figure) and one line in ORDER: the report shows it where the line puts it, in
+    report.md and report.html alike, its figure among the figures with its caption; a
+    module that is not listed is not shown."""
+    import sys
+    import types
+    from collections import Counter
+
+    from dmlbench.reports import sections as package
+    from dmlbench.reports.figures import Figure, pyplot
+    from dmlbench.reports.tables import Table
+
+    def cases_per_backend(results):
+        counts = Counter(r["case"]["backend"] for r in results.cases)
+        return [Table("Cases per backend", ["backend", "cases"], sorted(map(list, counts.items())))]
+
+    def bars(results):
+        fig, ax = pyplot().subplots()
+        ax.bar(["dask", "spark"], [1, 2])
+        return [Figure("toy-cases", "Cases per backend drawn", fig)]
+
+    toy = types.ModuleType("dmlbench.reports.sections.toy")
+    toy.SECTION = package.Section(
+        "Cases per backend", cases_per_backend, "Look at the busiest backend.", bars,
+        caption="One bar per backend.",
+    )  # fmt: skip
+    monkeypatch.setitem(sys.modules, toy.__name__, toy)
+    path = write_results(tmp_path / "run" / "results.jsonl", scaling_run())
+    report([path], tmp_path / "without")
+    assert "Cases per backend" not in (tmp_path / "without" / "report.md").read_text()
+
+    order = list(package.ORDER)
+    order.insert(order.index("quality"), "toy")  # the one line
+    monkeypatch.setattr(package, "ORDER", tuple(order))
+    out = tmp_path / "with"
+    report([path], out)
+    md = (out / "report.md").read_text()
+    headings = ["## Figures", "### Phases", "### Cases per backend", "## Environment",
+                "## Cases per backend", "## Quality"]  # fmt: skip
+    at = [md.find("\n" + heading + "\n") for heading in headings]
+    assert -1 not in at and at == sorted(at), dict(zip(headings, at, strict=True))
+    assert "## Cases per backend\n\nLook at the busiest backend.\n\n**Cases per backend**" in md
+    assert "| dask | 5 |" in md and "| spark | 4 |" in md  # dask: 4 of ours, 1 native
+    assert "![Cases per backend drawn](figures/toy-cases.png)\n\n_One bar per backend._" in md
+    assert (out / "figures" / "toy-cases.png").stat().st_size > 0
+    html = (out / "report.html").read_text()
+    parts = ["<h3>Phases</h3>", '<img alt="Cases per backend drawn. One bar per backend."',
+             "<h2>Environment</h2>", "<h2>Cases per backend</h2>",
+             "<p>Look at the busiest backend.</p>", "<caption>Cases per backend</caption>",
+             "<td class=text>dask</td><td>5</td>", "<h2>Quality</h2>"]  # fmt: skip
+    at = [html.find(part) for part in parts]
+    assert -1 not in at and at == sorted(at), dict(zip(parts, at, strict=True))
+
+
+def test_a_sweep_over_n_features_keeps_each_curve_at_one_n_features(tmp_path):
+    """Two n_features at the same sizes and workers: a series per n_features, each its
+    own speedup and size curve (d= in the size labels), and the bars of the stacked
+    figures named by d (one name would merge them)."""
+    from dmlbench.reports.records import case_id
+
+    recs = []
+    for d, scale in ((20, 1.0), (40, 3.0)):
+        for p in (1, 2):
+            for n in (1000, 4000):
+                r = record(backend="dask", workers=p, n=n, seconds=scale * n / 1000 / p**0.5)
+                r["case"]["n_features"] = d
+                r["case_id"] = case_id(r["case"])
+                recs.append(r)
+    results = load([write_results(tmp_path / "results.jsonl", recs)])
+    (strong,) = strong_scaling.tables(results)
+    assert [row["speedup"] for row in rows_of(strong)] == pytest.approx([1, 2**0.5] * 4)
+    (sizes,) = size_scaling.tables(results)  # the curves never cross: no crossover table
+    assert {row["series"] for row in rows_of(sizes)} == {"dask, d=20", "dask, d=40"}
+    out = report([tmp_path], tmp_path / "report")
+    md = out["markdown"].read_text()
+    assert "(figures/phases-kmeans-on-blobs--n-clusters-8.png)" in md
+    assert "(figures/rounds-" not in md  # no split recorded: nothing to draw
 
 
 def test_report_of_one_backend_one_worker_count_one_repeat(tmp_path):
@@ -562,7 +675,7 @@ def test_predictions_past_the_measured_workers_say_which_model(tmp_path):
         {"backend": "dask", "n_workers": w, "startup_s": 1.0,
          "round": {"median_s": s, "p10_s": s, "p90_s": s}} for w, s in rounds.items()
     ]}))  # fmt: skip
-    (table,) = tables.predictions(load([path, overhead]))
+    (table,) = predictions.tables(load([path, overhead]))
     rows = {(r["backend"], r["workers"]): r for r in rows_of(table)}
     assert {w for b, w in rows if b == "spark"} == {16, 32, 64}
     assert {rows[("spark", w)]["model"] for w in (16, 64)} == {"usl"}
@@ -600,7 +713,7 @@ def test_component_predictions_carry_the_measured_driver_rounds_and_imbalance(tm
         {"backend": "dask", "n_workers": w, "startup_s": 1.0,
          "round": {"median_s": s, "p10_s": s, "p90_s": s}} for w, s in rounds.items()
     ]}))  # fmt: skip
-    (table,) = tables.predictions(load([path, overhead]))
+    (table,) = predictions.tables(load([path, overhead]))
     rows = {r["workers"]: r for r in rows_of(table)}
     k = one["n_iter"]
     compute = 4.0 / k - 0.002 - 2 * 0.002  # less the driver and two rounds at 1 worker
@@ -645,7 +758,7 @@ def test_component_predictions_use_the_overheads_of_the_engine_the_case_ran(
          "round": {"median_s": s, "p10_s": s, "p90_s": s}, **({"pattern": p} if p else {})}
         for p, by_w in measured.items() for w, s in by_w.items()
     ]}))  # fmt: skip
-    (table,) = tables.predictions(load([path, overhead]))
+    (table,) = predictions.tables(load([path, overhead]))
     rows = {r["workers"]: r for r in rows_of(table)}
     k = one["n_iter"]
     expected = ((4.0 / k - RESIDENT[1]) / 8 + RESIDENT[8]) * k
@@ -676,7 +789,7 @@ def test_where_it_ran_names_the_hosts_and_the_timed_fits_that_rebuilt_blocks(tmp
     rebuilt = record(workers=1, n=200_000)
     rebuilt["block_hosts"], rebuilt["rebuilt_blocks"] = ["127.0.0.1"] * 4, [4, 0, 3]
     results = load([write_results(tmp_path / "a" / "results.jsonl", [local, rebuilt])])
-    (row,) = rows_of(tables.placement(results))
+    (row,) = rows_of(placement.table(results))
     assert row["workers"] == 1 and row["rebuilt in timed fits"] == "3 in 1 of 2 fits"
     remote = record(workers=2, n=300_000)
     remote["block_hosts"] = ["10.0.0.2", "10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.3"]
@@ -685,7 +798,7 @@ def test_where_it_ran_names_the_hosts_and_the_timed_fits_that_rebuilt_blocks(tmp
     native = record(workers=2, impl="native")  # a library's data: no placement of ours
     results = load([write_results(tmp_path / "b" / "results.jsonl",
                                   [local, rebuilt, remote, native])])  # fmt: skip
-    rows = rows_of(tables.placement(results))
+    rows = rows_of(placement.table(results))
     assert len(rows) == 3
     (far,) = [r for r in rows if "10.0.0.2" in r["hosts"]]
     assert far["hosts"] == "10.0.0.2, 10.0.0.3" and far["rebuilt in timed fits"] == 0

@@ -11,10 +11,12 @@ from dataclasses import replace
 import pytest
 
 from dmlbench.backends import get_backend
+from dmlbench.suites.define.metrics import OBJECTIVE, logistic_objective
 from dmlbench.suites.define.spec import Case
-from dmlbench.suites.define.workloads import ALGORITHMS, OBJECTIVE, logistic_objective
+from dmlbench.suites.define.workloads import ALGORITHMS
 from dmlbench.suites.natives.common import Fitted
-from dmlbench.suites.run import runner
+from dmlbench.suites.run import measure
+from dmlbench.suites.run.record import build_record
 
 LOGISTIC = ALGORITHMS["logistic_regression"]
 
@@ -27,6 +29,11 @@ def logistic_case(impl: str = "dmlbench", repeats: int = 1, **params) -> Case:
     )  # fmt: skip
 
 
+def measured(case: Case, be):
+    """The record of one launch of ``case`` on ``be``, as the runner makes it."""
+    return build_record([measure.measure_launch(case, be)])
+
+
 @pytest.fixture(scope="module")
 def local():
     with get_backend("local").start() as be:
@@ -34,7 +41,7 @@ def local():
 
 
 def test_logistic_is_checked_by_its_objective_one_sided_at_relative_1e_6():
-    assert LOGISTIC.metric is OBJECTIVE and LOGISTIC.one_sided
+    assert LOGISTIC.metric is OBJECTIVE and LOGISTIC.check.one_sided
     assert LOGISTIC.quality_ok(1.0 + 5e-7, 1.0)
     assert not LOGISTIC.quality_ok(1.0 + 2e-6, 1.0)
     assert LOGISTIC.quality_ok(0.9, 1.0)  # lower than the strict reference's: not wrong
@@ -58,7 +65,7 @@ def test_objective_is_ours_as_linear_py_minimises_it(local):
 
 
 def test_under_converged_fit_is_a_wrong_answer_although_its_accuracy_is_close(local):
-    record = runner._measure(logistic_case(max_iter=3), local)
+    record = measured(logistic_case(max_iter=3), local)
     quality = record["quality"]
     accuracy = quality["extras"]["accuracy"]
     assert abs(accuracy["value"] - accuracy["reference"]) <= 0.01  # the old rule passed it
@@ -69,12 +76,12 @@ def test_under_converged_fit_is_a_wrong_answer_although_its_accuracy_is_close(lo
 
 
 def test_converged_fit_passes_on_every_repeat(local):
-    record = runner._measure(logistic_case(repeats=2), local)
+    record = measured(logistic_case(repeats=2), local)
     assert record["outcome"] == "ok", record["reason"]
     assert len(record["quality"]["values"]) == 3  # the cold fit and two timed repeats
 
 
-class _SecondRepeatStopsEarly(runner.Ours):
+class _SecondRepeatStopsEarly(measure.Ours):
     """Ours, except that the second fit (the first timed repeat) stops after 3 iterations."""
 
     def fit(self) -> Fitted:
@@ -90,8 +97,8 @@ class _SecondRepeatStopsEarly(runner.Ours):
 
 
 def test_a_wrong_timed_repeat_fails_the_case_and_is_named(local, monkeypatch):
-    monkeypatch.setattr(runner, "Ours", _SecondRepeatStopsEarly)
-    record = runner._measure(logistic_case(repeats=2), local)
+    monkeypatch.setattr(measure, "Ours", _SecondRepeatStopsEarly)
+    record = measured(logistic_case(repeats=2), local)
     assert record["outcome"] == "wrong-answer"
     reason = record["reason"]
     assert "1 of 3 fits" in reason and "timed repeat 1" in reason, reason
@@ -111,7 +118,7 @@ def test_a_wrong_timed_repeat_fails_the_case_and_is_named(local, monkeypatch):
     ],
 )
 def test_scikit_learn_baseline_is_timed_at_our_stopping_rule(local, params, tol, max_iter):
-    record = runner._measure(logistic_case("native", **params), local)
+    record = measured(logistic_case("native", **params), local)
     assert record["outcome"] == "ok", record["reason"]
     native = record["native"]
     assert native["impl"] == "scikit-learn LogisticRegression"
@@ -121,7 +128,7 @@ def test_scikit_learn_baseline_is_timed_at_our_stopping_rule(local, params, tol,
     assert settings["C"] == params.get("C", 1.0)
     assert native["n_iter"] == record["n_iter"] and 0 < record["n_iter"] <= max_iter
     # The strict reference only checks the answer: it is never the estimator timed.
-    strict = LOGISTIC.reference(params).get_params()
+    strict = LOGISTIC.make_reference(params).get_params()
     assert (strict["tol"], strict["max_iter"]) != (settings["tol"], settings["max_iter"])
 
 
@@ -179,7 +186,7 @@ def test_dask_glm_gets_ours_stopping_rule_in_its_own_units():
     import numpy as np
     from sklearn.datasets import make_classification
 
-    from dmlbench.algorithms._kernels import logistic_loss_grad
+    from dmlbench.algorithms.kernels import logistic_loss_grad
     from dmlbench.backends import Block
     from dmlbench.suites.natives.dask_ml import dask_glm_pgtol
 

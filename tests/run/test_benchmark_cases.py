@@ -16,7 +16,7 @@ from dmlbench.backends import get_backend
 from dmlbench.suites.define.spec import load_suite
 from dmlbench.suites.define.workloads import ALGORITHMS
 from dmlbench.suites.run.reference import reference_metric
-from dmlbench.suites.run.runner import resident_data
+from dmlbench.suites.run.resident import resident_data
 
 SUITE = os.environ.get("DMLBENCH_BENCH_SUITE", "quick")
 PROFILE = os.environ.get("DMLBENCH_BENCH_PROFILE", "smoke")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import selected_backends
 
-from dmlbench.backends._registry import missing_modules
+from dmlbench.backends.registry import install_hint, missing_modules
 from dmlbench.reports.records import read_records
 
 HARNESS = Path(__file__).with_name("_signal_harness.py")
@@ -52,7 +52,7 @@ def engine_or_skip(engine: str) -> None:
     if engine not in selected_backends():
         pytest.skip(f"enabled by DMLBENCH_BACKENDS including {engine}")
     if missing_modules(engine):
-        pytest.skip(f"enabled by pip install 'dmlbench[{engine}]'")
+        pytest.skip(f"enabled by {install_hint(engine)}")
 
 
 def signalled(tmp_path: Path, engine: str, *, when: str, signals: list[str], **spec) -> dict:

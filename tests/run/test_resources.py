@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import selected_backends
 
-from dmlbench.backends._registry import missing_modules
+from dmlbench.backends.registry import BACKENDS, missing_modules
 from dmlbench.suites.cli.commands import main
 from dmlbench.suites.define.spec import Case, SuiteError
 from dmlbench.suites.natives.mllib import _cached
@@ -98,11 +98,15 @@ def test_engine_options_leave_other_backends_alone():
 
 
 def test_parse_conf():
-    assert parse_conf(["a=1", "b = x=y", "a=2"]) == {"a": "2", "b": "x=y"}
-    with pytest.raises(SuiteError, match=r"--spark-conf must be KEY=VALUE .*got 'spark.driver'"):
-        parse_conf(["spark.driver"])
+    flag = BACKENDS["spark"].conf
+    assert parse_conf(["a=1", "b = x=y", "a=2"], flag) == {"a": "2", "b": "x=y"}
+    with pytest.raises(
+        SuiteError,
+        match=r"--spark-conf must be KEY=VALUE \(such as spark.driver.memory=8g\); got 'spark.driver'",
+    ):
+        parse_conf(["spark.driver"], flag)
     with pytest.raises(SuiteError, match="got '=4g'"):
-        parse_conf(["=4g"])
+        parse_conf(["=4g"], flag)
 
 
 def test_cli_refuses_a_malformed_spark_conf(tmp_path, capsys):

@@ -15,7 +15,8 @@ import pytest
 from dmlbench.backends import get_backend
 from dmlbench.suites.define.spec import Case, SuiteError, expand
 from dmlbench.suites.define.workloads import ALGORITHMS
-from dmlbench.suites.run import runner
+from dmlbench.suites.run.measure import measure_launch
+from dmlbench.suites.run.record import build_record
 
 MLP = ALGORITHMS["mlp"]
 
@@ -28,6 +29,11 @@ def mlp_case(impl: str = "dmlbench", backend: str = "local", n_workers: int = 1,
     )  # fmt: skip
 
 
+def measured(case: Case, be):
+    """The record of one launch of ``case`` on ``be``, as the runner makes it."""
+    return build_record([measure_launch(case, be)])
+
+
 @pytest.fixture(scope="module")
 def local():
     with get_backend("local").start() as be:
@@ -36,7 +42,7 @@ def local():
 
 @pytest.mark.parametrize("impl", ["dmlbench", "native"])
 def test_timed_at_the_smallest_budget_that_reaches_the_target(local, impl):
-    record = runner._measure(mlp_case(impl, target=0.8, max_iter=32), local)
+    record = measured(mlp_case(impl, target=0.8, max_iter=32), local)
     goal, quality = record["target"], record["quality"]
     assert record["outcome"] == "ok", record["reason"]
     assert goal["reached"] and goal["budget_param"] == "max_iter"
@@ -55,7 +61,7 @@ def test_timed_at_the_smallest_budget_that_reaches_the_target(local, impl):
 
 
 def test_a_target_out_of_reach_is_a_wrong_answer_that_says_so(local):
-    record = runner._measure(mlp_case(target=0.999, max_iter=2), local)
+    record = measured(mlp_case(target=0.999, max_iter=2), local)
     goal = record["target"]
     assert not goal["reached"] and goal["budget"] == 2
     assert [row["budget"] for row in goal["search"]] == [1, 2]
@@ -101,7 +107,7 @@ def test_a_native_on_an_engine_is_timed_to_the_same_target(backend):
     if backend.name != "spark":
         pytest.skip("MLlib's MLP: runs on the spark backend only")
     case = mlp_case("native", "spark", backend.n_workers, target=0.6, max_iter=256)
-    record = runner._measure(case, backend)
+    record = measured(case, backend)
     assert record["outcome"] == "ok", record["reason"]
     assert record["native"]["settings"]["maxIter"] == record["target"]["budget"]
     # Its iterations, from the training summary: at most the budget.

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from dmlbench.algorithms._kernels import (
+from dmlbench.algorithms.kernels import (
     apply_to_X,
     block_stats,
     block_y,

@@ -174,7 +174,7 @@ class CNN:
         "Image recognition"): 28x28, 5x5, 8 filters 369 -> 186 us at batches of 25;
         8x8, 3x3, 16 filters 45 -> 20 us.
         """
-        from dmlbench.algorithms._compiled import relu_pool  # numba: only where a CNN runs
+        from dmlbench.algorithms.compiled import relu_pool  # numba: only where a CNN runs
 
         Wc, bc = unflatten(theta[: self.n_conv], self.shapes[:2])
         n, (h, w), k = X.shape[0], self.conv_shape, self.kernel
@@ -197,7 +197,7 @@ class CNN:
     def loss_grad(
         self, theta: np.ndarray, X: np.ndarray, t: np.ndarray
     ) -> tuple[float, np.ndarray]:
-        from dmlbench.algorithms._compiled import relu_pool_grad
+        from dmlbench.algorithms.compiled import relu_pool_grad
 
         features, (patches, Z, P) = self._features(theta, X)
         dense_theta = theta[self.n_conv :]

@@ -17,7 +17,7 @@ How it is run (issue 13's rules for a compiled kernel):
   block the worker holds (writable, or read-only as Ray's object store gives them: numba
   compiles each separately); the benchmark runner runs it on every block before a case's
   first fit and reports its time as the ``compile_s`` phase.
-* Every backend runs it: the block functions of :mod:`dmlbench.algorithms._kernels` call
+* Every backend runs it: the block functions of :mod:`dmlbench.algorithms.kernels` call
   it, the local oracle included. Workers import this module on first use, so a worker
   that runs no k-means or CNN never imports numba.
 * ``nogil``: a Dask worker's thread releases the GIL while it runs.

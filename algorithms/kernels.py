@@ -1,5 +1,5 @@
 """Everything the estimators ship to the workers: numpy and scipy, and the compiled loops
-of :mod:`dmlbench.algorithms._compiled` (numba, imported on first use).
+of :mod:`dmlbench.algorithms.compiled` (numba, imported on first use).
 
 Workers import this module (functions travel by reference), so it must stay light: no
 scikit-learn (whose import costs ~1 s per worker process), no estimator classes. The
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dmlbench.algorithms._nets import logsumexp_rows
+from dmlbench.algorithms.nets import logsumexp_rows
 from dmlbench.backends import Block, block_index
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's constants
@@ -235,10 +235,10 @@ def labels_of(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 def lloyd_partial(block: Block, centers: np.ndarray) -> tuple:
     """(sums (k, d), counts (k,), inertia) of one block against ``centers``: compiled
-    (:func:`dmlbench.algorithms._compiled.lloyd_step`, scikit-learn's fused chunk loop),
+    (:func:`dmlbench.algorithms.compiled.lloyd_step`, scikit-learn's fused chunk loop),
     on C-ordered float64 arrays only, the centres writable: the specialisations
     :func:`warm_compiled` made, so a fit compiles none."""
-    from dmlbench.algorithms._compiled import lloyd_step  # numba: on first use only
+    from dmlbench.algorithms.compiled import lloyd_step  # numba: on first use only
 
     X = np.ascontiguousarray(block.X, dtype=np.float64)
     # The centres always as a fresh writable copy (k x d: nothing to save): a broadcast
@@ -253,7 +253,7 @@ def warm_compiled(block: Block) -> frozenset[int]:
     once per case, before any fit. Returns ``{this process's pid}`` (combined by union)."""
     import os
 
-    from dmlbench.algorithms._compiled import warm_up
+    from dmlbench.algorithms.compiled import warm_up
 
     warm_up(block.X.flags.writeable)
     return frozenset({os.getpid()})

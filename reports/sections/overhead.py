@@ -1,0 +1,69 @@
+"""Round overhead: one empty round per engine and worker count, from the JSON files of
+``dmlbench overhead --json`` given to the report (shown in a report without cases too)."""
+
+from __future__ import annotations
+
+from dmlbench.reports.figures import Figure, color, finish, pyplot
+from dmlbench.reports.results import Results
+from dmlbench.reports.sections import Section
+from dmlbench.reports.tables import Table
+
+
+def table(results: Results) -> Table:
+    """Round overhead per backend from ``dmlbench overhead --json`` files."""
+    table = Table(
+        "Round overhead (one aggregate over resident blocks)",
+        ["backend", "workers", "start-up (s)", "round median (ms)", "p10 (ms)", "p90 (ms)"],
+    )
+    for r in results.overhead:
+        if "round" not in r:
+            table.rows.append([r["backend"], None, None, None, None, r.get("error", "no data")])
+            continue
+        rd = r["round"]
+        table.rows.append(
+            [
+                r["backend"],
+                r.get("n_workers"),
+                r.get("startup_s"),
+                rd["median_s"] * 1e3,
+                rd["p10_s"] * 1e3,
+                rd["p90_s"] * 1e3,
+            ]
+        )
+    return table
+
+
+def figures(results: Results) -> list[Figure]:
+    """Round overhead per backend: median with the p10–p90 range."""
+    rows = [r for r in results.overhead if "round" in r]
+    if not rows:
+        return []
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(rows) + 1.6))
+    labels = [f"{r['backend']}, {r.get('n_workers')}w" for r in rows]
+    med = [r["round"]["median_s"] * 1e3 for r in rows]
+    lo = [m - r["round"]["p10_s"] * 1e3 for m, r in zip(med, rows, strict=True)]
+    hi = [r["round"]["p90_s"] * 1e3 - m for m, r in zip(med, rows, strict=True)]
+    ax.barh(
+        labels,
+        med,
+        xerr=[lo, hi],
+        capsize=3,
+        color=[color(r["backend"]) for r in rows],
+        label="median (p10-p90 bar)",
+    )
+    ax.set_xscale("log")
+    ax.set(xlabel="milliseconds per round (log)")
+    return [
+        finish(fig, ax, "overhead", "Round overhead: one aggregate over resident blocks", None, "x")
+    ]
+
+
+SECTION = Section(
+    "Round overhead",
+    lambda results: [table(results)],
+    figures=figures,
+    caption="One empty round per engine and worker count: the floor below which no "
+    "iteration on that engine can go.",
+    needs_cases=False,
+)
