@@ -132,6 +132,23 @@ def _requirement_names(requirements: list[str]) -> set[str]:
     return {re.match(r"[A-Za-z0-9._-]+", r).group(0).lower() for r in requirements}
 
 
+#: The most lines a function may have (``def`` to its end, docstring included): one that
+#: grows past it is doing more than one job.
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_longer_than_80_lines():
+    long = []
+    for folder in FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > MAX_FUNCTION_LINES:
+                        long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} {lines}")
+    assert not long, f"split these into named steps of at most {MAX_FUNCTION_LINES} lines: {long}"
+
+
 def test_the_extras_agree_with_the_backend_registry():
     """pyproject.toml cannot read the registry: each backend's extra installs exactly the
     packages its entry names (the ones the environment record versions), ``all`` is every

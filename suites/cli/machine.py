@@ -29,7 +29,7 @@ def list_all(args: argparse.Namespace) -> int:
 
     print("algorithms:")
     for name, spec in ALGORITHMS.items():
-        chosen = " (by default; its parameters choose)" if spec.metric_for else ""
+        chosen = " (by default; its parameters choose)" if spec.check.metric_for else ""
         metric = spec.metric.name + chosen
         print(f"  {name:<20} {spec.estimator_name:<20} {spec.task}, metric {metric}")
     print("datasets:")

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from dmlbench.backends import Block
 from dmlbench.suites.define.dataset_spec import DatasetSpec
 from dmlbench.suites.define.metrics import Metric
 from dmlbench.suites.define.policies import (
@@ -203,38 +202,8 @@ class AlgorithmSpec:
             return worse <= margin
         return abs(value - reference) <= margin
 
-    # -- read by the runner, the suite checks and the CLI as before the policies ----------
-    @property
-    def start(self) -> Callable[..., Start] | None:
-        """The start policy's shared start (``(case, make_block, seed) -> Start``)."""
-        return self.starts.shared
-
-    @property
-    def own_start_tolerance(self) -> float | None:
-        """The start policy's tolerance for ours from its own start."""
-        return self.starts.own_tolerance
-
+    # -- a shortcut ---------------------------------------------------------------------
     @property
     def budget_param(self) -> str | None:
         """The target policy's budget parameter; None: no time-to-target case."""
         return None if self.target is None else self.target.budget_param
-
-    @property
-    def held_out_metric(self) -> Metric | None:
-        """The check policy's held-out metric; None: the metric (see :attr:`held_out`)."""
-        return self.check.held_out_metric
-
-    @property
-    def metric_for(self) -> Callable[[dict[str, Any]], Metric] | None:
-        """The check policy's ``params -> Metric``; None: always the metric."""
-        return self.check.metric_for
-
-    @property
-    def trace_is_metric(self) -> bool:
-        """The check policy's: whether ours' trace objective is the metric itself."""
-        return self.check.trace_is_metric
-
-    @property
-    def warm_up(self) -> Callable[[Block], frozenset[int]] | None:
-        """Ours' policy's compiled-kernel warm-up block function, or None."""
-        return self.ours.warm_up

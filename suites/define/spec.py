@@ -41,7 +41,8 @@ from typing import Any
 
 from dmlbench.backends import backend_names, is_int_at_least, max_workers, patterns
 from dmlbench.reports.records import case_id
-from dmlbench.suites.define.workloads import ALGORITHMS, DATASETS, TARGET_PARAM
+from dmlbench.suites.define.policies import TARGET_PARAM
+from dmlbench.suites.define.workloads import ALGORITHMS, DATASETS
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
 AXES = ("backends", "n_workers", "impl", "n_samples", "n_features", "patterns")

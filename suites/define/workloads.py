@@ -36,7 +36,6 @@ from dmlbench.suites.define.datasets import (
 from dmlbench.suites.define.extras import accuracy_and_roc_auc, ranking_at_10, silhouette
 from dmlbench.suites.define.metrics import ACCURACY, INERTIA, OBJECTIVE, R2, RMSE, als_metric
 from dmlbench.suites.define.policies import (
-    TARGET_PARAM,
     CheckPolicy,
     ExtrasPolicy,
     NativePolicy,
@@ -50,11 +49,7 @@ from dmlbench.suites.define.references import (
     sklearn_logistic,
     sklearn_logistic_baseline,
 )
-from dmlbench.suites.define.starts import Start, kmeans_start
-
-#: Imported from here by the runner and the suite checks (their homes: ``algorithm_spec``,
-#: ``dataset_spec``, ``policies``, ``starts``).
-__all__ = ["ALGORITHMS", "DATASETS", "TARGET_PARAM", "AlgorithmSpec", "DatasetSpec", "Start"]
+from dmlbench.suites.define.starts import kmeans_start
 
 credit_preparation = partial(
     table_preprocess, numeric=CREDIT_NUMERIC, categorical=CREDIT_CATEGORICAL

@@ -75,7 +75,7 @@ class Comparator(Protocol):
     #: The case ``prepare`` was given; ``fit`` reads its parameters. A time-to-target
     #: search sets it to a copy with another budget (``max_iter``) between fits.
     case: Case
-    #: The case's shared starting point (``AlgorithmSpec.start``: k-means' initial
+    #: The case's shared starting point (``AlgorithmSpec.starts.shared``: k-means' initial
     #: centres in ``start.params["init"]``), set by the runner before ``prepare``; None
     #: when the algorithm declares none. Every implementation starts from it, natives
     #: included even when the case names its own ``init`` for ours.
@@ -242,7 +242,8 @@ def shared_centres(impl: Comparator) -> np.ndarray:
         raise ValueError(
             f"{type(impl).__name__} needs the case's shared k-means start (centres in "
             f"start.params['init']); got start={impl.start!r}. Set comparator.start = "
-            "AlgorithmSpec.start(case, make_block, seed) before prepare, as the runner does."
+            "AlgorithmSpec.starts.shared(case, make_block, seed) before prepare, as the "
+            "runner does."
         )
     return np.asarray(impl.start.params["init"], dtype=np.float64)
 

@@ -129,9 +129,9 @@ class KMeansComparator(_DaskML):
             # max_iter (dask-ml 2025.1.0). The metric is recomputed from its centres.
             "reported": {"inertia": float(model.inertia_)},
         }
-        if self.tol > 0 and self.algo.own_start_tolerance is not None:
+        if self.tol > 0 and self.algo.starts.own_tolerance is not None:
             native["tolerance"] = {
-                "value": self.algo.own_start_tolerance,
+                "value": self.algo.starts.own_tolerance,
                 "reason": DASK_ML_KMEANS_REASON,
             }
         centers = model.cluster_centers_

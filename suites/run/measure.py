@@ -43,7 +43,9 @@ from dmlbench.suites.run.target import held_out, reaches_target, time_to_quality
 
 if TYPE_CHECKING:
     from dmlbench.backends import Dataset
-    from dmlbench.suites.define.workloads import AlgorithmSpec, DatasetSpec, Start
+    from dmlbench.suites.define.algorithm_spec import AlgorithmSpec
+    from dmlbench.suites.define.dataset_spec import DatasetSpec
+    from dmlbench.suites.define.starts import Start
 
 
 @dataclass
@@ -116,17 +118,17 @@ def _start(s: _Setup) -> tuple[Start | None, dict[str, Any] | None]:
     The record says how it was made and whether ours started from it too.
     """
     case, algo = s.case, s.algo
-    if algo.start is None:
+    if algo.starts.shared is None:
         return None, None
     t0 = time.perf_counter()
-    start = algo.start(case, block_source(case, s.data)[0], algo.seed_of(case))
+    start = algo.starts.shared(case, block_source(case, s.data)[0], algo.seed_of(case))
     s.phases["start_s"] = time.perf_counter() - t0
     # Natives and the reference keep the shared start whatever the case says for ours.
     shared = s.native or algo.starts_shared(case, start)
     record = {**start.record, "shared": shared}
     if not shared:
         own = {k: case.params[k] for k in start.params if k in case.params}
-        tol = algo.own_start_tolerance
+        tol = algo.starts.own_tolerance
         record["reason"] = (
             f"ours starts from the case's own {own!r}, the reference from the shared start "
             f"{start.record.get('digest', '')}: not the same problem"
@@ -139,10 +141,10 @@ def _warm_up(s: _Setup) -> None:
     """Ours' compiled kernels, loaded in every worker process that holds a block, before
     any fit (``phases["compile_s"]``; the tasks patterns: the processes the scheduler gave
     the warm-up's tasks; the cold fit then warms any other it uses)."""
-    if s.native or s.algo.warm_up is None:
+    if s.native or s.algo.ours.warm_up is None:
         return
     t0 = time.perf_counter()
-    warmed = s.be.aggregate(s.ds, s.algo.warm_up, operator.or_)
+    warmed = s.be.aggregate(s.ds, s.algo.ours.warm_up, operator.or_)
     s.phases["compile_s"] = time.perf_counter() - t0
     s.phases["compile_processes"] = len(warmed)
 
@@ -238,7 +240,7 @@ def _check_answers(
         ]
     else:
         passed = [reaches_target(algo, v, reference) for v in fits.values]
-    reached = algo.trace_is_metric and goal is None and any(fits.traces)
+    reached = algo.check.trace_is_metric and goal is None and any(fits.traces)
     return Check(
         metric=algo.metric.name if goal is None else goal["metric"],
         reference=reference,
@@ -275,8 +277,8 @@ def _reference_rule(
         rule = {"value": 0.0, "reason": f"time to target: every fit's {goal['metric']} at "
                 f"least {reference:g}, at {goal['budget_param']}={goal['budget']}"}  # fmt: skip
     # Ours from the case's own init is not the reference's problem: the spec's rule.
-    if started and not started["shared"] and s.algo.own_start_tolerance is not None:
-        rule = {"value": s.algo.own_start_tolerance, "reason": started["reason"]}
+    if started and not started["shared"] and s.algo.starts.own_tolerance is not None:
+        rule = {"value": s.algo.starts.own_tolerance, "reason": started["reason"]}
     return reference, source, extras, rule
 
 
@@ -304,7 +306,7 @@ class Ours(Comparator):
         # The case's seed and the shared start (unless the case names its own init).
         est = algo.make(algo.run_params(self.case, self.start, ours=True), be, self.data)
         est.fit(self.ds)
-        held_out = algo.held_out_metric or algo.metric
+        held_out = algo.held_out
         return Fitted(
             lambda d: algo.score(est, d),
             getattr(est, "n_iter_", None),

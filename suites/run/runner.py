@@ -34,7 +34,7 @@ from typing import Any, TextIO
 
 from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from dmlbench.backends import patterns as offered_patterns
-from dmlbench.backends.registry import cluster_endpoints, missing_modules
+from dmlbench.backends.registry import cluster_endpoints, install_hint, missing_modules
 from dmlbench.reports.records import (
     RESULTS_NAME,
     Record,
@@ -62,7 +62,7 @@ CLOSE_AFTER_INTERRUPT_S = 4.0
 def skip_reason(case: Case) -> str | None:
     """Why a case cannot run here, or None."""
     if missing_modules(case.backend):
-        return f"{case.backend} is not installed: pip install 'dmlbench[{case.backend}]'"
+        return f"{case.backend} is not installed: {install_hint(case.backend)}"
     limit = max_workers(case.backend)
     if limit is not None and case.n_workers > limit:
         return f"the {case.backend} backend has at most {limit} worker(s)"

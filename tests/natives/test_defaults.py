@@ -120,7 +120,7 @@ def test_the_shared_start_and_the_metric_follow_our_estimators_defaults(monkeypa
     change_defaults(monkeypatch, "als")
     case = case_of("kmeans")
     make = DATASETS[case.dataset].blocks_maker(case.n_samples, case.n_features, case.seed)
-    start = ALGORITHMS["kmeans"].start(case, make, 0)
+    start = ALGORITHMS["kmeans"].starts.shared(case, make, 0)
     assert start.params["init"].shape == (CHANGED["kmeans"]["n_clusters"], case.n_features)
     # Implicit feedback by default: checked by its objective, not the ratings' RMSE.
     assert ALGORITHMS["als"].for_case({}).metric.name == "objective"

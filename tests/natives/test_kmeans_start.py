@@ -99,7 +99,7 @@ def test_ours_keeps_its_own_init_while_the_reference_and_natives_take_the_shared
     assert not KMEANS.starts_shared(case, start)
     assert KMEANS.starts_shared(kcase(), start)
     # ... and is then checked one-sided at the looser tolerance, a better optimum is right.
-    tol = KMEANS.own_start_tolerance
+    tol = KMEANS.starts.own_tolerance
     assert KMEANS.quality_ok(90.0, 100.0, tolerance=tol)
     assert not KMEANS.quality_ok(103.0, 100.0, tolerance=tol)
     # The same start: two-sided at relative 1e-6.
@@ -157,7 +157,7 @@ def test_a_case_with_its_own_init_records_that_the_starts_differ(tmp_path):
     ours, native = run(tmp_path, text, "own")
     assert ours["start"]["shared"] is False
     assert "ours starts from the case's own {'init': 'k-means||'}" in ours["start"]["reason"]
-    assert ours["quality"]["tolerance"] == KMEANS.own_start_tolerance
+    assert ours["quality"]["tolerance"] == KMEANS.starts.own_tolerance
     assert ours["quality"]["tolerance_reason"] == ours["start"]["reason"]
     # The native keeps the shared start: still the reference's problem.
     assert native["start"]["shared"] is True and native["quality"]["tolerance"] == 1e-6
