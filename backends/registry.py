@@ -73,6 +73,11 @@ class BackendEntry:
     conf : RunFlag or None, default=None
         A repeatable ``dmlbench run`` flag of ``KEY=VALUE`` engine settings (the ``conf``
         option of :func:`get_backend`, a dict).
+    no_native_library : str or None, default=None
+        Why the engine has no machine-learning library of its own to compare with (its
+        cases with ``impl = "native"`` are skipped with this reason). None: its library's
+        comparators are listed in ``dmlbench.suites.natives.common.NATIVES``, with a reason
+        for each algorithm it lacks.
     """
 
     module: str
@@ -82,6 +87,7 @@ class BackendEntry:
     packages: tuple[str, ...] = ()
     address: RunFlag | None = None
     conf: RunFlag | None = None
+    no_native_library: str | None = None
 
 
 #: Every backend, in the order dmlbench lists and sweeps them.
@@ -120,6 +126,8 @@ BACKENDS: dict[str, BackendEntry] = {
             "node of it): each case n_workers one-CPU actors in a placement group spread "
             "over its nodes (not granted: skipped)",
         ),
+        no_native_library="Ray ships no ML algorithms of its own (Ray Train runs other "
+        "libraries' models)",
     ),
 }  # fmt: skip
 

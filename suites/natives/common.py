@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from dmlbench.backends.registry import BACKENDS
+
 if TYPE_CHECKING:
     from dmlbench.backends import Block, Dataset
     from dmlbench.suites.define.algorithm_spec import AlgorithmSpec
@@ -151,9 +153,12 @@ NO_NATIVE: dict[tuple[str, str], str] = {
     ("als", "local"): "scikit-learn has no ALS (no matrix factorisation for ratings)",
     ("als", "dask"): "dask-ml has no ALS or other recommender",
 }
-#: Backends whose engine ships no machine-learning library at all.
+#: Backends whose engine ships no machine-learning library at all (their registry entry says
+#: why: ``BackendEntry.no_native_library``).
 NO_NATIVE_LIBRARY: dict[str, str] = {
-    "ray": "Ray ships no ML algorithms of its own (Ray Train runs other libraries' models)",
+    name: entry.no_native_library
+    for name, entry in BACKENDS.items()
+    if entry.no_native_library is not None
 }
 
 #: The native MLPs train their own way (MLlib: full-batch L-BFGS); this many iterations,

@@ -308,8 +308,8 @@ class MLPComparator(_MLlib):
     def prepare(self, case, algo, data, be, ds) -> None:
         super().prepare(case, algo, data, be, ds)
         n_classes = int(self.df.agg({"label": "max"}).collect()[0][0]) + 1
-        hidden = self.case_settings(case, algo)["hidden_layer_sizes"]
-        self.layers = [self.make(0).X.shape[1], *hidden, n_classes]
+        self.settings = self.case_settings(case, algo)  # untimed; fit() sets the budget
+        self.layers = [self.make(0).X.shape[1], *self.settings["hidden_layer_sizes"], n_classes]
         self.held_out_df = None
         if self.held_out_rows is not None:  # untimed: scored after each clock stops
             from pyspark.ml.linalg import Vectors
@@ -328,7 +328,7 @@ class MLPComparator(_MLlib):
         from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 
         # Per fit: a time-to-target search changes the budget between fits.
-        settings = self.case_settings(self.case, self.algo)
+        settings = {**self.settings, "maxIter": native_mlp_budget(self.algo, self.case)}
         seed, max_iter, solver = settings["seed"], settings["maxIter"], settings["solver"]
         model = MultilayerPerceptronClassifier(
             layers=self.layers, maxIter=max_iter, solver=solver, seed=seed

@@ -8,6 +8,7 @@ so the timed window is scikit-learn's ``fit`` alone.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -85,9 +86,16 @@ class BaselineComparator(_OneCore):
         est = algo.make_baseline(algo.run_params(case, self.start))
         return {} if est is None else est.get_params()
 
+    def prepare(self, case, algo, data, be, ds) -> None:
+        super().prepare(case, algo, data, be, ds)
+        # Its settings worked out untimed: the clock holds scikit-learn's own constructor
+        # and fit, as a user's would, and none of ours (reading ours' defaults).
+        est = algo.make_baseline(algo.run_params(case, self.start))
+        self._build = partial(est.__class__, **est.get_params())
+
     def fit(self) -> Fitted:
         algo, X, y = self.algo, self.X, self.y
-        est = algo.make_baseline(algo.run_params(self.case, self.start))
+        est = self._build()
         algo.fit(est, X, y)
         n_iter = getattr(est, "n_iter_", None)  # per class for some (LogisticRegression)
         n_iter = None if n_iter is None else int(np.max(n_iter))
@@ -111,14 +119,13 @@ class MLPComparator(_OneCore):
     """scikit-learn's ``MLPClassifier`` (ReLU, like ours) on the collected rows, one core."""
 
     def case_settings(self, case, algo) -> dict[str, Any]:
-        return self._estimator(case, algo).get_params()
+        return self._estimator(case, algo, algo.ours_params(case.params)).get_params()
 
-    def _estimator(self, case, algo) -> Any:
+    def _estimator(self, case, algo, params: dict[str, Any]) -> Any:
         """scikit-learn's MLP for ``case`` (a time-to-target search changes its budget
-        between fits), with ours' parameters: the case's, else ours' defaults."""
+        between fits), with ours' parameters ``params``: the case's, else ours' defaults."""
         from sklearn.neural_network import MLPClassifier
 
-        params = algo.ours_params(case.params)
         return MLPClassifier(
             hidden_layer_sizes=tuple(params["hidden_layer_sizes"]),
             solver="lbfgs" if params["solver"] == "lbfgs" else "adam",
@@ -132,7 +139,7 @@ class MLPComparator(_OneCore):
         from sklearn.exceptions import ConvergenceWarning
 
         algo, X, y = self.algo, self.X, self.y
-        ref = self._estimator(self.case, algo)
+        ref = self._estimator(self.case, algo, self._ours)
         with warnings.catch_warnings():  # not converging in max_iter is a result, not an error
             warnings.simplefilter("ignore", ConvergenceWarning)
             ref.fit(X, y)
@@ -150,6 +157,7 @@ class MLPComparator(_OneCore):
 
     def prepare(self, case, algo, data, be, ds) -> None:
         super().prepare(case, algo, data, be, ds)
+        self._ours = algo.ours_params(case.params)  # untimed: only the budget changes
         # The held-out rows as numpy too, untimed (scored after each clock stops).
         if self.held_out_rows is not None:
             blocks = be.collect(self.held_out_rows)

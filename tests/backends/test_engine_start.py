@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import selected_backends
+from conftest import selected_backends, write_suite
 
 from dmlbench.backends.registry import install_hint, missing_modules
 from dmlbench.reports.records import read_records
@@ -36,9 +36,7 @@ n_samples = [400, 800]
 
 
 def suite(tmp_path: Path, engine: str, workers: int = 2) -> Path:
-    path = tmp_path / "suite.toml"
-    path.write_text(SUITE.format(engine=engine, workers=workers))
-    return path
+    return write_suite(tmp_path, SUITE.format(engine=engine, workers=workers))
 
 
 def installed(engine: str) -> None:

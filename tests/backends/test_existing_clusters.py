@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import inline_suite
 
 from dmlbench.backends import get_backend
 from dmlbench.backends.conformance import (
@@ -181,15 +182,12 @@ def test_a_worker_sweep_on_an_existing_dask_cluster(tmp_path):
     them, skipped rather than mislabelled. Every answer checked as anywhere else."""
     if missing_modules("dask"):
         pytest.skip("enabled by pip install 'dmlbench[dask]'")
-    import tomllib
-
     from distributed import LocalCluster
 
     from dmlbench.reports.records import read_records
-    from dmlbench.suites.define.spec import expand
     from dmlbench.suites.run.runner import run_suite
 
-    suite = expand(tomllib.loads(SWEEP_ON_A_CLUSTER), "inline")
+    suite = inline_suite(SWEEP_ON_A_CLUSTER)
     with LocalCluster(n_workers=3, threads_per_worker=1, host="127.0.0.1",
                       dashboard_address=None,
                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster:  # fmt: skip
@@ -278,7 +276,7 @@ dataset = "regression"
 
 
 @pytest.mark.slow
-def test_a_dask_cluster_that_speaks_tls_only(tmp_path):
+def test_a_dask_cluster_that_speaks_tls_only(tmp_path, suite_file):
     """A `dask scheduler` and a `dask worker` on TLS with certificates of the test's own:
     dmlbench reaches them through Dask's own TLS settings (the
     ``DASK_DISTRIBUTED__COMM__TLS__*`` environment), passed through untouched, and the
@@ -306,8 +304,7 @@ def test_a_dask_cluster_that_speaks_tls_only(tmp_path):
     tls = ["--tls-ca-file", str(cert), "--tls-cert", str(cert), "--tls-key", str(key)]
     dask_cli = str(Path(sys.executable).with_name("dask"))
     log = tmp_path / "worker.log"
-    suite = tmp_path / "one.toml"
-    suite.write_text(ONE_CASE)
+    suite = suite_file(ONE_CASE, "one.toml")
     procs = []
     try:
         procs.append(subprocess.Popen(

@@ -204,7 +204,7 @@ params = { n_clusters = 8, random_state = 0 }
 """
 
 
-def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
+def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path, suite_file):
     """A Spark standalone master and two one-core workers (`spark-class` from pyspark's
     own bin/) in namespaces of their own, dmlbench on a fourth: the driver advertises the
     address that routes to the master, the executors on both other hosts connect back, and
@@ -237,8 +237,7 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
             assert all(p.poll() is None for p in started), logs(tmp_path)
             time.sleep(0.5)
         out = tmp_path / "out"
-        suite = tmp_path / "two.toml"
-        suite.write_text(TWO_OF_QUICK)
+        suite = suite_file(TWO_OF_QUICK, "two.toml")
         run = subprocess.run(
             ["ip", "netns", "exec", net["drv_ns"], str(BIN / "dmlbench"), "run", str(suite),
              "--backends", "spark", "--n-workers", "1,2",
@@ -266,7 +265,7 @@ def test_quick_on_a_spark_standalone_cluster_across_hosts(tmp_path):
     assert_gone(net)
 
 
-def test_quick_on_a_ray_cluster_across_hosts(tmp_path):
+def test_quick_on_a_ray_cluster_across_hosts(tmp_path, suite_file):
     """`ray start --head` on one host, a one-CPU node on each of two more and a node
     without CPUs on the driver's host (a Ray driver joins through a node on its own
     host), all with a token of the test's own (token authentication): two of the quick
@@ -299,8 +298,7 @@ def test_quick_on_a_ray_cluster_across_hosts(tmp_path):
             for name in ("w1", "w2", "drv"):
                 _wait_for_log(tmp_path / f"{name}.log", "Ray runtime started", started)
             out = tmp_path / "out"
-            suite = tmp_path / "two.toml"
-            suite.write_text(TWO_OF_QUICK)
+            suite = suite_file(TWO_OF_QUICK, "two.toml")
             run = subprocess.run(
                 ["ip", "netns", "exec", net["drv_ns"], str(BIN / "dmlbench"), "run",
                  str(suite), "--backends", "ray", "--n-workers", "1,2,3",

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import selected_backends
+from conftest import inline_suite, selected_backends
 from sklearn import datasets
 
 from dmlbench.algorithms import KMeans, LinearRegression
@@ -137,14 +137,9 @@ params = { n_clusters = 3, max_iter = 5 }
 
 
 def test_patterns_axis_expands_only_where_an_engine_has_several_ways():
-    import tomllib
-
-    from dmlbench.suites.define.spec import expand
-
-    doc = tomllib.loads(
+    suite = inline_suite(
         PATTERN_SUITE.replace('["local", "dask", "spark", "ray"]', '["dask", "spark", "ray"]')
     )
-    suite = expand(doc, "inline")
     got = sorted((c.backend, c.impl, c.pattern) for c in suite.cases)
     assert got == [
         ("dask", "dmlbench", "resident"),
@@ -160,20 +155,16 @@ def test_patterns_axis_expands_only_where_an_engine_has_several_ways():
     assert len(set(ids)) == len(ids)
     assert any("/dask:tasks/" in i for i in ids) and any("/spark/" in i for i in ids)
     # Without the axis, ids stay what they were (resuming old results keeps working).
-    plain = expand(
-        tomllib.loads(PATTERN_SUITE.replace('patterns = ["resident", "tasks"]', "")), "x"
-    )
+    plain = inline_suite(PATTERN_SUITE.replace('patterns = ["resident", "tasks"]', ""), "x")
     assert all(c.pattern is None and f"/{c.backend}/" in c.id for c in plain.cases)
 
 
 def test_an_unknown_pattern_is_refused_with_the_valid_ones():
-    import tomllib
+    from dmlbench.suites.define.spec import SuiteError
 
-    from dmlbench.suites.define.spec import SuiteError, expand
-
-    doc = tomllib.loads(PATTERN_SUITE.replace('"tasks"]', '"actors"]'))
+    text = PATTERN_SUITE.replace('"tasks"]', '"actors"]')
     with pytest.raises(SuiteError, match=r"patterns.*'actors'.*\['resident', 'tasks'\]"):
-        expand(doc, "inline")
+        inline_suite(text)
 
 
 def test_the_report_puts_each_pattern_beside_the_fastest():
@@ -209,20 +200,17 @@ def test_the_report_puts_each_pattern_beside_the_fastest():
 
 @pytest.mark.slow
 def test_a_suite_runs_both_dask_patterns_and_records_them(tmp_path):
-    import tomllib
-
     from dmlbench.reports.records import read_records
-    from dmlbench.suites.define.spec import expand
     from dmlbench.suites.run.runner import run_suite
 
     if "dask" not in selected_backends() or missing_modules("dask"):
         pytest.skip("enabled by DMLBENCH_BACKENDS including dask and pip install 'dmlbench[dask]'")
-    doc = tomllib.loads(
+    suite = inline_suite(
         PATTERN_SUITE.replace('["local", "dask", "spark", "ray"]', '["dask"]').replace(
             '["dmlbench", "native"]', '["dmlbench"]'
         )
     )
-    records = read_records(run_suite(expand(doc, "inline"), tmp_path / "out"))
+    records = read_records(run_suite(suite, tmp_path / "out"))
     assert [r["outcome"] for r in records] == ["ok", "ok"]
     assert sorted(r["backend_info"]["pattern"] for r in records) == ["resident", "tasks"]
     assert sorted(r["case"]["pattern"] for r in records) == ["resident", "tasks"]

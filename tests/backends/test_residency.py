@@ -6,10 +6,10 @@ from __future__ import annotations
 import operator
 
 import numpy as np
+from conftest import inline_suite
 
 from dmlbench.backends import Block, _worker, get_backend
 from dmlbench.reports.records import read_records
-from dmlbench.suites.define.spec import expand
 from dmlbench.suites.run.runner import run_suite
 
 
@@ -46,7 +46,7 @@ def test_every_fit_records_its_iterations_and_rebuilt_blocks(tmp_path):
              "impl": ["dmlbench", "native"]},  # fmt: skip
         ],
     }
-    records = read_records(run_suite(expand(doc, "residency.toml"), tmp_path))
+    records = read_records(run_suite(inline_suite(doc, "residency.toml"), tmp_path))
     assert [r["outcome"] for r in records] == ["ok", "ok"]
     for r in records:
         assert r["rebuilt_blocks"] == [0, 0, 0]  # the cold fit and two repeats

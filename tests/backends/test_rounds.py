@@ -8,7 +8,7 @@ The adapters' side (one compute time per worker slot, a straggler seen as imbala
 from __future__ import annotations
 
 import pytest
-from conftest import selected_backends
+from conftest import inline_suite, selected_backends
 from made_up import record
 
 from dmlbench.backends.registry import missing_modules
@@ -17,7 +17,6 @@ from dmlbench.reports.records import append_record, read_records
 from dmlbench.reports.render import report
 from dmlbench.reports.results import load
 from dmlbench.reports.sections.rounds import tables as round_tables
-from dmlbench.suites.define.spec import expand
 from dmlbench.suites.run.runner import run_suite
 
 
@@ -35,7 +34,7 @@ def suite(backend: str, n_workers: list[int], n_samples: int, repeats: int = 3) 
 def test_every_timed_fit_of_ours_records_where_its_time_went(tmp_path):
     doc = suite("local", [1], 20_000)
     doc["workload"][0]["impl"] = ["dmlbench", "native"]
-    records = read_records(run_suite(expand(doc, "rounds.toml"), tmp_path))
+    records = read_records(run_suite(inline_suite(doc, "rounds.toml"), tmp_path))
     assert [r["outcome"] for r in records] == ["ok", "ok"]
     ours = next(r for r in records if r["case"]["impl"] == "dmlbench")
     splits, fits = ours["round_split_per_fit"], ours["phases"]["fit_s"]
@@ -102,18 +101,13 @@ def test_a_record_without_a_split_is_left_out_of_the_table(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_workers_on_a_real_engine_split_and_predict(tmp_path, dmlbench_cli):
+def test_two_workers_on_a_real_engine_split_and_predict(tmp_path, suite_file, dmlbench_cli):
     engines = [b for b in ("dask", "spark") if b in selected_backends() and not missing_modules(b)]
     if not engines:
         pytest.skip("needs dask or spark: DMLBENCH_BACKENDS including one of them")
     # In a process of its own: this session's shared Spark engine (one SparkContext per
     # process) may be up.
-    path = tmp_path / "rounds.toml"
-    path.write_text(
-        f'[suite]\nname = "rounds"\nrepeats = 3\n[grid]\nbackends = ["{engines[0]}"]\n'
-        'n_workers = [1, 2]\nn_samples = [400000]\n[[workload]]\nalgorithm = "kmeans"\n'
-        'dataset = "blobs"\nparams = { n_clusters = 4, max_iter = 10, tol = 0.0 }\n'
-    )
+    path = suite_file(suite(engines[0], [1, 2], 400_000), "rounds.toml")
     dmlbench_cli("run", str(path), "--out", str(tmp_path))
     records = read_records(tmp_path / "results.jsonl")
     assert [r["outcome"] for r in records] == ["ok", "ok"]

@@ -99,7 +99,7 @@ def victims(root: psutil.Process, match) -> list[psutil.Process]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("victim", list(VICTIMS))
-def test_a_worker_killed_mid_case_fails_that_case_only(tmp_path, victim):
+def test_a_worker_killed_mid_case_fails_that_case_only(tmp_path, suite_file, victim):
     """Killed 1 s into the second case (its fit, or its data being made): that case fails
     with the engine's reason. A Spark Python worker is the one process an engine may
     replace by itself: killed between two tasks, Spark starts another, the blocks it held
@@ -110,8 +110,7 @@ def test_a_worker_killed_mid_case_fails_that_case_only(tmp_path, victim):
         pytest.skip(f"enabled by DMLBENCH_BACKENDS including {engine}")
     if missing_modules(engine):
         pytest.skip(f"enabled by {install_hint(engine)}")
-    suite = tmp_path / "suite.toml"
-    suite.write_text(SUITE.format(engine=engine, epochs=epochs))
+    suite = suite_file(SUITE.format(engine=engine, epochs=epochs))
     out = tmp_path / "out"
     log = (tmp_path / "stderr").open("w")
     proc = subprocess.Popen([DMLBENCH, "run", str(suite), "--out", str(out)],

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import inline_suite
 from made_up import record
 
 from dmlbench.backends.rounds import achieved_rates
@@ -17,7 +18,6 @@ from dmlbench.reports.results import load
 from dmlbench.reports.sections.environment import limit_rows
 from dmlbench.reports.sections.limits import table as limits_table
 from dmlbench.suites.bench import limits
-from dmlbench.suites.define.spec import expand
 from dmlbench.suites.run.runner import run_suite
 
 
@@ -91,7 +91,7 @@ def test_every_run_stores_the_limits_and_each_case_its_kernels_rates(tmp_path):
              "n_samples": [2000], "params": {"max_iter": 5}},  # fmt: skip
         ],
     }
-    path = run_suite(expand(doc, "limits.toml"), tmp_path / "run")
+    path = run_suite(inline_suite(doc, "limits.toml"), tmp_path / "run")
     records = read_records(path)
     assert [r["outcome"] for r in records] == ["ok"] * 3, [r.get("reason") for r in records]
     kmeans, logistic, mlp = records

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ast
 import io
-import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import inline_suite
 
 from dmlbench.reports.records import read_records
 from dmlbench.reports.results import case_value
@@ -16,7 +16,6 @@ from dmlbench.suites.define import workloads
 from dmlbench.suites.define.algorithm_spec import AlgorithmSpec
 from dmlbench.suites.define.metrics import R2
 from dmlbench.suites.define.references import sklearn_linear
-from dmlbench.suites.define.spec import expand
 from dmlbench.suites.define.workloads import ALGORITHMS
 from dmlbench.suites.run.runner import run_suite
 
@@ -37,8 +36,7 @@ dataset = "regression"
 
 
 def test_local_beyond_its_workers_is_left_out_and_said_once(tmp_path):
-    doc = tomllib.loads(SWEEP.replace('["local", "dask"]', '["local"]'))
-    suite = expand(doc, "inline")
+    suite = inline_suite(SWEEP.replace('["local", "dask"]', '["local"]'))
     assert [(c.backend, c.n_workers) for c in suite.cases] == [("local", 1)]
     assert suite.left_out == [
         "1 case(s) of local with 2 workers left out: the local backend has at most 1 worker(s)"
@@ -102,12 +100,12 @@ def test_a_new_algorithm_is_one_spec_entry(tmp_path, monkeypatch):
         reference=sklearn_linear, tolerance=1e-6,
     )  # fmt: skip
     monkeypatch.setitem(ALGORITHMS, "ridge", spec)
-    doc = tomllib.loads(
+    suite = inline_suite(
         SWEEP.replace('["local", "dask"]', '["local"]')
         .replace("n_workers = [1, 2]", "n_workers = [1]")
         .replace('"linear_regression"', '"ridge"\nparams = { alpha = 10.0 }')
     )
-    path = run_suite(expand(doc, "inline"), tmp_path / "out", stream=io.StringIO())
+    path = run_suite(suite, tmp_path / "out", stream=io.StringIO())
     [record] = read_records(path)
     assert record["outcome"] == "ok", record.get("reason")
     assert record["quality"]["reference_source"] == "scikit-learn Ridge"

@@ -11,9 +11,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import inline_suite
 
 from dmlbench.reports.records import read_records
-from dmlbench.suites.define.spec import SuiteError, builtin_suites, expand, load_suite
+from dmlbench.suites.define.spec import SuiteError, builtin_suites, load_suite
 from dmlbench.suites.run.runner import run_suite
 
 GOOD = """
@@ -42,14 +43,8 @@ n_samples = [200]
 """
 
 
-def write(tmp_path, text, name="suite.toml"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def test_expansion_is_the_product_of_the_axes(tmp_path):
-    suite = load_suite(str(write(tmp_path, GOOD)))
+def test_expansion_is_the_product_of_the_axes(suite_file):
+    suite = load_suite(str(suite_file(GOOD)))
     assert [(c.algorithm, c.n_samples) for c in suite.cases] == [
         ("linear_regression", 400),
         ("linear_regression", 800),
@@ -57,9 +52,9 @@ def test_expansion_is_the_product_of_the_axes(tmp_path):
     ]
     assert all(c.repeats == 2 and c.timeout == 60 for c in suite.cases)
     assert len({c.id for c in suite.cases}) == 3
-    smoke = load_suite(str(write(tmp_path, GOOD)), profile="smoke")
+    smoke = load_suite(str(suite_file(GOOD)), profile="smoke")
     assert [c.n_samples for c in smoke.cases] == [200, 200]  # a profile overrides workloads too
-    more = load_suite(str(write(tmp_path, GOOD)), backends=["local", "dask"], n_workers=[1, 2])
+    more = load_suite(str(suite_file(GOOD)), backends=["local", "dask"], n_workers=[1, 2])
     assert len(more.cases) == 3 * 2 * 2 - 3  # local with 2 workers is left out, and said once
     assert more.left_out == [
         "3 case(s) of local with 2 workers left out: the local backend has at most 1 worker(s)"
@@ -120,8 +115,8 @@ BAD = [
 
 
 @pytest.mark.parametrize(("text", "message"), BAD)
-def test_malformed_suites_are_explained(tmp_path, text, message):
-    path = write(tmp_path, text)
+def test_malformed_suites_are_explained(suite_file, text, message):
+    path = suite_file(text)
     with pytest.raises(SuiteError, match=message) as info:
         load_suite(str(path))
     assert str(path) in str(info.value)  # always names the file
@@ -149,8 +144,8 @@ def test_builtin_suites_are_valid_and_cover_every_algorithm():
             assert load_suite(str(path), profile=profile).cases
 
 
-def test_run_records_verified_results_and_resumes(tmp_path):
-    suite = load_suite(str(write(tmp_path, GOOD)))
+def test_run_records_verified_results_and_resumes(tmp_path, suite_file):
+    suite = load_suite(str(suite_file(GOOD)))
     out = tmp_path / "out"
     path = run_suite(suite, out)
     records = read_records(path)
@@ -168,12 +163,12 @@ def test_run_records_verified_results_and_resumes(tmp_path):
     assert len(read_records(path)) == 3
 
 
-def test_a_failing_case_does_not_stop_the_suite(tmp_path):
+def test_a_failing_case_does_not_stop_the_suite(tmp_path, suite_file):
     text = GOOD.replace(
         "params = { n_clusters = 3, random_state = 0 }",
         'params = { n_clusters = 3, init = "best" }',
     )
-    path = run_suite(load_suite(str(write(tmp_path, text))), tmp_path / "out")
+    path = run_suite(load_suite(str(suite_file(text))), tmp_path / "out")
     outcomes = [(r["case"]["algorithm"], r["outcome"]) for r in read_records(path)]
     assert outcomes == [
         ("linear_regression", "ok"),
@@ -183,27 +178,27 @@ def test_a_failing_case_does_not_stop_the_suite(tmp_path):
     assert "'init' parameter of KMeans must be one of" in read_records(path)[2]["reason"]
 
 
-def test_a_case_over_its_timeout_is_cancelled_and_the_suite_goes_on(tmp_path):
+def test_a_case_over_its_timeout_is_cancelled_and_the_suite_goes_on(tmp_path, suite_file):
     text = GOOD.replace("timeout = 60", "timeout = 3") + (
         '[[workload]]\nalgorithm = "mlp"\ndataset = "images"\nn_features = [64]\n'
         "n_samples = [4000]\nparams = { max_iter = 3000, random_state = 0 }\n"
     )
     t0 = time.monotonic()
-    path = run_suite(load_suite(str(write(tmp_path, text))), tmp_path / "out")
+    path = run_suite(load_suite(str(suite_file(text))), tmp_path / "out")
     outcomes = {r["case"]["algorithm"]: r["outcome"] for r in read_records(path)}
     assert outcomes == {"linear_regression": "ok", "kmeans": "ok", "mlp": "timeout"}
     assert time.monotonic() - t0 < 60  # 3000 epochs would take many minutes
 
 
 @pytest.mark.slow
-def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path, dmlbench_cli):
+def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path, suite_file, dmlbench_cli):
     """A real SIGKILL of `dmlbench run` mid-suite, then --resume."""
     text = GOOD.replace("n_samples = [400, 800]", "n_samples = [400, 800, 1600, 3200, 6400, 12800]")
-    suite_file = write(tmp_path, text)
+    path = suite_file(text)
     out = tmp_path / "out"
     script = Path(sys.executable).with_name("dmlbench")
     proc = subprocess.Popen(
-        [str(script), "run", str(suite_file), "--out", str(out)],
+        [str(script), "run", str(path), "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -216,11 +211,11 @@ def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path, dmlbench_cli)
     proc.wait()
     before = read_records(results)
     assert 2 <= len(before) < 7 and all(r["outcome"] == "ok" for r in before)
-    dmlbench_cli("run", str(suite_file), "--out", str(out), "--resume", timeout=300)
+    dmlbench_cli("run", str(path), "--out", str(out), "--resume", timeout=300)
     after = read_records(results)
     assert [r["case_id"] for r in after[: len(before)]] == [r["case_id"] for r in before]
     assert sorted(r["case_id"] for r in after) == sorted(
-        c.id for c in load_suite(str(suite_file)).cases
+        c.id for c in load_suite(str(path)).cases
     )
     # A line cut by a kill is skipped by the reader (and noted), never fatal.
     with open(results, "a") as f:
@@ -232,9 +227,9 @@ def test_a_killed_run_loses_nothing_finished_and_resumes(tmp_path, dmlbench_cli)
 
 
 def test_expand_accepts_parsed_documents():
-    doc = tomllib.loads(GOOD)
-    assert len(expand(doc, "inline").cases) == 3
-    assert json.dumps(expand(doc, "inline").cases[0].to_dict())
+    suite = inline_suite(GOOD)  # (tomllib.loads, then expand)
+    assert len(suite.cases) == 3
+    assert json.dumps(suite.cases[0].to_dict())
 
 
 @pytest.mark.slow
@@ -279,11 +274,11 @@ def test_quick_smoke_on_every_installed_backend(tmp_path, dmlbench_cli):
     assert (report / "report.html").stat().st_size > 10_000
 
 
-def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
+def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, suite_file, capsys):
     from dmlbench.suites.cli.commands import main
 
-    bad = write(
-        tmp_path, "[grid]\nn_samples = [10]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blob'\n"
+    bad = suite_file(
+        "[grid]\nn_samples = [10]\n[[workload]]\nalgorithm = 'kmeans'\ndataset = 'blob'\n"
     )
     assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
@@ -291,13 +286,13 @@ def test_cli_run_explains_a_bad_suite_without_a_traceback(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_a_run_ends_with_its_results_report_and_verdict(tmp_path, capsys):
+def test_a_run_ends_with_its_results_report_and_verdict(tmp_path, suite_file, capsys):
     """`dmlbench run ... --report`: the report is written at the end, and the last three
     lines say where the results and the report are, and whether every answer is right."""
     from dmlbench.suites.cli.commands import main
 
     out = tmp_path / "o"
-    assert main(["run", str(write(tmp_path, GOOD)), "--out", str(out), "--report"]) == 0
+    assert main(["run", str(suite_file(GOOD)), "--out", str(out), "--report"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-3:]
     assert last == [
         f"results: {out / 'results.jsonl'} (3 ok)",
@@ -308,23 +303,23 @@ def test_a_run_ends_with_its_results_report_and_verdict(tmp_path, capsys):
     assert "3 answers checked, 3 pass" not in html  # per workload, not in all
     assert html.count("answers checked, ") + html.count("answer checked, ") == 2  # 2 workloads
     # Without --report: how to write it.
-    again = ["run", str(write(tmp_path, GOOD)), "--out", str(out), "--resume"]
+    again = ["run", str(suite_file(GOOD)), "--out", str(out), "--resume"]
     assert main(again) == 0
     assert f"report:  not written (add --report, or: dmlbench report {out})" in capsys.readouterr().out
     # A suite with no case left to run here says why, and runs nothing.
     none = GOOD.replace("n_workers = [1]", "n_workers = [2]")
-    assert main(["run", str(write(tmp_path, none, "none.toml")), "--out", str(tmp_path / "n")]) == 2
+    assert main(["run", str(suite_file(none, "none.toml")), "--out", str(tmp_path / "n")]) == 2
     err = capsys.readouterr().err
     assert "has no case to run here: 3 case(s) of local with 2 workers left out" in err
     assert not (tmp_path / "n").exists()
 
 
-def test_cli_run_list_doctor(tmp_path, capsys):
+def test_cli_run_list_doctor(tmp_path, suite_file, capsys):
     from dmlbench.suites.cli.commands import main
 
-    assert main(["run", str(write(tmp_path, GOOD)), "--out", str(tmp_path / "o")]) == 0
+    assert main(["run", str(suite_file(GOOD)), "--out", str(tmp_path / "o")]) == 0
     assert "3 ok" in capsys.readouterr().out
-    assert main(["run", str(write(tmp_path, GOOD)), "--out", str(tmp_path / "o")]) == 2
+    assert main(["run", str(suite_file(GOOD)), "--out", str(tmp_path / "o")]) == 2
     assert "add --resume" in capsys.readouterr().err
     assert main(["list"]) == 0
     out = capsys.readouterr().out
@@ -342,7 +337,7 @@ def test_cli_run_list_doctor(tmp_path, capsys):
     assert "memory bandwidth (numpy triad)" in out and f"on {os.cpu_count()} core(s)" in out, out
 
 
-def test_progress_bar_on_a_real_terminal(tmp_path):
+def test_progress_bar_on_a_real_terminal(tmp_path, suite_file):
     """On a tty (a real pseudo-terminal) the bar redraws in place and problems stay on screen."""
     import pty
 
@@ -353,7 +348,7 @@ def test_progress_bar_on_a_real_terminal(tmp_path):
     script = Path(sys.executable).with_name("dmlbench")
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [str(script), "run", str(write(tmp_path, text)), "--out", str(tmp_path / "out")],
+        [str(script), "run", str(suite_file(text)), "--out", str(tmp_path / "out")],
         stdin=subprocess.DEVNULL,
         stdout=slave,
         stderr=slave,
@@ -467,7 +462,7 @@ NOT_IN_THIS_RUN = {
 
 
 @pytest.mark.slow
-def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
+def test_native_comparators_solve_the_same_problems(tmp_path, suite_file, dmlbench_cli):
     """Every engine's own library on the same rows, verified like ours, or skipped with why."""
     from conftest import selected_backends
 
@@ -477,7 +472,7 @@ def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
     out = tmp_path / "out"
     # The grid's backends (a --backends would replace the workloads' own lists too).
     grid = "[grid]\nbackends = [" + ", ".join(f'"{b}"' for b in backends) + "]"
-    suite = write(tmp_path, NATIVE_SUITE.replace("[grid]", grid))
+    suite = suite_file(NATIVE_SUITE.replace("[grid]", grid))
     dmlbench_cli("run", str(suite), "--out", str(out))
     records = [r for r in read_records(out / "results.jsonl") if r["case"]["backend"] in backends]
     expected_cases = {k for k in NATIVE_EXPECTED if k[2] in backends} - NOT_IN_THIS_RUN
@@ -504,10 +499,9 @@ def test_native_comparators_solve_the_same_problems(tmp_path, dmlbench_cli):
             assert any("blas" in lib for lib in settings["jvm_blas_libraries"]), settings
 
 
-def test_ray_explains_it_has_no_native_library(tmp_path):
-    suite = load_suite(
-        str(write(tmp_path, NATIVE_SUITE.replace("[grid]", '[grid]\nbackends = ["ray"]')))
-    )
+def test_ray_explains_it_has_no_native_library(suite_file):
+    on_ray_only = NATIVE_SUITE.replace("[grid]", '[grid]\nbackends = ["ray"]')
+    suite = load_suite(str(suite_file(on_ray_only)))
     from dmlbench.suites.run.runner import skip_reason
 
     on_ray = [c for c in suite.cases if c.backend == "ray"]  # (a workload may name others)

@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import write_suite
 
 from dmlbench.reports.records import read_records
 from dmlbench.suites.define.spec import Case, load_suite
@@ -52,8 +53,7 @@ def maker(case: Case):
 
 
 def run(tmp_path, text: str, name: str) -> list[dict]:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(text)
+    path = write_suite(tmp_path, text, f"{name}.toml")
     return read_records(run_suite(load_suite(str(path)), tmp_path / name))
 
 

@@ -231,12 +231,10 @@ params = { n_clusters = 8, random_state = 0 }  # as in the quick suite
 """
 
 
-def test_a_suite_run_reads_back_and_reports(tmp_path):
+def test_a_suite_run_reads_back_and_reports(tmp_path, suite_file):
     """The runner writes through the owner, the reports read through it: every case of
     the suite comes back ``ok`` under its own id, and a report is built from it."""
-    suite_file = tmp_path / "suite.toml"
-    suite_file.write_text(SUITE)
-    suite = load_suite(str(suite_file))
+    suite = load_suite(str(suite_file(SUITE)))
     assert len(suite.cases) == 2
     out_dir = tmp_path / "out"
     path = run_suite(suite, out_dir)

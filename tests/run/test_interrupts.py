@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import selected_backends
+from conftest import selected_backends, write_suite
 
 from dmlbench.backends.registry import install_hint, missing_modules
 from dmlbench.reports.records import read_records
@@ -58,13 +58,12 @@ def engine_or_skip(engine: str) -> None:
 def signalled(tmp_path: Path, engine: str, *, when: str, signals: list[str], **spec) -> dict:
     """Run the two-case suite on ``engine`` under the harness; its report, plus the
     run's records and the last line the user saw."""
-    suite = tmp_path / "suite.toml"
     # In-process, 4,000 rows finish within the 1 s a test waits after the first record on
     # a quiet machine (CI saw it): local gets ten times the rows, the engines' rounds
     # make theirs last.
     local = engine == "local"
-    suite.write_text(SUITE.format(engine=engine, workers=1 if local else 2,
-                                  mlp_rows=40000 if local else 4000))  # fmt: skip
+    suite = write_suite(tmp_path, SUITE.format(engine=engine, workers=1 if local else 2,
+                                               mlp_rows=40000 if local else 4000))  # fmt: skip
     out = tmp_path / "out"
     argv = [DMLBENCH, "run", str(suite), "--out", str(out)]
     spec = {"argv": argv, "when": when, "signals": signals, "limit": 240, "engine": engine,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from conftest import inline_suite
 
 from dmlbench.reports.records import read_records
-from dmlbench.suites.define.spec import SuiteError, expand
+from dmlbench.suites.define.spec import SuiteError
 from dmlbench.suites.run.repeats import stop_reason
 from dmlbench.suites.run.runner import run_suite
 
@@ -22,7 +23,7 @@ def suite_doc(**meta):
 
 
 def one_case(**meta):
-    return expand(suite_doc(**meta), "repeats.toml").cases[0]
+    return inline_suite(suite_doc(**meta), "repeats.toml").cases[0]
 
 
 def test_repeats_is_a_count_or_auto():
@@ -60,7 +61,7 @@ def test_auto_stops_when_the_interval_is_tight_or_a_bound_is_reached():
 
 def test_auto_repeats_and_launches_end_to_end(tmp_path):
     doc = suite_doc(repeats="auto", launches=2, max_repeats=8, budget=30)
-    records = read_records(run_suite(expand(doc, "repeats.toml"), tmp_path))
+    records = read_records(run_suite(inline_suite(doc, "repeats.toml"), tmp_path))
     (r,) = records
     assert r["outcome"] == "ok", r.get("reason")
     by_launch = r["fit_s_by_launch"]

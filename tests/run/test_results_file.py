@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import write_suite
 
 from dmlbench.reports.records import RESULTS_NAME, read_records
 from dmlbench.suites.cli.commands import main
@@ -33,9 +34,7 @@ n_samples = [{n}]
 
 
 def suite(tmp_path: Path, n: int = 400, name: str = "suite.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(ONE_CASE.format(n=n))
-    return path
+    return write_suite(tmp_path, ONE_CASE.format(n=n), name)
 
 
 @contextlib.contextmanager
@@ -87,14 +86,15 @@ def test_a_second_run_into_the_same_directory_is_refused(tmp_path, capsys):
     assert (out / LOCK_NAME).read_text() == ""  # released: nobody holds it
 
 
-def test_two_real_runs_at_once_do_not_interleave(tmp_path):
+def test_two_real_runs_at_once_do_not_interleave(tmp_path, suite_file):
     """Two `dmlbench run` started together into one directory: one runs, the other
     refuses with the holder's pid; the file holds one run's records only."""
     dmlbench = str(Path(sys.executable).with_name("dmlbench"))
     out = tmp_path / "out"
-    long = tmp_path / "long.toml"  # a case that lasts while the second run starts
-    long.write_text(ONE_CASE.format(n=4000).replace('"linear_regression"\ndataset = "regression"',
-                    '"mlp"\ndataset = "images"\nn_features = [64]\nparams = { max_iter = 30 }'))
+    mlp = ONE_CASE.format(n=4000).replace('"linear_regression"\ndataset = "regression"',
+                                          '"mlp"\ndataset = "images"\nn_features = [64]\n'
+                                          'params = { max_iter = 30 }')  # fmt: skip
+    long = suite_file(mlp, "long.toml")  # a case that lasts while the second run starts
     args = [dmlbench, "run", str(long), "--out", str(out)]
     first = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -119,7 +119,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_first_case(tmp_p
         assert time.monotonic() - t0 < 10  # before any engine or case
 
 
-def test_a_full_disk_stops_the_run_with_the_file_as_it_was(tmp_path, capsys):
+def test_a_full_disk_stops_the_run_with_the_file_as_it_was(tmp_path, suite_file, capsys):
     """A real 1 MiB filesystem, filled: the lock fits, the next record does not. The run
     stops at that record with a one-line error; the file is byte for byte as before."""
     with tmpfs(tmp_path / "disk", "size=1m") as disk:
@@ -133,10 +133,10 @@ def test_a_full_disk_stops_the_run_with_the_file_as_it_was(tmp_path, capsys):
         os.close(fd)
         pages = os.path.getsize(disk / "filler") // 4096  # (the last write may be partial)
         os.truncate(disk / "filler", (pages - 1) * 4096)
-        more = tmp_path / "more.toml"  # k-means: a record (its traces) over a page long
-        more.write_text(ONE_CASE.format(n=800).replace(
+        kmeans = ONE_CASE.format(n=800).replace(
             '"linear_regression"\ndataset = "regression"',
-            '"kmeans"\ndataset = "blobs"\nparams = { n_clusters = 3, random_state = 0 }'))
+            '"kmeans"\ndataset = "blobs"\nparams = { n_clusters = 3, random_state = 0 }')
+        more = suite_file(kmeans, "more.toml")  # k-means: a record (its traces) over a page long
         capsys.readouterr()
         assert main(["run", str(more), "--out", str(out), "--resume"]) == 2
         err = capsys.readouterr().err
@@ -147,12 +147,11 @@ def test_a_full_disk_stops_the_run_with_the_file_as_it_was(tmp_path, capsys):
         assert (out / LOCK_NAME).read_text() == ""  # released on the way out
 
 
-def test_a_timeout_makes_the_exit_status_1(tmp_path, capsys):
+def test_a_timeout_makes_the_exit_status_1(tmp_path, suite_file, capsys):
     text = ONE_CASE.format(n=400) + (
         '[[workload]]\nalgorithm = "mlp"\ndataset = "images"\nn_features = [64]\n'
         "n_samples = [4000]\nparams = { max_iter = 3000, random_state = 0 }\n"
     )
-    path = tmp_path / "t.toml"
-    path.write_text(text.replace('name = "one"', 'name = "one"\ntimeout = 3'))
+    path = suite_file(text.replace('name = "one"', 'name = "one"\ntimeout = 3'), "t.toml")
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 1
     assert "1 ok, 1 timeout" in capsys.readouterr().out

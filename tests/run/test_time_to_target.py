@@ -8,12 +8,11 @@ by an untimed doubling-then-bisection search; every timed fit must reach it. On 
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
+from conftest import inline_suite
 
 from dmlbench.backends import get_backend
-from dmlbench.suites.define.spec import Case, SuiteError, expand
+from dmlbench.suites.define.spec import Case, SuiteError
 from dmlbench.suites.define.workloads import ALGORITHMS
 from dmlbench.suites.run.measure import measure_launch
 from dmlbench.suites.run.record import build_record
@@ -95,9 +94,9 @@ params = {{ target = {target} }}
     ],
 )
 def test_a_target_where_it_means_nothing_is_refused(algorithm, dataset, target, message):
-    doc = tomllib.loads(SUITE.format(algorithm=algorithm, dataset=dataset, target=target))
+    text = SUITE.format(algorithm=algorithm, dataset=dataset, target=target)
     with pytest.raises(SuiteError, match=message):
-        expand(doc, "inline")
+        inline_suite(text)
 
 
 @pytest.mark.slow
