@@ -76,7 +76,7 @@ class BackendEntry:
     no_native_library : str or None, default=None
         Why the engine has no machine-learning library of its own to compare with (its
         cases with ``impl = "native"`` are skipped with this reason). None: its library's
-        comparators are listed in ``dmlbench.suites.natives.common.NATIVES``, with a reason
+        comparators are listed in ``dmlbench.suites.natives.comparator.NATIVES``, with a reason
         for each algorithm it lacks.
     """
 

@@ -5,7 +5,7 @@ type (:class:`Record`) and its schema version, the outcome names, the case id, t
 the runner and the tests make records with (:func:`make_record`), the writer
 (:func:`append_record`) and the one reader (:func:`read_records`). The runner in
 :mod:`dmlbench.suites.run.runner` writes through it, its measurements made from what each
-launch of a case measured by :func:`dmlbench.suites.run.record.build_record` (the tests'
+launch of a case measured by :func:`dmlbench.suites.run.record_builder.build_record` (the tests'
 made-up records too); :mod:`dmlbench.reports.results` reads through it. It sits in
 ``reports/`` because reports must not import the runner, while the runner may import
 anything.
@@ -72,7 +72,7 @@ class CaseFields(TypedDict):
 class Phases(TypedDict, total=False):
     """Seconds spent in each phase of a case."""
 
-    engine_start_s: float | None  # None when the engine was already running
+    engine_start_s: float | None  # the case's engine (shared by its group) starting
     generate_s: float  # making (or shipping) the data on the workers
     preprocess_s: float  # only for datasets that are preprocessed on the workers
     prepare_s: float  # untimed: an implementation's input made resident in its library's form

@@ -191,7 +191,7 @@ def test_importing_dmlbench_imports_no_engine():
         "import sys\n"
         "import dmlbench.algorithms, dmlbench.backends, dmlbench.suites, dmlbench.reports\n"
         "import dmlbench.suites.cli.commands, dmlbench.backends.conformance, dmlbench.suites.run.runner\n"
-        "import dmlbench.suites.natives.common, dmlbench.suites.define.datasets, dmlbench.suites.bench.overhead\n"
+        "import dmlbench.suites.natives.comparator, dmlbench.suites.define.datasets, dmlbench.suites.bench.overhead\n"
         "from dmlbench.algorithms import KMeans, LinearRegression, MLPClassifier\n"
         "from dmlbench.backends import get_backend\n"
         "get_backend('local')\n"

@@ -62,7 +62,7 @@ def patterns_arg(text: str) -> list[str]:
 
 def kernels_arg(text: str) -> list[str]:
     """``"kmeans,logistic"`` as a list of the kernels ``dmlbench kernels`` measures."""
-    from dmlbench.suites.bench.kernels import SETUPS
+    from dmlbench.suites.bench.kernel_timings import SETUPS
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in SETUPS]

@@ -112,7 +112,7 @@ def overhead(args: argparse.Namespace) -> int:
 
 def kernels(args: argparse.Namespace) -> int:
     """``dmlbench kernels``: ours against scikit-learn's, per kernel."""
-    from dmlbench.suites.bench.kernels import SETUPS, format_table, measure
+    from dmlbench.suites.bench.kernel_timings import SETUPS, format_table, measure
     from dmlbench.suites.run.environment import environment
 
     names = args.kernels or list(SETUPS)

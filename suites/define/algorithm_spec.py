@@ -31,8 +31,9 @@ from dmlbench.suites.define.starts import Start
 class AlgorithmSpec:
     """Everything the runner knows of an algorithm, declared once.
 
-    Adding an algorithm is its module in ``algorithms/`` plus one entry in
-    :data:`~dmlbench.suites.define.workloads.ALGORITHMS`.
+    Adding an algorithm: its module in ``algorithms/``, one entry in
+    :data:`~dmlbench.suites.define.workloads.ALGORITHMS` and its natives' lines (the
+    README's "Extending dmlbench" says each step).
     """
 
     name: str

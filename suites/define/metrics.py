@@ -31,7 +31,7 @@ INERTIA = Metric("inertia", higher_is_better=False, relative=True)
 RMSE = Metric("rmse", higher_is_better=False, relative=True)
 
 
-def logistic_objective(model: Any, X: Any, y: Any = None) -> float:
+def logistic_objective_of(model: Any, X: Any, y: Any = None) -> float:
     """Ours' objective (``algorithms.linear.logistic_objective``) at a fitted model's
     ``coef_``, ``intercept_``, ``classes_`` and ``C``: ours, scikit-learn's, or a native's
     scored by ours.
@@ -48,7 +48,7 @@ def logistic_objective(model: Any, X: Any, y: Any = None) -> float:
 
 
 #: Lower is better; relative, since the objective scales with C and the data.
-OBJECTIVE = Metric("objective", higher_is_better=False, relative=True, of=logistic_objective)
+OBJECTIVE = Metric("objective", higher_is_better=False, relative=True, of=logistic_objective_of)
 
 
 def als_objective(model: Any, X: Any, y: Any = None) -> float:

@@ -9,7 +9,8 @@ metric, reference and tolerance, and a small policy for each job only some algor
 Each dataset's entry (:class:`~dmlbench.suites.define.dataset_spec.DatasetSpec`) names its
 block generator (:mod:`~dmlbench.suites.define.datasets`) or scikit-learn loader.
 
-Adding an algorithm is its module in ``algorithms/`` plus one entry in :data:`ALGORITHMS`.
+Adding an algorithm is its module in ``algorithms/``, one entry in :data:`ALGORITHMS` and its
+natives' lines (the README's "Extending dmlbench" says each step).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dmlbench.suites.natives.common import (
+from dmlbench.suites.natives.comparator import (
     Comparator,
     Fitted,
     NativeUnsupported,

@@ -15,7 +15,7 @@ import numpy as np
 
 from dmlbench.suites.define.starts import digest
 from dmlbench.suites.define.workloads import ALGORITHMS
-from dmlbench.suites.natives.common import Comparator, Fitted, native_mlp_budget
+from dmlbench.suites.natives.comparator import Comparator, Fitted, native_mlp_budget
 
 
 class _OneCore(Comparator):
@@ -80,17 +80,21 @@ class BaselineComparator(_OneCore):
             return f"scikit-learn has no estimator for {case.algorithm} declared as its baseline"
         return None
 
+    def _baseline(self, case, algo) -> Any:
+        """scikit-learn's estimator for ``case``, or None: the case's seed and shared start
+        applied as for ours (k-means: ``KMeans(init=centres, n_init=1)``), ours' defaults
+        where the case names none."""
+        return algo.make_baseline(algo.run_params(case, self.start))
+
     def case_settings(self, case, algo) -> dict[str, Any]:
-        # The case's seed and shared start applied as for ours (k-means: KMeans(init=
-        # centres, n_init=1)), ours' defaults where the case names none.
-        est = algo.make_baseline(algo.run_params(case, self.start))
+        est = self._baseline(case, algo)
         return {} if est is None else est.get_params()
 
     def prepare(self, case, algo, data, be, ds) -> None:
         super().prepare(case, algo, data, be, ds)
         # Its settings worked out untimed: the clock holds scikit-learn's own constructor
         # and fit, as a user's would, and none of ours (reading ours' defaults).
-        est = algo.make_baseline(algo.run_params(case, self.start))
+        est = self._baseline(case, algo)
         self._build = partial(est.__class__, **est.get_params())
 
     def fit(self) -> Fitted:

@@ -10,8 +10,8 @@
 6. the fit loop: the cold fit, then timed fits until enough (:func:`_fit_loop`);
 7. check every fit's answer (:func:`_check_answers`) against the reference, by its
    tolerance rule (:func:`_reference_rule`);
-8. the launch's facts (:class:`~dmlbench.suites.run.record.Launch`), from which
-   :func:`~dmlbench.suites.run.record.build_record` makes the record.
+8. the launch's facts (:class:`~dmlbench.suites.run.record_builder.Launch`), from which
+   :func:`~dmlbench.suites.run.record_builder.build_record` makes the record.
 
 Only ``fit()`` is inside a clock; what the implementation and the reference made is
 released, and the resident rows freed, whatever happens.
@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from dmlbench.suites.define.spec import Case
 from dmlbench.suites.define.workloads import ALGORITHMS
-from dmlbench.suites.natives.common import (
+from dmlbench.suites.natives.comparator import (
     Comparator,
     Fitted,
     block_source,
     comparator,
     native_rule,
 )
-from dmlbench.suites.run.record import Check, Fits, Launch
+from dmlbench.suites.run.record_builder import Check, Fits, Launch
 from dmlbench.suites.run.reference import extras_on, reference_metric
 from dmlbench.suites.run.repeats import stop_reason
 from dmlbench.suites.run.resident import resident_data

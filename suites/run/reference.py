@@ -17,7 +17,7 @@ from dmlbench.suites.define.dataset_spec import HELD_OUT_BLOCKS
 from dmlbench.suites.define.datasets import shifted_block
 from dmlbench.suites.define.extras import sample_rows
 from dmlbench.suites.define.spec import Case
-from dmlbench.suites.natives.common import block_source
+from dmlbench.suites.natives.comparator import block_source
 
 
 def extras_on(algo, model, be, ds, test=None) -> dict[str, float]:

@@ -8,7 +8,7 @@ at most the case's ``max_repeats``, and stops earlier when one more fit
 would pass the case's ``budget`` of timed-fit seconds for this launch. Why it stopped is
 recorded with the case (``repeats_stop``), and every fit's time is kept. A case's launches
 (fresh engines, each with its own fits) become one record in
-:func:`dmlbench.suites.run.record.build_record`.
+:func:`dmlbench.suites.run.record_builder.build_record`.
 """
 
 from __future__ import annotations

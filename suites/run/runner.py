@@ -1,6 +1,6 @@
 """The runner: cases -> verified results, one JSONL record per case, written at once.
 
-* Cases are grouped by (backend, n_workers); an engine starts once per group.
+* Cases are grouped by (backend, n_workers, pattern); an engine starts once per group.
 * Each case records its phases (engine start, data generation, fit, predict), the cold
   fit apart from the timed repeats (median and spread), iterations and per-iteration
   time, its quality metric checked against a reference (scikit-learn on the same data,
@@ -13,10 +13,10 @@
 
 Running cases is its only job: one launch is measured step by step in
 :mod:`~dmlbench.suites.run.measure`, and its launches made into the record by
-:mod:`~dmlbench.suites.run.record`; the results format is :mod:`dmlbench.reports.records`;
+:mod:`~dmlbench.suites.run.record_builder`; the results format is :mod:`dmlbench.reports.records`;
 progress, peak memory and the watchdog :mod:`~dmlbench.suites.run.monitor`; the environment
 record :mod:`~dmlbench.suites.run.environment`; native libraries
-:mod:`~dmlbench.suites.natives.common`; what an algorithm is, its spec
+:mod:`~dmlbench.suites.natives.comparator`; what an algorithm is, its spec
 (:mod:`~dmlbench.suites.define.workloads`).
 """
 
@@ -45,12 +45,17 @@ from dmlbench.reports.records import (
 )
 from dmlbench.suites.bench.limits import machine_limits
 from dmlbench.suites.define.spec import Case, Suite, SuiteError
-from dmlbench.suites.natives.common import NATIVES, NativeUnsupported, comparator, no_native_reason
+from dmlbench.suites.natives.comparator import (
+    NATIVES,
+    NativeUnsupported,
+    comparator,
+    no_native_reason,
+)
 from dmlbench.suites.run import interrupts
 from dmlbench.suites.run.environment import calibration, environment, machine_state
 from dmlbench.suites.run.measure import measure_launch
 from dmlbench.suites.run.monitor import PeakMemory, Progress, Watchdog
-from dmlbench.suites.run.record import Launch, build_record
+from dmlbench.suites.run.record_builder import Launch, build_record
 from dmlbench.suites.run.resources import engine_options
 from dmlbench.suites.run.run_lock import run_lock
 

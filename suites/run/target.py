@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from dmlbench.suites.define.spec import Case
-from dmlbench.suites.natives.common import Comparator, Fitted
+from dmlbench.suites.natives.comparator import Comparator, Fitted
 
 #: The most a time-to-target case trains when it names no budget of its own.
 DEFAULT_TARGET_BUDGET = 512

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dmlbench.suites.bench.kernels import SETUPS, format_table, measure
+from dmlbench.suites.bench.kernel_timings import SETUPS, format_table, measure
 
 SMALL = {
     "kmeans": {"rows": 40_000, "features": 20, "blocks": 4, "short": 1, "long": 3},
@@ -50,7 +50,7 @@ def test_the_command_refuses_an_unknown_kernel_and_names_the_valid_ones():
 
 
 def test_json_holds_every_repeat_and_the_machine(tmp_path, monkeypatch):
-    from dmlbench.suites.bench import kernels
+    from dmlbench.suites.bench import kernel_timings as kernels
     from dmlbench.suites.cli import commands
 
     monkeypatch.setitem(kernels.SETUPS, "kmeans", SMALL["kmeans"])

@@ -127,11 +127,14 @@ def test_the_limits_table_uses_the_bandwidth_of_as_many_processes_as_workers():
     env = {"limits": {"triad_gbs": {"1": 10.0, "2": 16.0}, "dgemm_gflops": 40.0}}
     rows = []
     # Every fit: one Lloyd pass (4 bytes, 8 flops) in 1 ns of a worker's compute: 4 GB/s
-    # and 8 GFLOP/s per worker.
+    # and 8 GFLOP/s per worker; the driver spends the rest of the fit.
     work = {"kernel": "lloyd_partial", "bytes": 4.0, "flops": 8.0}
-    split = {"rounds": 1, "compute_s": 1e-9, "imbalance_s": 0.0, "engine_s": 0.0,
-             "driver_s": 0.0, "unsplit_s": 0.0, "straggler": None,
-             "compute_by_fn": {"lloyd_partial": [1, 1e-9]}}  # fmt: skip
+
+    def split(fit_s):
+        return {"rounds": 1, "compute_s": 1e-9, "imbalance_s": 0.0, "engine_s": 0.0,
+                "driver_s": fit_s - 1e-9, "unsplit_s": 0.0, "straggler": None,
+                "compute_by_fn": {"lloyd_partial": [1, 1e-9]}}  # fmt: skip
+
     for workers in (1, 2, 4):
         r = record(backend="dask", workers=workers, n=1000, split=split, work=work)
         assert r["achieved"]["flops_per_s"] == pytest.approx(8e9)

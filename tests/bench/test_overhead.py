@@ -123,7 +123,7 @@ def test_natives_suite_on_the_engines(tmp_path, dmlbench_cli):
     from conftest import selected_backends
 
     from dmlbench.reports.results import load
-    from dmlbench.suites.natives.common import no_native_reason
+    from dmlbench.suites.natives.comparator import no_native_reason
 
     engines = [b for b in ("dask", "spark") if b in selected_backends()]
     engines = [b for b in engines if b in available_backends()][:1]

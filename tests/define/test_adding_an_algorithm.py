@@ -1,6 +1,7 @@
-"""The README's "Adding an algorithm" steps, walked with a toy algorithm: nothing but its
-module, its entry in ``ALGORITHMS`` and its line per native library, and it runs, is
-checked, is compared with scikit-learn and is reported like every other algorithm."""
+"""The README's "Adding an algorithm" steps 1-3, walked with a toy algorithm: nothing but
+its module, its entry in ``ALGORITHMS`` and its line per native library, and it runs, is
+checked, is compared with scikit-learn and is reported like every other algorithm. (Step
+4 is for a real algorithm: the built-in ``quick`` suite and the defaults test name it.)"""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dmlbench.suites.cli.commands import main
 from dmlbench.suites.define import workloads
 from dmlbench.suites.define.algorithm_spec import AlgorithmSpec
 from dmlbench.suites.define.metrics import R2
-from dmlbench.suites.natives import common as natives
+from dmlbench.suites.natives import comparator as natives
 from dmlbench.suites.run.runner import run_suite
 
 

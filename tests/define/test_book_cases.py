@@ -477,7 +477,7 @@ def test_implicit_als_as_a_suite_runs_it_and_mllib_implicit_beside_it(backend):
     ALS(implicitPrefs=True) on the same interactions, scored by our code on its factors:
     the same popularity baseline, to the digit."""
     from dmlbench.suites.run.measure import measure_launch
-    from dmlbench.suites.run.record import build_record
+    from dmlbench.suites.run.record_builder import build_record
 
     def measure(case):
         return build_record([measure_launch(case, backend)])

@@ -11,7 +11,7 @@ import pytest
 
 from dmlbench.suites.define.spec import Case
 from dmlbench.suites.define.workloads import ALGORITHMS, DATASETS
-from dmlbench.suites.natives.common import NATIVES, comparator
+from dmlbench.suites.natives.comparator import NATIVES, comparator
 
 #: Per algorithm: new defaults for our estimator, each unlike the real one.
 CHANGED = {

@@ -164,7 +164,7 @@ def test_a_case_with_its_own_init_records_that_the_starts_differ(tmp_path):
 
 
 def test_a_kmeans_comparator_refuses_to_run_without_the_shared_start():
-    from dmlbench.suites.natives.common import shared_centres
+    from dmlbench.suites.natives.comparator import shared_centres
     from dmlbench.suites.natives.dask_ml import KMeansComparator
 
     with pytest.raises(ValueError, match=r"KMeansComparator needs the case's shared k-means start"):

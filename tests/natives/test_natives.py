@@ -12,7 +12,7 @@ import pytest
 from dmlbench.backends import backend_names
 from dmlbench.suites.define.spec import Case
 from dmlbench.suites.define.workloads import ALGORITHMS
-from dmlbench.suites.natives.common import (
+from dmlbench.suites.natives.comparator import (
     NATIVES,
     NO_NATIVE,
     NO_NATIVE_LIBRARY,
@@ -93,7 +93,7 @@ def test_comparators_reach_engines_through_the_public_handle_only():
 def test_the_registry_imports_no_engine():
     code = (
         "import sys\n"
-        "from dmlbench.suites.natives.common import NATIVES, comparator\n"
+        "from dmlbench.suites.natives.comparator import NATIVES, comparator\n"
         "for pair in NATIVES: comparator(*pair)\n"
         "print(sorted(m for m in ('dask', 'distributed', 'dask_ml', 'pyspark', 'ray') "
         "if m in sys.modules))"

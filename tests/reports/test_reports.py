@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from made_up import record, write_results
+from made_up import made_up_split, record, write_results
 
 from dmlbench.reports import metrics
 from dmlbench.reports.compare import compare, format_changes
@@ -68,8 +68,8 @@ def scaling_run():
         # dask: strong scaling 10 -> 6 s at n=1e6; size curve 1, 10 (2 workers: 0.7, 6)
         record(backend="dask", workers=1, n=100_000, seconds=1.0),
         record(backend="dask", workers=1, n=1_000_000, seconds=10.0),
-        record(backend="dask", workers=2, n=100_000, seconds=0.7, spread=[0.6, 0.9]),
-        record(backend="dask", workers=2, n=1_000_000, seconds=6.0, spread=[5.5, 6.5]),
+        record(backend="dask", workers=2, n=100_000, seconds=0.7),
+        record(backend="dask", workers=2, n=1_000_000, seconds=6.0),
         # spark: slower small, faster large: crosses dask on 2 workers
         record(backend="spark", workers=1, n=100_000, seconds=5.0),
         record(backend="spark", workers=1, n=1_000_000, seconds=8.0),
@@ -86,13 +86,8 @@ def scaling_run():
             outcome="timeout",
             reason="over the 300 s timeout; cancelled",
         ),
-        record(
-            backend="ray",
-            workers=1,
-            n=1_000_000,
-            outcome="wrong-answer",
-            reason="inertia 130 vs reference 100",
-        ),
+        # its timed fit answered 130 against the reference 100
+        record(backend="ray", workers=1, n=1_000_000, seconds=9.0, values=[100.0, 130.0]),
         record(
             backend="ray",
             workers=1,
@@ -156,7 +151,10 @@ def test_tables_match_hand_computed_numbers(tmp_path):
     assert fails[0]["reason"] == "over the 300 s timeout; cancelled"
     (checks,) = quality.tables(results)  # one workload: one table
     assert checks.title == "Quality: kmeans on blobs (n_clusters=8)"
-    assert len(checks.rows) == 10 and all(r["check"] == "pass" for r in rows_of(checks))
+    # every case that answered: the ten that pass and ray's wrong answer
+    verdicts = {(r["backend"], r["value"]): r["check"] for r in rows_of(checks)}
+    assert len(checks.rows) == 11 and verdicts.pop(("ray", 130.0)) == "FAIL"
+    assert set(verdicts.values()) == {"pass"}
 
 
 def test_the_answer_by_hand(tmp_path):
@@ -166,10 +164,13 @@ def test_the_answer_by_hand(tmp_path):
     results = load([write_results(tmp_path / "run" / "results.jsonl", scaling_run())])
     (a,) = answers(results)
     assert a.title == "kmeans on blobs (n_clusters=8)"
-    assert (a.checked, a.passed, a.all_good) == (10, 10, False)
-    assert a.check_line == "10 answers checked, 10 pass; 2 without a verified answer; 1 skipped"
+    # checked: the 10 ok cases and ray's wrong answer; without a verified answer: that
+    # wrong answer and the timeout
+    assert (a.checked, a.passed, a.all_good) == (11, 10, False)
+    assert a.check_line == "11 answers checked, 10 pass; 2 without a verified answer; 1 skipped"
     assert a.problems == [
-        "ray, 1 worker, 1,000,000 rows: wrong-answer (inertia 130 vs reference 100)",
+        "ray, 1 worker, 1,000,000 rows: wrong-answer (1 of 2 fits off the reference inertia "
+        "100 (tolerance 0.02, relative): timed repeat 1: inertia 130)",
         "ray, 2 workers, 1,000,000 rows: timeout (over the 300 s timeout; cancelled)",
     ]
     assert a.skipped == ["ray native, 1 worker, 100,000 rows: skipped (Ray ships no ML "
@@ -250,7 +251,7 @@ def test_report_files_from_a_run_with_failures(tmp_path):
              "## Phases", "## Round overhead", "## Environment", "## Quality"]  # fmt: skip
     at = [md.find("\n" + heading + "\n") for heading in order]
     assert -1 not in at and at == sorted(at), dict(zip(order, at, strict=True))
-    assert "**✗ 10 answers checked, 10 pass; 2 without a verified answer; 1 skipped**" in md
+    assert "**✗ 11 answers checked, 10 pass; 2 without a verified answer; 1 skipped**" in md
     assert "- ✗ ray, 2 workers, 1,000,000 rows: timeout (over the 300 s timeout; cancelled)" in md
     assert "**Quality: kmeans on blobs (n_clusters=8)**" in md
     assert "| timeout | kmeans on blobs (n_clusters=8) | ray |" in md
@@ -322,7 +323,8 @@ def test_results_as_dataframes(tmp_path):
 
     fits = load_fits(path)
     assert list(fits.columns) == list(FIT_COLUMNS)
-    assert len(fits) == 10 + 2  # one fit per ok case, three for the first
+    # one fit per answered case (ray's wrong answer too), three for the first
+    assert len(fits) == 11 + 2
     first = fits[fits.case_id == recs[0]["case_id"]]
     assert first.fit_s.tolist() == [1.1, 1.0, 0.9] and first.fit.tolist() == [0, 1, 2]
 
@@ -647,8 +649,9 @@ def test_pytest_benchmark_export_keeps_every_fit_of_verified_answers_only(tmp_pa
     from dmlbench.reports.pytest_benchmark_export import to_pytest_benchmark
 
     ok = record(n=1, fits=[1.0, 1.2, 1.1])
-    wrong = record(n=2, fits=[0.5, 0.5])
-    wrong["outcome"], wrong["reason"] = "wrong-answer", "1 of 3 fits off the reference"
+    wrong = record(n=2, fits=[0.5, 0.5], values=[100.0, 130.0, 100.0])  # repeat 1 off
+    assert wrong["outcome"] == "wrong-answer"
+    assert wrong["reason"].startswith("1 of 3 fits off the reference inertia 100")
     doc = to_pytest_benchmark([ok, wrong])
     (bench,) = doc["benchmarks"]
     assert bench["extra_info"]["case_id"] == ok["case_id"]
@@ -701,11 +704,16 @@ def test_predictions_past_the_measured_workers_say_which_model(tmp_path):
 def test_component_predictions_carry_the_measured_driver_rounds_and_imbalance(tmp_path):
     """The 1-worker fit's driver time and rounds per iteration, the straggler measured at
     2 workers, and whole blocks per worker: past 8 workers, 8 blocks leave some idle."""
-    one = record("als", "dask", 1, fits=[4.0, 4.1, 3.9])
-    one["round_split"] = {"driver_s": 0.002, "rounds_per_iter": 2.0, "straggler": None}
-    one["block_hosts"] = ["127.0.0.1"] * 8
-    two = record("als", "dask", 2, fits=[2.4, 2.5, 2.3])
-    two["round_split"] = {"driver_s": 0.002, "rounds_per_iter": 2.0, "straggler": 1.1}
+    # Each fit: 4 iterations of 2 rounds, the driver's 2 ms per iteration outside them.
+    hosts = ["127.0.0.1"] * 8
+    one = record("als", "dask", 1, fits=[4.0, 4.1, 3.9], block_hosts=hosts,
+                 split=lambda s: made_up_split(s, rounds=8, driver_s=0.008))  # fmt: skip
+    two = record("als", "dask", 2, fits=[2.4, 2.5, 2.3], block_hosts=hosts,
+                 split=lambda s: made_up_split(s, rounds=8, workers=2, driver_s=0.008,
+                                               straggler=1.1))  # fmt: skip
+    assert one["round_split"]["driver_s"] == pytest.approx(0.002)
+    assert two["round_split"]["rounds_per_iter"] == 2.0
+    assert two["round_split"]["straggler"] == pytest.approx(1.1)
     path = write_results(tmp_path / "r.jsonl", [one, two])
     overhead = tmp_path / "overhead.json"
     rounds = {1: 0.002, 2: 0.003, 4: 0.005, 8: 0.009, 16: 0.02}
@@ -784,16 +792,15 @@ def test_compare_notes_when_the_machine_ran_at_another_speed(tmp_path):
 def test_where_it_ran_names_the_hosts_and_the_timed_fits_that_rebuilt_blocks(tmp_path):
     """On one machine the table lists only the cases whose timed fits rebuilt blocks;
     once a run left the machine, every case, with its hosts and blocks per host."""
-    local = record(workers=2)
-    local["block_hosts"], local["rebuilt_blocks"] = ["127.0.0.1"] * 4, [0, 0]
-    rebuilt = record(workers=1, n=200_000)
-    rebuilt["block_hosts"], rebuilt["rebuilt_blocks"] = ["127.0.0.1"] * 4, [4, 0, 3]
+    here = ["127.0.0.1"] * 4
+    local = record(workers=2, block_hosts=here)  # nothing rebuilt
+    # the cold fit placed all 4 blocks; of the two timed fits, the second rebuilt 3
+    rebuilt = record(workers=1, n=200_000, fits=[1.0, 1.0], rebuilt=[4, 0, 3], block_hosts=here)
     results = load([write_results(tmp_path / "a" / "results.jsonl", [local, rebuilt])])
     (row,) = rows_of(placement.table(results))
     assert row["workers"] == 1 and row["rebuilt in timed fits"] == "3 in 1 of 2 fits"
-    remote = record(workers=2, n=300_000)
-    remote["block_hosts"] = ["10.0.0.2", "10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.3"]
-    remote["rebuilt_blocks"] = [5, 0]
+    far_hosts = ["10.0.0.2", "10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.3"]
+    remote = record(workers=2, n=300_000, rebuilt=[5, 0], block_hosts=far_hosts)
     remote["backend_info"]["workers"] = [{"host": "10.0.0.2"}, {"host": "10.0.0.3"}]
     native = record(workers=2, impl="native")  # a library's data: no placement of ours
     results = load([write_results(tmp_path / "b" / "results.jsonl",

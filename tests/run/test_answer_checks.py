@@ -11,12 +11,12 @@ from dataclasses import replace
 import pytest
 
 from dmlbench.backends import get_backend
-from dmlbench.suites.define.metrics import OBJECTIVE, logistic_objective
+from dmlbench.suites.define.metrics import OBJECTIVE, logistic_objective_of
 from dmlbench.suites.define.spec import Case
 from dmlbench.suites.define.workloads import ALGORITHMS
-from dmlbench.suites.natives.common import Fitted
+from dmlbench.suites.natives.comparator import Fitted
 from dmlbench.suites.run import measure
-from dmlbench.suites.run.record import build_record
+from dmlbench.suites.run.record_builder import build_record
 
 LOGISTIC = ALGORITHMS["logistic_regression"]
 
@@ -54,12 +54,12 @@ def test_objective_is_ours_as_linear_py_minimises_it(local):
 
     block = classification_block(0, rows=500, n_features=5, seed=1)
     model = LogisticRegression(C=0.5, backend=local).fit(block.X, block.y)
-    value = logistic_objective(model, block.X, block.y)
+    value = logistic_objective_of(model, block.X, block.y)
     assert value == pytest.approx(model.trace_[-1]["objective"], rel=1e-12)
     # On numpy rows or on the resident Dataset: the same value.
     ds = local.from_blocks([block])
     try:
-        assert logistic_objective(model, ds) == pytest.approx(value, rel=1e-12)
+        assert logistic_objective_of(model, ds) == pytest.approx(value, rel=1e-12)
     finally:
         local.free(ds)
 
@@ -174,7 +174,7 @@ def test_dask_ml_logistic_excess_bounds_the_gap_its_intercept_penalty_makes(n_sa
 
 
 def test_a_native_excess_becomes_a_relative_tolerance_above_ours():
-    from dmlbench.suites.natives.common import native_rule
+    from dmlbench.suites.natives.comparator import native_rule
 
     rule = native_rule(LOGISTIC, {"excess": 2e-3, "reason": "r"}, reference=4.0)
     assert rule["value"] == pytest.approx(LOGISTIC.tolerance + 2e-3 / 4.0)

@@ -7,7 +7,7 @@ import pytest
 
 from dmlbench.backends.rounds import TERMS
 from dmlbench.reports.records import make_record
-from dmlbench.suites.run.record import Check, Fits, Launch, build_record
+from dmlbench.suites.run.record_builder import Check, Fits, Launch, build_record
 
 CASE = {
     "suite": "t", "algorithm": "kmeans", "dataset": "blobs", "params": {"n_clusters": 8},

@@ -15,7 +15,7 @@ from dmlbench.backends import get_backend
 from dmlbench.suites.define.spec import Case, SuiteError
 from dmlbench.suites.define.workloads import ALGORITHMS
 from dmlbench.suites.run.measure import measure_launch
-from dmlbench.suites.run.record import build_record
+from dmlbench.suites.run.record_builder import build_record
 
 MLP = ALGORITHMS["mlp"]
 

@@ -193,7 +193,7 @@ def no_native_reason(algorithm: str, backend: str) -> str:
         NO_NATIVE.get((algorithm, backend))
         or NO_NATIVE_LIBRARY.get(backend)
         or f"no native {algorithm} comparator for {backend} in "
-        "dmlbench.suites.natives.common.NATIVES"
+        "dmlbench.suites.natives.comparator.NATIVES"
     )
 
 

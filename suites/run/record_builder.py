@@ -132,8 +132,9 @@ class Launch:
     target : dict or None
         A time-to-target case's goal and search.
     engine_start_s, peak_memory_mb, backend_info
-        What the launch ran on, added around the measurement: the engine's start (None
-        when it was running), the process tree's peak memory, ``Backend.info()``.
+        What the launch ran on, added around the measurement: the seconds its engine took
+        to start (the same for every case of a group that shares the engine), the process
+        tree's peak memory, ``Backend.info()``.
     """
 
     n_samples: int
@@ -148,11 +149,6 @@ class Launch:
     engine_start_s: float | None = None
     peak_memory_mb: float | None = None
     backend_info: dict[str, Any] | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether every fit's answer passed its check."""
-        return all(self.check.passed)
 
 
 def build_record(launches: Sequence[Launch]) -> Record:
