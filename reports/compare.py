@@ -205,9 +205,10 @@ def machine_note(a_paths: list[Path], b_paths: list[Path]) -> str | None:
     A/A false alarms come from such runs (a neighbour's load), not from the code."""
     def kernel(paths: list[Path]) -> tuple[float, float] | None:
         for r in load(paths).cases:
-            cal = (r.get("environment") or {}).get("calibration")
+            env, machine = r.get("environment"), r.get("machine")
+            cal = None if env is None else env.get("calibration")
             if cal:
-                load_1 = ((r.get("machine") or {}).get("before") or {}).get("loadavg", [0.0])[0]
+                load_1 = 0.0 if machine is None else machine["before"].get("loadavg", [0.0])[0]
                 return cal["median_s"], load_1
         return None
 

@@ -9,12 +9,14 @@ statistics are computed by pytest-benchmark's own ``Stats``.
 from __future__ import annotations
 
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from dmlbench.reports.records import Record
 
-def to_pytest_benchmark(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+
+def to_pytest_benchmark(records: Sequence[Record]) -> dict[str, Any]:
     """A pytest-benchmark JSON document of the records that have timed fits."""
     try:
         import pytest_benchmark
@@ -40,7 +42,12 @@ def to_pytest_benchmark(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 "group": f"{case['suite']}:{case['algorithm']}",
                 "name": name,
                 "fullname": f"{case['suite']}::{name}",
-                "params": {k: case[k] for k in ("backend", "n_workers", "n_samples", "impl")},
+                "params": {
+                    "backend": case["backend"],
+                    "n_workers": case["n_workers"],
+                    "n_samples": case["n_samples"],
+                    "impl": case["impl"],
+                },
                 "param": f"{case['backend']}-w{case['n_workers']}-n{case['n_samples']}",
                 "extra_info": {
                     "case_id": r["case_id"],

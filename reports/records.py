@@ -22,7 +22,7 @@ import os
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, Literal, NotRequired, Required, TypedDict, cast
 
 import numpy as np
 
@@ -85,6 +85,15 @@ class Phases(TypedDict, total=False):
     predict_s: float  # computing the quality metric (median over the fits: each is scored)
 
 
+class TimeToQuality(TypedDict):
+    """Per fit, seconds from the start of its iterations until its trace's objective (the
+    metric itself) was within ``within`` of the reference; None: never."""
+
+    within: float  # a share of the reference (0.01: within 1 %)
+    cold_s: float | None  # the cold fit's
+    per_fit_s: list[float | None]  # every timed fit's
+
+
 class Quality(TypedDict, total=False):
     """The answer's quality, checked against a reference on the same rows."""
 
@@ -97,11 +106,190 @@ class Quality(TypedDict, total=False):
     tolerance_reason: str  # only when a native library's own rule replaced the declared one
     ok: bool
     extras: dict[str, dict[str, float | None]]  # name -> {"value", "reference"}
-    #: ``{"within": 0.01, "cold_s": ..., "per_fit_s": [...]}``: per fit (the cold one, then
-    #: every timed one), seconds from the start of its iterations until its trace's
-    #: objective was within 1 % of the reference (None: never), where the trace's
-    #: objective is the metric itself.
-    time_to_quality: dict[str, Any]
+    #: Only where the trace's objective is the metric itself.
+    time_to_quality: TimeToQuality
+
+
+class FitSplit(TypedDict):
+    """One timed fit's seconds by term (``backends.rounds.RoundLog.split``): the five terms
+    sum to the fit's time."""
+
+    rounds: int
+    compute_s: float  # the mean worker's compute, summed over the fit's rounds
+    imbalance_s: float  # max - mean worker compute
+    engine_s: float  # each round's wall - its slowest worker's compute
+    driver_s: float  # the fit's time outside rounds
+    unsplit_s: float  # rounds whose workers did not time themselves
+    compute_cpu_s: NotRequired[float]  # thread CPU of compute_s's spans (absent: older)
+    straggler: float | None  # median max/mean worker compute; None without split rounds
+    bytes_back: int
+    #: Per block function's name: ``[split rounds, worker-seconds of compute in them]``.
+    compute_by_fn: NotRequired[dict[str, list[float]]]
+
+
+#: The terms of a split that sum to the fit's time (``backends.rounds.TERMS``).
+SplitTerm = Literal["compute_s", "imbalance_s", "engine_s", "driver_s", "unsplit_s"]
+
+
+class RoundSplit(TypedDict):
+    """The typical iteration (``backends.rounds.per_iteration``): each term of
+    :class:`FitSplit` per iteration, the median over the timed fits."""
+
+    compute_s: float
+    imbalance_s: float
+    engine_s: float
+    driver_s: float
+    unsplit_s: float
+    compute_cpu_s: NotRequired[float]  # absent in records from before it was measured
+    straggler: float | None  # None when no fit had a split round with compute
+    rounds_per_iter: float
+    n_fits: int
+
+
+class Achieved(TypedDict):
+    """What one worker's main kernel achieved (``backends.rounds.achieved_rates``)."""
+
+    kernel: str  # the block function's name
+    bytes_per_s: float  # per worker-second of compute, median over the timed fits
+    flops_per_s: float
+    pass_bytes: float  # one pass over all rows (the estimator's ``pass_work``)
+    pass_flops: float
+    passes: float  # rounds of the kernel per fit (median)
+
+
+class LaunchSummary(TypedDict):
+    """One launch of several (``launches > 1``), in brief."""
+
+    outcome: str  # "ok" or "wrong-answer"
+    reason: str | None
+    engine_start_s: float | None
+    fit_cold_s: float
+    fit_median_s: float  # of the launch's timed fits
+    repeats_stop: str | None
+    quality_values: list[float]  # every fit's, the cold one first
+    rebuilt_blocks: list[int]  # per fit, the cold one first
+
+
+class SharedStart(TypedDict, total=False):
+    """The shared starting point every implementation and the reference ran from."""
+
+    method: str  # "k-means++", ...
+    rows: str  # which rows it was drawn from
+    seed: int
+    shape: list[int]
+    digest: str  # sha1 of its float64 bytes, 12 hex
+    shared: Required[bool]  # False: ours ran from the case's own ``init``
+    reason: str  # only when not shared
+
+
+class TargetTry(TypedDict):
+    """One fit of a time-to-target case's budget search."""
+
+    budget: int
+    seconds: float
+    value: float  # the held-out metric
+    n_iter: int | None
+
+
+class Target(TypedDict):
+    """A time-to-target case's goal and the search for its budget."""
+
+    metric: str  # "held_out_<metric>"
+    target: float
+    budget_param: str  # the parameter searched ("max_iter", ...)
+    budget: int  # the smallest that reached the target (else the cap)
+    reached: bool
+    search: list[TargetTry]  # one row per fit tried
+
+
+class Native(TypedDict, total=False):
+    """A native library's run: its name and settings, and what else it reports (a
+    library's own extras, such as MLlib's ``input``, sit beside these)."""
+
+    impl: Required[str]  # "scikit-learn KMeans", "dask-ml KMeans", "MLlib ALS", ...
+    settings: dict[str, Any]  # the estimator's own parameters: open-ended
+    n_iter: int | None
+    threads: int
+
+
+class WorkerInfo(TypedDict, total=False):
+    """One worker of a backend, as its adapter reports it."""
+
+    address: str
+    host: str
+    node_id: str
+
+
+class BackendInfo(TypedDict, total=False):
+    """``Backend.info()``: what every adapter reports, and its own keys (an engine's
+    version, address, pattern, settings; adapter-specific extras sit beside these)."""
+
+    backend: Required[str]
+    n_workers: Required[int]
+    threads_per_worker: int
+    worker_pids: list[int]
+    blas_threads_per_worker: list[Any]
+    blas: list[str]
+    startup_seconds: float
+    engine: str
+    version: str
+    address: str
+    workers: list[WorkerInfo]
+    pattern: str  # the pattern its verbs ran (the default one when the case named none)
+    pattern_detail: str
+    settings: dict[str, Any]  # the engine's settings: open-ended
+
+
+class MachineState(TypedDict, total=False):
+    """``machine_state()``: what else the machine was doing."""
+
+    loadavg: list[float]  # 1, 5, 15 minutes
+    cpu_mhz: int
+    steal_s: float
+
+
+class Machine(TypedDict):
+    """The machine's state before and after a case."""
+
+    before: MachineState
+    after: MachineState
+
+
+class Calibration(TypedDict):
+    """The run's calibration kernel, timed at its start (its noise floor)."""
+
+    kernel: str
+    median_s: float
+    spread: float
+    times_s: list[float]
+
+
+class Limits(TypedDict, total=False):
+    """The machine's measured limits (``dmlbench doctor``), or why they were not."""
+
+    triad_gbs: dict[str, float]  # cores (as text) -> GB/s
+    dgemm_gflops: float  # one core
+    cores: int
+    machine: str
+    measured_at: float
+    method: str
+    error: str
+
+
+class Environment(TypedDict, total=False):
+    """What a run was measured on (the same for every record of a run)."""
+
+    python: str
+    platform: str
+    cpu: str
+    cores: int | None
+    memory_gb: float
+    blas: list[str]
+    versions: dict[str, str]  # package -> version
+    git_commit: str | None
+    test_slowdown: str  # only when measured with the test-only slowdown
+    calibration: Calibration
+    limits: Limits
 
 
 class Record(TypedDict, total=False):
@@ -120,7 +308,7 @@ class Record(TypedDict, total=False):
     outcome: str  # one of OUTCOMES
     reason: str | None
     traceback: str
-    environment: dict[str, Any]  # machine, BLAS, package versions, git commit
+    environment: Environment  # machine, BLAS, package versions, git commit
     finished_at: float  # Unix time
     n_samples: int  # rows really trained on
     n_workers: int  # workers really used (an existing cluster gives all of its workers)
@@ -145,27 +333,27 @@ class Record(TypedDict, total=False):
     #: engine, driver (and unsplit) terms summed over its rounds, the rounds, the median
     #: straggler (max/mean worker compute) and the bytes sent back. None for a native (its
     #: engine's rounds are not the protocol's).
-    round_split_per_fit: list[dict[str, Any]] | None
+    round_split_per_fit: list[FitSplit] | None
     #: The typical iteration (``backends.rounds.per_iteration``): each term per
     #: iteration, median over the timed fits; the straggler; rounds per iteration.
-    round_split: dict[str, Any] | None
+    round_split: RoundSplit | None
     #: What one worker's kernel achieved (``backends.rounds.achieved_rates``):
     #: ``bytes_per_s``, ``flops_per_s`` (medians over the timed fits), ``kernel``,
     #: ``pass_bytes``, ``pass_flops``, ``passes``; None for a native, or an algorithm that
     #: does not count its work.
-    achieved: dict[str, float] | None
+    achieved: Achieved | None
     trace: list[dict[str, float]]  # per iteration: iteration, seconds, objective, ...
     timed_traces: list[list[dict[str, float]]]  # one trace per timed fit
     quality: Quality
-    native: dict[str, Any]  # a native library's impl and settings, when impl is native
+    native: Native  # a native library's impl and settings, when impl is native
     seed: Any  # the effective seed: the case's own random_state, else the suite's seed
     #: The shared starting point every implementation and the reference ran from: method,
     #: rows, seed, shape, digest (sha1 of its float64 bytes, 12 hex), and ``shared`` (False,
     #: with a ``reason``, when ours ran from the case's own ``init``).
-    start: dict[str, Any]
+    start: SharedStart
     #: A time-to-target case's goal: ``metric``, ``target``, ``budget_param``, ``budget``
     #: (the smallest that reached it), ``reached`` and the ``search`` (one row per fit).
-    target: dict[str, Any]
+    target: Target
     peak_memory_mb: float  # of the process tree during the case
     #: Why the timed fits stopped: a fixed count, or ``repeats = "auto"``'s reason.
     repeats_stop: str | None
@@ -173,10 +361,10 @@ class Record(TypedDict, total=False):
     fit_s_by_launch: list[list[float]]
     #: One summary per launch (``launches > 1``): outcome, engine start, cold and median fit,
     #: why its repeats stopped, its answers, its rebuilt blocks.
-    launches: list[dict[str, Any]]
+    launches: list[LaunchSummary]
     #: ``machine_state()`` before and after the case: load averages, CPU MHz, steal time.
-    machine: dict[str, Any]
-    backend_info: dict[str, Any]  # Backend.info(): engine, version, workers, threads
+    machine: Machine
+    backend_info: BackendInfo  # Backend.info(): engine, version, workers, threads
 
 
 #: The fields every record has, whatever its outcome.

@@ -138,8 +138,12 @@ SHOWN_PARAMS = ("n_clusters", "solver", "max_iter", "alpha", "C", "rank")
 def is_single_core_baseline(record: Record) -> bool:
     """Whether a record is scikit-learn on one core: the native run of the in-process
     backend (its ``native`` field names the library)."""
-    native = record.get("native") or {}
-    return record["case"]["impl"] == "native" and native.get("impl", "").startswith("scikit-learn")
+    native = record.get("native")
+    return (
+        record["case"]["impl"] == "native"
+        and native is not None
+        and native["impl"].startswith("scikit-learn")
+    )
 
 
 def display_label(record: Record) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dmlbench.reports.records import RoundSplit
 from dmlbench.reports.stats import (
     LEVEL,
     RESAMPLES,
@@ -307,24 +308,23 @@ class Components:
         cls,
         n_iter: int,
         overheads: Mapping[int, float],
-        one: Mapping | None = None,
-        widest: tuple[int, Mapping] | None = None,
+        one: RoundSplit | None = None,
+        widest: tuple[int, RoundSplit] | None = None,
         blocks: int | None = None,
     ) -> Components:
         """The model from records' ``round_split`` (per iteration): ``one`` the 1-worker
         fit's (driver time, rounds per iteration), ``widest`` ``(p, split)`` at the
         largest measured worker count (its straggler); ``blocks`` the case's blocks."""
-        one = one or {}
         straggler = 1.0
-        if widest is not None and widest[1].get("straggler"):
+        if widest is not None and widest[1]["straggler"]:
             p, measured = widest[0], float(widest[1]["straggler"])
             dealt = math.ceil(blocks / p) * p / blocks if blocks else 1.0
             straggler = max(1.0, measured / dealt)
         return cls(
             n_iter,
             overheads,
-            rounds_per_iter=float(one.get("rounds_per_iter") or 1.0),
-            driver=max(0.0, float(one.get("driver_s") or 0.0)),
+            rounds_per_iter=float((one and one["rounds_per_iter"]) or 1.0),
+            driver=max(0.0, float((one and one["driver_s"]) or 0.0)),
             straggler=straggler,
             blocks=blocks or None,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dmlbench.reports.records import Limits
 from dmlbench.reports.results import Results
 from dmlbench.reports.sections import Section
 from dmlbench.reports.tables import Table
@@ -55,7 +56,7 @@ def _settings(results: Results) -> Table:
     return settings
 
 
-def limit_rows(limits: dict[str, Any] | None) -> list[list[Any]]:
+def limit_rows(limits: Limits | None) -> list[list[Any]]:
     """The machine's measured limits as environment rows (none if not measured)."""
     if not limits:
         return []

@@ -3,9 +3,7 @@ memory bandwidth and one core's DGEMM."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from dmlbench.reports.records import engine_name
+from dmlbench.reports.records import Limits, engine_name
 from dmlbench.reports.results import Results, workload_key, workload_label
 from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
 from dmlbench.reports.sections import Section
@@ -45,7 +43,7 @@ def table(results: Results) -> Table:
     return table
 
 
-def bandwidth_for(limits: dict[str, Any], workers: int) -> float | None:
+def bandwidth_for(limits: Limits, workers: int) -> float | None:
     """The triad bandwidth (GB/s) the machine gives ``workers`` processes streaming at
     once: the figure measured at the nearest count at or above ``workers`` (1 core, all
     cores), the all-core figure for more workers than cores; None if not measured."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import Literal
 
 from dmlbench.reports.figures import Figure, Segment, stacked
 from dmlbench.reports.records import Record
@@ -12,8 +12,13 @@ from dmlbench.reports.results import case_value as _c  # n_workers: what really 
 from dmlbench.reports.sections import Section
 from dmlbench.reports.tables import Table, case_order
 
+#: The phases of :class:`~dmlbench.reports.records.Phases` drawn or listed (seconds).
+PhaseKey = Literal[
+    "engine_start_s", "generate_s", "preprocess_s", "start_s", "compile_s", "prepare_s",
+    "fit_cold_s", "predict_s",
+]  # fmt: skip
 #: The table's columns: phase name, its key in the record's ``phases`` (None: the median).
-PHASES = (
+PHASES: tuple[tuple[str, PhaseKey | None], ...] = (
     ("engine start", "engine_start_s"),
     ("data generation", "generate_s"),
     ("preprocessing", "preprocess_s"),
@@ -25,7 +30,7 @@ PHASES = (
     ("predict/score", "predict_s"),
 )
 #: The figure's segments: phase name, its key, its colour.
-PHASE_KEYS = (
+PHASE_KEYS: tuple[tuple[str, PhaseKey | None, str], ...] = (
     ("engine start", "engine_start_s", "#999999"),
     ("data generation", "generate_s", "#56B4E9"),
     ("preprocessing", "preprocess_s", "#CC79A7"),
@@ -56,16 +61,15 @@ def table(results: Results) -> Table:
     return table
 
 
-def _phase(r: Record, key: str) -> float | None:
+def _phase(r: Record, key: PhaseKey) -> float | None:
     """Seconds a case spent in one phase (None: a phase it did not have)."""
-    phases: Mapping[str, Any] = r["phases"]
-    return phases.get(key)
+    return r["phases"].get(key)
 
 
 def figures(results: Results) -> list[Figure]:
     """Per workload at its largest size: stacked phases per backend and workers."""
 
-    def phase(key: str | None) -> Callable[[Record], float]:
+    def phase(key: PhaseKey | None) -> Callable[[Record], float]:
         return lambda r: (r["fit_median_s"] if key is None else _phase(r, key)) or 0.0
 
     segments: list[Segment] = [(name, shade, phase(key)) for name, key, shade in PHASE_KEYS]

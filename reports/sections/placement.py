@@ -49,7 +49,8 @@ def table(results: Results) -> Table:
 
 def _hosts(r: Record) -> list[str]:
     """The hosts of a case's workers (as its backend recorded them), else of its blocks."""
-    workers = (r.get("backend_info") or {}).get("workers") or []
+    info = r.get("backend_info")
+    workers = (None if info is None else info.get("workers")) or []
     return [w["host"] for w in workers if w.get("host")] or [
         h for h in r.get("block_hosts") or [] if h
     ]

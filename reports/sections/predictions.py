@@ -138,7 +138,8 @@ def _overheads_of(rounds: dict[str, dict[int, float]], record: Record) -> dict[i
     engine = engine_name(record["case"])
     if ":" in engine:
         return rounds.get(engine, {})
-    ran = (record.get("backend_info") or {}).get("pattern")
+    info = record.get("backend_info")
+    ran = None if info is None else info.get("pattern")
     for name in (engine, f"{engine}:{ran}"):
         if name in rounds:
             return rounds[name]

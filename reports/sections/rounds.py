@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from dmlbench.reports.figures import Figure, Segment, stacked
-from dmlbench.reports.records import Record
+from dmlbench.reports.records import Record, RoundSplit, SplitTerm
 from dmlbench.reports.results import Results, series_label
 from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
 from dmlbench.reports.sections import Section
@@ -15,7 +15,7 @@ from dmlbench.reports.series import Point, table_order
 from dmlbench.reports.tables import Table
 
 #: The per-iteration split's terms as the report names them (``backends.rounds.TERMS``).
-ROUND_TERMS = (
+ROUND_TERMS: tuple[tuple[str, SplitTerm], ...] = (
     ("compute", "compute_s"),
     ("imbalance", "imbalance_s"),
     ("engine", "engine_s"),
@@ -82,9 +82,12 @@ def _row(pt: Point, one: Point | None) -> list[Any]:
             inflation]  # fmt: skip
 
 
-def _split(r: Record) -> dict[str, Any]:
+def _split(r: Record) -> RoundSplit:
     """A record's typical iteration (``round_split``; only records that have one)."""
-    return r.get("round_split") or {}
+    split = r.get("round_split")
+    if split is None:
+        raise ValueError(f"{r['case_id']}: no round_split (expected only records with one)")
+    return split
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -95,7 +98,7 @@ def figures(results: Results) -> list[Figure]:
     """Per workload at its largest size: each series x workers, the typical iteration as
     stacked compute, imbalance, engine, driver (and unsplit) milliseconds."""
 
-    def term(key: str) -> Any:
+    def term(key: SplitTerm) -> Any:
         # A term can come out a hair below zero (clocks read in two processes): drawn as
         # none here; the table shows it as measured.
         return lambda r: max(_split(r)[key], 0.0) * 1e3

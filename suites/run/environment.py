@@ -11,6 +11,7 @@ from typing import Any
 
 from dmlbench.backends import SLOWDOWN_ENV
 from dmlbench.backends.registry import engine_packages
+from dmlbench.reports.records import MachineState
 
 #: Packages whose versions every environment record carries, around the engines' own
 #: (each backend's extra, from the registry): what the algorithms and reports run on.
@@ -57,14 +58,14 @@ def environment() -> dict[str, Any]:
     }
 
 
-def machine_state() -> dict[str, Any]:
+def machine_state() -> MachineState:
     """What else the machine was doing: load averages (1, 5, 15 min), the CPU frequency
     (MHz, where the OS gives it) and the CPU time stolen by a hypervisor so far (seconds,
     Linux): taken before and after each case, so a noisy case can be told from a slow one.
     """
     import psutil
 
-    state: dict[str, Any] = {"loadavg": [round(x, 2) for x in os.getloadavg()]}
+    state: MachineState = {"loadavg": [round(x, 2) for x in os.getloadavg()]}
     with suppress(Exception):
         freq = psutil.cpu_freq()
         if freq is not None and freq.current:

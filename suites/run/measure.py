@@ -26,6 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dmlbench.reports.records import Target
 from dmlbench.suites.define.spec import Case
 from dmlbench.suites.define.workloads import ALGORITHMS
 from dmlbench.suites.natives.comparator import (
@@ -158,7 +159,7 @@ def _prepare(impl: Comparator, s: _Setup) -> None:
     s.phases["prepare_s"] = time.perf_counter() - t0
 
 
-def _search_budget(impl: Comparator, s: _Setup) -> dict[str, Any] | None:
+def _search_budget(impl: Comparator, s: _Setup) -> Target | None:
     """A time-to-target case's goal: untimed (``phases["search_s"]``), the smallest budget
     that reaches the target, left set on ``impl``; None for a case without a target."""
     target = s.algo.target_of(s.case)
@@ -171,7 +172,7 @@ def _search_budget(impl: Comparator, s: _Setup) -> dict[str, Any] | None:
 
 
 def _fit_loop(
-    impl: Comparator, s: _Setup, goal: dict[str, Any] | None, earlier: Sequence[Sequence[float]]
+    impl: Comparator, s: _Setup, goal: Target | None, earlier: Sequence[Sequence[float]]
 ) -> tuple[Fits, Fitted]:
     """The cold fit, then timed fits until :func:`~dmlbench.suites.run.repeats.stop_reason`
     says enough: (every fit, the last fit's model)."""
@@ -225,7 +226,7 @@ def _check_answers(
     fits: Fits,
     start: Start | None,
     started: dict[str, Any] | None,
-    goal: dict[str, Any] | None,
+    goal: Target | None,
 ) -> Check:
     """Every fit's answer checked against the reference by the case's rule (a
     time-to-target case: every fit must reach the target), the last fit's extras beside
@@ -261,7 +262,7 @@ def _reference_rule(
     model: Fitted,
     start: Start | None,
     started: dict[str, Any] | None,
-    goal: dict[str, Any] | None,
+    goal: Target | None,
 ) -> tuple[float, str, dict[str, float], dict[str, Any] | None]:
     """(reference, its source, its extras, the rule ``{"value", "reason"}`` that replaces
     the declared tolerance or None)."""

@@ -21,7 +21,20 @@ from typing import Any, cast
 import numpy as np
 
 from dmlbench.backends.rounds import achieved_rates, per_iteration
-from dmlbench.reports.records import Phases, Quality, Record
+from dmlbench.reports.records import (
+    Achieved,
+    BackendInfo,
+    FitSplit,
+    LaunchSummary,
+    Native,
+    Phases,
+    Quality,
+    Record,
+    RoundSplit,
+    SharedStart,
+    Target,
+    TimeToQuality,
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,7 @@ class Check:
     passed: list[bool]
     tolerance_reason: str | None = None
     extras: dict[str, dict[str, float | None]] = field(default_factory=dict)
-    time_to_quality: dict[str, Any] | None = None
+    time_to_quality: TimeToQuality | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +158,7 @@ class Launch:
     native: dict[str, Any] | None = None
     seed: Any = None
     start: dict[str, Any] | None = None
-    target: dict[str, Any] | None = None
+    target: Target | None = None
     engine_start_s: float | None = None
     peak_memory_mb: float | None = None
     backend_info: dict[str, Any] | None = None
@@ -193,10 +206,15 @@ def build_record(launches: Sequence[Launch]) -> Record:
         "rebuilt_blocks": [n for launch in launches for n in launch.fits.rebuilt],
         "block_hosts": first.fits.block_hosts,
         # Per timed fit, then the typical iteration: compute, imbalance, engine, driver.
-        "round_split_per_fit": splits,
-        "round_split": None if splits is None else per_iteration(splits, timed_iters),
+        # (backends.rounds' plain dicts, of the shapes reports.records declares.)
+        "round_split_per_fit": cast("list[FitSplit] | None", splits),
+        "round_split": (
+            None if splits is None else cast(RoundSplit, per_iteration(splits, timed_iters))
+        ),
         # Per worker: its kernel's bytes/s and flop/s.
-        "achieved": None if splits is None else achieved_rates(first.work, splits),
+        "achieved": (
+            None if splits is None else cast("Achieved | None", achieved_rates(first.work, splits))
+        ),
         # One way for everyone: the timed median over the timed fits' median iterations
         # (set-up and final passes included, as in a library's fit). Ours' trace also
         # gives the rounds alone.
@@ -212,7 +230,7 @@ def build_record(launches: Sequence[Launch]) -> Record:
     if first.peak_memory_mb is not None:
         record["peak_memory_mb"] = max(launch.peak_memory_mb or 0.0 for launch in launches)
     if first.backend_info is not None:
-        record["backend_info"] = first.backend_info
+        record["backend_info"] = cast(BackendInfo, first.backend_info)  # Backend.info()
         # What the case really ran on (an existing cluster gives all of its workers).
         record["n_workers"] = first.backend_info["n_workers"]
     if len(launches) > 1:
@@ -260,7 +278,8 @@ def _quality(launches: Sequence[Launch], *, ok: bool) -> Quality:
         per_fit = [
             t
             for launch in launches
-            for t in (launch.check.time_to_quality or {}).get("per_fit_s", [])
+            if launch.check.time_to_quality is not None
+            for t in launch.check.time_to_quality["per_fit_s"]
         ]
         quality["time_to_quality"] = {**check.time_to_quality, "per_fit_s": per_fit}
     quality["extras"] = check.extras
@@ -268,13 +287,15 @@ def _quality(launches: Sequence[Launch], *, ok: bool) -> Quality:
 
 
 def _add_settings(record: Record, first: Launch) -> None:
-    """The first launch's native settings, seed, shared start and target, where it has them."""
+    """The first launch's native settings, seed, shared start and target, where it has them
+    (the native's and the start's as their producers made them: the shapes declared in
+    :mod:`dmlbench.reports.records`, with a library's own extras beside)."""
     if first.native:
-        record["native"] = first.native
+        record["native"] = cast(Native, first.native)
     if first.seed is not None:
         record["seed"] = first.seed
     if first.start:
-        record["start"] = first.start
+        record["start"] = cast(SharedStart, first.start)
     if first.target:
         record["target"] = first.target
 
@@ -306,7 +327,7 @@ def _failures(launch: Launch) -> str | None:
     )
 
 
-def _summary(launch: Launch) -> dict[str, Any]:
+def _summary(launch: Launch) -> LaunchSummary:
     """One launch of several, in brief: its outcome, engine start, fits, answers."""
     outcome, reason = _outcome([launch])
     return {

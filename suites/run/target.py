@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
 
+from dmlbench.reports.records import Target, TargetTry, TimeToQuality
 from dmlbench.suites.define.spec import Case
 from dmlbench.suites.natives.comparator import Comparator, Fitted
 
@@ -17,7 +17,7 @@ from dmlbench.suites.natives.comparator import Comparator, Fitted
 DEFAULT_TARGET_BUDGET = 512
 
 
-def time_to_target(impl: Comparator, case: Case, algo, test, target: float) -> dict[str, Any]:
+def time_to_target(impl: Comparator, case: Case, algo, test, target: float) -> Target:
     """Find the smallest budget at which ``impl`` reaches ``target`` on the held-out rows,
     and leave ``impl.case`` at it: the fits the runner then times.
 
@@ -44,7 +44,7 @@ def time_to_target(impl: Comparator, case: Case, algo, test, target: float) -> d
             f"a time-to-target case needs held-out rows; dataset {case.dataset!r} has none "
             "(expected a generated dataset with held-out blocks, or a real one)"
         )
-    search: list[dict[str, Any]] = []
+    search: list[TargetTry] = []
 
     def reaches(budget: int) -> bool:
         impl.case = replace(case, params={**case.params, name: budget})
@@ -92,7 +92,7 @@ def held_out(model: Fitted, test) -> float:
 QUALITY_WITHIN = 0.01
 
 
-def time_to_quality(algo, traces: list[list[dict]], reference: float) -> dict[str, Any]:
+def time_to_quality(algo, traces: list[list[dict]], reference: float) -> TimeToQuality:
     """Per fit: the seconds, from the start of its iteration loop, until its trace's
     objective (the metric itself: ``trace_is_metric``) came within :data:`QUALITY_WITHIN`
     of the reference, in the metric's direction; None when it never did. ``traces``: the
