@@ -45,6 +45,7 @@ class Answer:
     problems: list[str] = field(default_factory=list)  # one line per case without an answer
     skipped: list[str] = field(default_factory=list)
     table: Table | None = None
+    coverage: str = ""  # what each interval covers: launches and timed fits a case
 
     @property
     def all_good(self) -> bool:
@@ -59,7 +60,7 @@ class Answer:
             line += f"; {len(self.problems)} without a verified answer"
         if self.skipped:
             line += f"; {len(self.skipped)} skipped"
-        return line
+        return line + (f". {self.coverage}" if self.coverage else "")
 
 
 def answers(results: Results) -> list[Answer]:
@@ -78,7 +79,23 @@ def _answer(view: SeriesView, w: Workload) -> Answer:
     )
     if w.ok:
         answer.table = _table(answer.title, view, w)
+        answer.coverage = _coverage(w.ok)
     return answer
+
+
+def _coverage(records: list[Record]) -> str:
+    """``"Each interval covers 3 launches (fresh engines, interleaved in time) of 2-4 timed
+    fits"``: what the run-to-run drift in the intervals is measured over."""
+    launches = sorted({len(fit_times(r)) for r in records})
+    fits = sorted({len(f) for r in records for f in fit_times(r)})
+    span = (lambda xs: str(xs[0]) if len(xs) == 1 else f"{xs[0]}-{xs[-1]}")  # noqa: E731
+    each = f"{span(fits)} timed fit" + ("" if fits == [1] else "s")
+    if launches == [1]:
+        return f"Each interval covers one launch of {each}"
+    return (
+        f"Each interval covers {span(launches)} launches (fresh engines, interleaved in time) "
+        f"of {each} each"
+    )
 
 
 def _where(r: Record) -> tuple:

@@ -276,6 +276,14 @@ class Limits(TypedDict, total=False):
     error: str
 
 
+class CodeIdentity(TypedDict, total=False):
+    """The code that measured a run (:func:`dmlbench.suites.run.environment.code_identity`)."""
+
+    commit: str | None  # git commit of the checkout; None outside one
+    dirty: bool | None  # tracked files differed from the commit
+    dirty_files: list[str]  # those files (the first 20), only when dirty
+
+
 class Environment(TypedDict, total=False):
     """What a run was measured on (the same for every record of a run)."""
 
@@ -286,7 +294,8 @@ class Environment(TypedDict, total=False):
     memory_gb: float
     blas: list[str]
     versions: dict[str, str]  # package -> version
-    git_commit: str | None
+    git_commit: str | None  # = code.commit (kept for older readers)
+    code: CodeIdentity
     test_slowdown: str  # only when measured with the test-only slowdown
     calibration: Calibration
     limits: Limits

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dmlbench.reports.records import Limits
+from dmlbench.reports.records import Environment, Limits
 from dmlbench.reports.results import Results
 from dmlbench.reports.sections import Section
 from dmlbench.reports.tables import Table
@@ -22,7 +22,7 @@ def tables(results: Results) -> list[Table]:
             ["cores", env.get("cores")],
             ["memory (GB)", env.get("memory_gb")],
             ["BLAS", ", ".join(env.get("blas") or [])],
-            ["git commit", env.get("git_commit")],
+            ["code", code_text(env)],
             *limit_rows(env.get("limits")),
             *[[name, version] for name, version in sorted((env.get("versions") or {}).items())],
         ]
@@ -54,6 +54,17 @@ def _settings(results: Results) -> Table:
         )
     settings.rows.sort(key=lambda row: (row[0], row[1] or 0))
     return settings
+
+
+def code_text(env: Environment) -> str:
+    """The code that measured: its commit, and whether the tree differed from it."""
+    code = env.get("code") or {"commit": env.get("git_commit")}
+    commit = code.get("commit")
+    if not commit:
+        return "unknown (not run from a git checkout)"
+    if code.get("dirty"):
+        return f"{commit} with uncommitted changes ({', '.join(code.get('dirty_files', []))})"
+    return commit if code.get("dirty") is False else f"{commit} (clean or not: not recorded)"
 
 
 def limit_rows(limits: Limits | None) -> list[list[Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from dmlbench.backends.registry import run_flags
 from dmlbench.reports.records import Record
-from dmlbench.suites.cli.arguments import Command, backends_arg, positive_ints
+from dmlbench.suites.cli.arguments import Command, backends_arg, positive_int, positive_ints
 
 
 def add_arguments(run: argparse.ArgumentParser) -> None:
@@ -28,6 +28,12 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--n-workers", type=positive_ints, default=None, help="replace the n_workers axis, e.g. 1,2"
+    )
+    run.add_argument(
+        "--launches",
+        type=positive_int,
+        default=None,
+        help="replace the suite's launches per case (fresh engines, interleaved in time)",
     )
     run.add_argument(
         "--out", type=Path, default=None, help="results folder (default: results/SUITE)"
@@ -95,7 +101,11 @@ def _run_suite(args: argparse.Namespace) -> int:
 
     try:
         suite = load_suite(
-            args.suite, profile=args.profile, backends=args.backends, n_workers=args.n_workers
+            args.suite,
+            profile=args.profile,
+            backends=args.backends,
+            n_workers=args.n_workers,
+            launches=args.launches,
         )
     except SuiteError as exc:
         print(f"dmlbench run: {exc}", file=sys.stderr)

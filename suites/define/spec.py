@@ -132,10 +132,12 @@ def load_suite(
     profile: str | None = None,
     backends: list[str] | None = None,
     n_workers: list[int] | None = None,
+    launches: int | None = None,
 ) -> Suite:
     """Read, validate and expand a built-in suite (by name) or a TOML file.
 
-    ``backends`` and ``n_workers`` (from the command line) replace those axes.
+    ``backends`` and ``n_workers`` (from the command line) replace those axes, and
+    ``launches`` the suite's launches per case.
     """
     path = builtin_suites().get(name_or_path) or Path(name_or_path)
     if not path.is_file():
@@ -147,7 +149,9 @@ def load_suite(
         doc = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{path}: not valid TOML: {exc}") from None
-    return expand(doc, str(path), profile=profile, backends=backends, n_workers=n_workers)
+    return expand(
+        doc, str(path), profile=profile, backends=backends, n_workers=n_workers, launches=launches
+    )
 
 
 def expand(
@@ -157,13 +161,15 @@ def expand(
     profile: str | None = None,
     backends: list[str] | None = None,
     n_workers: list[int] | None = None,
+    launches: int | None = None,
 ) -> Suite:
     """Validate a parsed suite and expand it into its cases.
 
     The steps, in the order their errors are raised: the top-level keys, the ``[suite]``
     settings, the ``[grid]``, the chosen profile, then each workload (its algorithm and
     dataset, its parameters, its axes) and the product of its axes. ``backends`` and
-    ``n_workers`` (from the command line) replace those axes.
+    ``n_workers`` (from the command line) replace those axes, ``launches`` the suite's (and
+    its profile's) launches per case.
     """
     err = _Errors(source)
     err.keys(doc, TOP_KEYS, "")
@@ -173,6 +179,8 @@ def expand(
     err.table(grid, "grid")
     err.keys(grid, AXES, "grid")
     settings, overrides, profile_params = _profile(err, doc.get("profiles", {}), profile, settings)
+    if launches is not None:
+        settings = replace(settings, launches=err.count(launches, "--launches", low=1))
     workloads = doc.get("workload", [])
     if not isinstance(workloads, list) or not workloads:
         raise SuiteError(f"{source}: needs at least one [[workload]] table (algorithm, dataset)")

@@ -11,7 +11,7 @@ from typing import Any
 
 from dmlbench.backends import SLOWDOWN_ENV
 from dmlbench.backends.registry import engine_packages
-from dmlbench.reports.records import MachineState
+from dmlbench.reports.records import CodeIdentity, MachineState
 
 #: Packages whose versions every environment record carries, around the engines' own
 #: (each backend's extra, from the registry): what the algorithms and reports run on.
@@ -20,26 +20,18 @@ REPORT_PACKAGES = ("pandas",)
 
 
 def environment() -> dict[str, Any]:
-    """What the numbers were measured on: machine, BLAS, package versions, git commit."""
+    """What the numbers were measured on: machine, BLAS, package versions, the code
+    (:func:`code_identity`)."""
     from importlib import metadata
 
     import psutil
     from threadpoolctl import threadpool_info
 
+    code = code_identity()
     versions = {}
     for pkg in (*CORE_PACKAGES, *engine_packages(), *REPORT_PACKAGES):
         with suppress(metadata.PackageNotFoundError):
             versions[pkg] = metadata.version(pkg)
-    commit = None
-    with suppress(Exception):
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -52,10 +44,40 @@ def environment() -> dict[str, Any]:
             if p.get("user_api") == "blas"
         ],
         "versions": versions,
-        "git_commit": commit,
+        "git_commit": code["commit"],
+        "code": code,
         # A results file measured with the test-only slowdown says so (see SLOWDOWN_ENV).
         **({"test_slowdown": slowdown} if (slowdown := os.environ.get(SLOWDOWN_ENV)) else {}),
     }
+
+
+def code_identity(root: Path | None = None) -> CodeIdentity:
+    """The code that measures: the git commit of the checkout dmlbench runs from and
+    whether its tree differs from that commit (tracked files changed, staged or not).
+
+    A record measured on a dirty tree cannot be reproduced from its commit alone; the
+    files that differed are named (at most :data:`DIRTY_FILES_SHOWN`). Outside a git
+    checkout (an installed wheel) both are None.
+    """
+    root = root or Path(__file__).resolve().parents[2]
+    identity: CodeIdentity = {"commit": None, "dirty": None}
+    with suppress(Exception):
+        identity["commit"] = _git(root, "rev-parse", "HEAD").strip()
+        changed = _git(root, "status", "--porcelain", "--untracked-files=no").splitlines()
+        identity["dirty"] = bool(changed)
+        if changed:
+            identity["dirty_files"] = [line[3:] for line in changed[:DIRTY_FILES_SHOWN]]
+    return identity
+
+
+#: Changed files a dirty record names.
+DIRTY_FILES_SHOWN = 20
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, cwd=root, timeout=10, check=True
+    ).stdout
 
 
 def machine_state() -> MachineState:

@@ -46,20 +46,25 @@ class Progress:
     def __init__(self, total: int, stream: TextIO):
         self.total, self.done, self.stream = total, 0, stream
         self.t0, self.tty = time.monotonic(), stream.isatty()
-        self.last = "-"
+        self.last, self.launch = "-", 1
 
-    def start(self, case: Case) -> None:
+    def start(self, case: Case, launch: int = 1) -> None:
+        """``case``'s launch number ``launch`` (from 1) begins."""
+        self.launch = launch
         self._show(
             f"{case.algorithm} {case.dataset} {case.impl} {engine_name(case.to_dict())} "
-            f"w={case.n_workers} n={case.n_samples}"
+            f"w={case.n_workers} n={case.n_samples}{_of(launch, case.launches)}"
         )
 
     def finish(self, case: Case, outcome: str, seconds: float, reason: str | None = None) -> None:
-        self.done += 1
+        """The launch begun last ended: ``outcome`` ("measured" when the case has more to
+        run); a case that ends before its last launch counts its launches left as done."""
+        launch = self.launch
+        self.done += 1 if outcome == "measured" else case.launches - launch + 1
         self.last = outcome
         label = (
             f"{case.algorithm} {case.impl} {engine_name(case.to_dict())} w={case.n_workers} "
-            f"n={case.n_samples}"
+            f"n={case.n_samples}{_of(launch, case.launches)}"
         )
         line = f"[{self.done}/{self.total}] {label}: {outcome} ({seconds:.1f} s)"
         if not self.tty:
@@ -119,3 +124,7 @@ class Watchdog:
         self._done.set()
         if self.fired and exc_type is None:
             raise Cancelled("finished only after the timeout")
+
+
+def _of(launch: int, launches: int) -> str:
+    return f" launch {launch}/{launches}" if launches > 1 else ""

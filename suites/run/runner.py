@@ -27,6 +27,7 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
@@ -55,6 +56,7 @@ from dmlbench.suites.run import interrupts
 from dmlbench.suites.run.environment import calibration, environment, machine_state
 from dmlbench.suites.run.measure import measure_launch
 from dmlbench.suites.run.monitor import PeakMemory, Progress, Watchdog
+from dmlbench.suites.run.pending import PendingLaunches
 from dmlbench.suites.run.record_builder import Launch, build_record
 from dmlbench.suites.run.resources import engine_options
 from dmlbench.suites.run.run_lock import run_lock
@@ -127,48 +129,105 @@ def _run_cases(
         )
     done = {r["case_id"] for r in read_records(path)} if path.exists() else set()
     todo = [c for c in suite.cases if c.id not in done]
+    pending = PendingLaunches(path)
+    if not resume:
+        pending.reset()
     env = environment()
     env["calibration"] = calibration()  # the run's noise floor, before any engine starts
     env["limits"] = machine_limits()  # memory bandwidth and DGEMM: cached per machine
-    progress = Progress(len(todo), stream)
-    groups: dict[tuple[str, int, str | None], list[Case]] = {}
-    for case in todo:
-        # A native case (and one naming no pattern) runs on the engine of the backend's
-        # default pattern: dask-ml shares the cluster of ours' "resident" cases.
-        default = next(iter(offered_patterns(case.backend)), None)
-        key = (case.backend, case.n_workers, case.pattern or default)
-        groups.setdefault(key, []).append(case)
+    runs = {c.id: _CaseRun(c, pending.load(c.id)) for c in todo}
+    progress = Progress(sum(r.left for r in runs.values()), stream)
     try:
-        for (backend, n_workers, pattern), cases in groups.items():
-            # Resources (Spark's memory) sized from the group's largest case, the user's
-            # settings on top: ours and the native get the same engine.
-            opts = engine_options(backend, cases, (options or {}).get(backend, {}))
-            if pattern is not None:
-                opts = {**opts, "pattern": pattern}
-            engine = _Engine(backend, n_workers, opts)
-            try:
-                for case in cases:
-                    progress.start(case)
-                    t0 = time.perf_counter()
-                    before = machine_state()
-                    result = _run_one(case, engine, timeout or case.timeout)
-                    # An interrupt an engine swallowed (wrapped in an error of its own) is
-                    # not a failure of this case: the case is not recorded.
-                    interrupts.check()
-                    result["machine"] = {"before": before, "after": machine_state()}
-                    record = make_record(
-                        case.to_dict(), **result, environment=env, finished_at=time.time()
-                    )
-                    with interrupts.deferred():  # a finished case is never half-written
-                        append_record(path, record)
-                    progress.finish(
-                        case, record["outcome"], time.perf_counter() - t0, record.get("reason")
-                    )
-            finally:
-                engine.close()
+        # Interleaved in time: round k runs the k-th launch of every case, engine by engine,
+        # so compared cases alternate (A, B, A, B, ...) and a drift of the machine between
+        # rounds falls on both sides; within an engine the order reverses every round, so
+        # neither side always meets the freshly started engine.
+        for k in range(max((r.left for r in runs.values()), default=0)):
+            for key, cases in _groups(todo).items():
+                due = [runs[c.id] for c in cases if not runs[c.id].finished]
+                if due:
+                    _run_round(key, due[:: -1 if k % 2 else 1], options, timeout, progress,
+                               lambda run: _keep(path, run, env, pending))  # fmt: skip
     finally:
         progress.close()
     return path
+
+
+def _groups(cases: list[Case]) -> dict[tuple[str, int, str | None], list[Case]]:
+    """Cases by the engine they run on: (backend, n_workers, pattern)."""
+    groups: dict[tuple[str, int, str | None], list[Case]] = {}
+    for case in cases:
+        # A native case (and one naming no pattern) runs on the engine of the backend's
+        # default pattern: dask-ml shares the cluster of ours' "resident" cases.
+        default = next(iter(offered_patterns(case.backend)), None)
+        groups.setdefault((case.backend, case.n_workers, case.pattern or default), []).append(case)
+    return groups
+
+
+class _CaseRun:
+    """One case across its rounds: its launches so far, and its outcome once it ends."""
+
+    def __init__(self, case: Case, kept: list[Launch]):
+        self.case, self.launches, self.kept = case, list(kept), len(kept)
+        self.result: Record | None = None  # set when the case ends
+        self.before: Any = None  # the machine's state at its first launch here
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    @property
+    def left(self) -> int:
+        return max(self.case.launches - len(self.launches), 1)
+
+
+def _run_round(
+    key: tuple[str, int, str | None],
+    due: list[_CaseRun],
+    options: dict[str, dict] | None,
+    timeout: float | None,
+    progress: Progress,
+    keep: Callable[[_CaseRun], None],
+) -> None:
+    """The next launch of every case in ``due`` on one fresh engine (``key``'s), each
+    kept (``keep``) the moment it ends."""
+    backend, n_workers, pattern = key
+    # Resources (Spark's memory) sized from the group's largest case, the user's settings
+    # on top: ours and the native get the same engine.
+    opts = engine_options(backend, [r.case for r in due], (options or {}).get(backend, {}))
+    if pattern is not None:
+        opts = {**opts, "pattern": pattern}
+    engine = _Engine(backend, n_workers, opts)
+    try:
+        for run in due:
+            progress.start(run.case, len(run.launches) + 1)
+            t0 = time.perf_counter()
+            run.before = run.before or machine_state()
+            _next_launch(run, engine, timeout or run.case.timeout)
+            # An interrupt an engine swallowed (wrapped in an error of its own) is not a
+            # failure of this case: the case is not recorded.
+            interrupts.check()
+            outcome = run.result["outcome"] if run.result else "measured"
+            reason = run.result.get("reason") if run.result else None
+            keep(run)
+            progress.finish(run.case, outcome, time.perf_counter() - t0, reason)
+    finally:
+        engine.close()
+
+
+def _keep(path: Path, run: _CaseRun, env: dict[str, Any], pending: PendingLaunches) -> None:
+    """A finished case's record appended (flushed and fsynced) and its kept launches
+    dropped; an unfinished case's newest launch kept for ``--resume``."""
+    if run.result is None:
+        if len(run.launches) > run.kept:
+            pending.add(run.case.id, run.kept, run.launches[-1])
+            run.kept += 1
+        return
+    result = {**run.result, "machine": {"before": run.before, "after": machine_state()}}
+    record = make_record(run.case.to_dict(), **result, environment=env, finished_at=time.time())
+    with interrupts.deferred():  # a finished case is never half-written
+        append_record(path, record)
+    pending.clear(run.case.id)
 
 
 def check_clusters_reachable(suite: Suite, options: dict[str, dict], seconds: float = 3.0) -> None:
@@ -232,23 +291,23 @@ class _Engine:
         self.be = None
 
 
-def _run_one(case: Case, engine: _Engine, timeout: float) -> Record:
-    """One case: each of its ``launches`` on a fresh engine (the first on the group's),
-    made into one record; a launch that does not measure ends the case with its outcome."""
+def _next_launch(run: _CaseRun, engine: _Engine, timeout: float) -> None:
+    """The next launch of ``run``'s case on ``engine``; the case ends (``run.result``) after
+    its last launch, or at a launch that does not measure, with that launch's outcome."""
+    case = run.case
     reason = skip_reason(case)
     if reason:
-        return {"outcome": "skipped", "reason": reason}
-    launches: list[Launch] = []
-    for k in range(case.launches):
-        if k:
-            engine.close()  # launch-level variance: a new engine, new data placement
-        measured = _one_launch(case, engine, timeout, [x.fits.timed for x in launches])
-        if not isinstance(measured, Launch):  # it did not measure: the case ends here
-            if launches:
-                measured["reason"] = f"launch {k + 1}: {measured.get('reason')}"
-            return measured
-        launches.append(measured)
-    return build_record(launches)
+        run.result = {"outcome": "skipped", "reason": reason}
+        return
+    measured = _one_launch(case, engine, timeout, [x.fits.timed for x in run.launches])
+    if not isinstance(measured, Launch):  # it did not measure: the case ends here
+        if run.launches:
+            measured["reason"] = f"launch {len(run.launches) + 1}: {measured.get('reason')}"
+        run.result = measured
+        return
+    run.launches.append(measured)
+    if len(run.launches) >= case.launches:
+        run.result = build_record(run.launches)
 
 
 def _one_launch(

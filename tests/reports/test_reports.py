@@ -167,7 +167,10 @@ def test_the_answer_by_hand(tmp_path):
     # checked: the 10 ok cases and ray's wrong answer; without a verified answer: that
     # wrong answer and the timeout
     assert (a.checked, a.passed, a.all_good) == (11, 10, False)
-    assert a.check_line == "11 answers checked, 10 pass; 2 without a verified answer; 1 skipped"
+    assert a.check_line == (
+        "11 answers checked, 10 pass; 2 without a verified answer; 1 skipped. "
+        "Each interval covers one launch of 1 timed fit"
+    )
     assert a.problems == [
         "ray, 1 worker, 1,000,000 rows: wrong-answer (1 of 2 fits off the reference inertia "
         "100 (tolerance 0.02, relative): timed repeat 1: inertia 130)",
@@ -812,3 +815,16 @@ def test_where_it_ran_names_the_hosts_and_the_timed_fits_that_rebuilt_blocks(tmp
     assert far["blocks per host"] == "10.0.0.2: 2, 10.0.0.3: 3"
     report([tmp_path / "b"], tmp_path / "out")
     assert "## Where it ran" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_the_answer_says_what_each_interval_covers():
+    from dmlbench.reports.answer import _coverage
+
+    three = {"fit_s_by_launch": [[1.0, 1.1], [1.0, 1.2, 1.1], [0.9, 1.0]]}
+    assert _coverage([three]) == (
+        "Each interval covers 3 launches (fresh engines, interleaved in time) of 2-3 timed "
+        "fits each"
+    )
+    assert _coverage([{"phases": {"fit_s": [1.0, 1.1]}}]) == (
+        "Each interval covers one launch of 2 timed fits"
+    )

@@ -55,6 +55,11 @@ def test_auto_stops_when_the_interval_is_tight_or_a_bound_is_reached():
     assert "max_repeats 6 reached" in stop_reason(capped, noisy)
     broke = replace(case, budget=5.0)
     assert "budget of 5 s" in stop_reason(broke, noisy)
+    # Launches share the counts: the first of three stops at its share, the last judges.
+    three = replace(case, launches=3)
+    assert "launch 1 of 3" in stop_reason(three, tight[:2])
+    assert stop_reason(three, tight[:1]) is None
+    assert stop_reason(three, noisy[:2], earlier=[noisy[:2], noisy[:2]]) is None
     # Earlier launches count: a tight launch after a distant one is not tight overall.
     assert stop_reason(case, tight, earlier=[[1.5, 1.52, 1.49, 1.5, 1.51, 1.5]]) is None
 
@@ -65,7 +70,9 @@ def test_auto_repeats_and_launches_end_to_end(tmp_path):
     (r,) = records
     assert r["outcome"] == "ok", r.get("reason")
     by_launch = r["fit_s_by_launch"]
-    assert len(by_launch) == 2 and all(6 <= len(fits) <= 8 for fits in by_launch)
+    # The auto rule's counts are shared: each launch 3 to 4 fits (half of 6 and of 8).
+    assert len(by_launch) == 2 and all(3 <= len(fits) <= 4 for fits in by_launch)
+    assert "launch 1 of 2" in r["launches"][0]["repeats_stop"]
     assert r["phases"]["fit_s"] == by_launch[0] + by_launch[1]  # pooled, every fit kept
     assert len(r["launches"]) == 2 and all(x["repeats_stop"].startswith("auto") for x in r["launches"])
     assert r["fit_spread_s"][0] <= r["fit_median_s"] <= r["fit_spread_s"][1]
