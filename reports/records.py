@@ -17,6 +17,7 @@ nothing else, and the next append removes it.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections.abc import Mapping
@@ -543,7 +544,7 @@ def read_records(path: Path, *, notes: list[str] | None = None) -> list[Record]:
     Parameters
     ----------
     path : Path
-        A ``results.jsonl`` file.
+        A ``results.jsonl`` file (or ``results.jsonl.gz``, as stored for the docs).
     notes : list of str, optional
         Receives one ``"{path}:{line}: ..."`` note for a skipped cut-off last line.
 
@@ -560,7 +561,10 @@ def read_records(path: Path, *, notes: list[str] | None = None) -> list[Record]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".gz":
+            text = gzip.decompress(path.read_bytes()).decode("utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RecordsError(f"{path}: no such results file") from None
     lines = text.splitlines()

@@ -67,11 +67,16 @@ def load(paths: list[Path]) -> Results:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            path = path / RESULTS_NAME
+            stored = path / f"{RESULTS_NAME}.gz"  # a run stored for the docs
+            path = (
+                stored
+                if stored.exists() and not (path / RESULTS_NAME).exists()
+                else path / RESULTS_NAME
+            )
         if not path.exists():
             raise ReportError(f"{path}: no such results file")
         out.sources.append(str(path))
-        if path.suffix == ".jsonl":
+        if path.name.endswith((".jsonl", ".jsonl.gz")):
             try:
                 records = read_records(path, notes=out.notes)
             except RecordsError as exc:

@@ -5,6 +5,7 @@ that runs it.
   backend registry (:func:`dmlbench.backends.registry.run_flags`);
 * :mod:`~dmlbench.suites.cli.results`: ``export-benchmark``, ``report``, ``compare``
   (stored results only);
+* :mod:`~dmlbench.suites.cli.reproduce`: ``reproduce`` (one recorded case run again);
 * :mod:`~dmlbench.suites.cli.machine`: ``list``, ``doctor``, ``overhead``, ``kernels``.
 
 A new subcommand is a :class:`~dmlbench.suites.cli.arguments.Command` in one of them and
@@ -18,6 +19,7 @@ import sys
 
 from dmlbench.suites.cli import machine, results
 from dmlbench.suites.cli.arguments import Command
+from dmlbench.suites.cli.reproduce import REPRODUCE
 from dmlbench.suites.cli.run import RUN
 
 #: The subcommands, in the order ``dmlbench --help`` lists them.
@@ -26,6 +28,7 @@ COMMANDS: tuple[Command, ...] = (
     results.EXPORT,
     results.REPORT,
     results.COMPARE,
+    REPRODUCE,
     machine.LIST,
     machine.DOCTOR,
     machine.OVERHEAD,
