@@ -111,12 +111,23 @@ def report(paths: list[Path], out_dir: Path, *, log: TextIO | None = None) -> di
     return build(load(paths), out_dir, log=log)
 
 
-def _parts(results: Results, fig_dir: Path, out_dir: Path, log: TextIO | None) -> list[Part]:
+def page(results: Results, out_dir: Path, *, log: TextIO | None = None) -> str:
+    """The report as the Markdown of a page that says itself where its numbers come from
+    (a docs results page): no title and no date, figures drawn into ``out_dir/figures``
+    and referred to relative to ``out_dir``. The same results give the same page."""
+    fig_dir = out_dir / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    return to_markdown(_parts(results, fig_dir, out_dir, log, titled=False))
+
+
+def _parts(
+    results: Results, fig_dir: Path, out_dir: Path, log: TextIO | None, titled: bool = True
+) -> list[Part]:
     """The report, in reading order: the answer per workload, then every section's
     figures, then every section's tables (:data:`~dmlbench.reports.sections.ORDER`:
-    the per-case quality tables last)."""
+    the per-case quality tables last). ``titled``: the title and the date first."""
     shown = [s for s in sections() if results.cases or not s.needs_cases]
-    parts = _front(results)
+    parts = _front(results) if titled else _front(results)[2:]
     drawn = [(s.figure_title or s.title, _draw(s, results, fig_dir, out_dir, log))
              for s in shown if s.figures is not None]  # fmt: skip
     if any(refs for _, refs in drawn):
@@ -184,7 +195,8 @@ def _draw(
     refs = []
     for fig in section.figures(results):
         path = fig_dir / f"{fig.name}.png"
-        fig.figure.savefig(path, dpi=110)
+        # No "Software" stamp: the same figure is the same bytes (docs pages are checked).
+        fig.figure.savefig(path, dpi=110, metadata={"Software": None})
         plt.close(fig.figure)
         refs.append(FigureRef(str(path.relative_to(out_dir)), fig.title, section.caption))
         if log:

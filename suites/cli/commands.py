@@ -6,6 +6,7 @@ that runs it.
 * :mod:`~dmlbench.suites.cli.results`: ``export-benchmark``, ``report``, ``compare``
   (stored results only);
 * :mod:`~dmlbench.suites.cli.reproduce`: ``reproduce`` (one recorded case run again);
+* :mod:`~dmlbench.suites.cli.publish`: ``publish`` (the docs site's generated pages);
 * :mod:`~dmlbench.suites.cli.machine`: ``list``, ``doctor``, ``overhead``, ``kernels``.
 
 A new subcommand is a :class:`~dmlbench.suites.cli.arguments.Command` in one of them and
@@ -19,6 +20,7 @@ import sys
 
 from dmlbench.suites.cli import machine, results
 from dmlbench.suites.cli.arguments import Command
+from dmlbench.suites.cli.publish import PUBLISH
 from dmlbench.suites.cli.reproduce import REPRODUCE
 from dmlbench.suites.cli.run import RUN
 
@@ -29,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     results.REPORT,
     results.COMPARE,
     REPRODUCE,
+    PUBLISH,
     machine.LIST,
     machine.DOCTOR,
     machine.OVERHEAD,

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from dmlbench.backends import BackendUnavailable, available_backends, backend_names
@@ -105,6 +106,10 @@ def overhead(args: argparse.Namespace) -> int:
     )
     print(format_table(report))
     if args.json:
+        from dmlbench.suites.run.environment import environment
+
+        report["environment"] = environment()  # what it was measured on, the code included
+        report["measured_at"] = time.time()
         args.json.write_text(json.dumps(report, indent=2, default=str))
         print(f"wrote {args.json}", file=sys.stderr)
     return 1 if any("error" in r for r in report["results"]) else 0
@@ -122,7 +127,8 @@ def kernels(args: argparse.Namespace) -> int:
         results.append(measure(name, args.repeats, log=lambda m: print(m, file=sys.stderr)))
     print(format_table(results))
     if args.json:
-        doc = {"kind": "kernels", "environment": environment(), "results": results}
+        doc = {"kind": "kernels", "environment": environment(), "measured_at": time.time(),
+               "results": results}  # fmt: skip
         args.json.write_text(json.dumps(doc, indent=2, default=str))
         print(f"wrote {args.json}", file=sys.stderr)
     return 0

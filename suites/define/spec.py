@@ -45,12 +45,7 @@ from dmlbench.suites.define.policies import TARGET_PARAM
 from dmlbench.suites.define.workloads import ALGORITHMS, DATASETS
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
-AXES = ("backends", "n_workers", "impl", "n_samples", "n_features", "patterns")
 IMPLS = ("dmlbench", "native")
-SUITE_KEYS = ("name", "description", "repeats", "launches", "budget", "max_repeats", "timeout",
-              "seed")  # fmt: skip
-WORKLOAD_KEYS = ("algorithm", "dataset", "params", *AXES)
-PROFILE_KEYS = (*AXES, "repeats", "launches", "params")
 #: ``repeats = "auto"``: timed fits are added until the 95 % interval of the median fit time
 #: is within ±AUTO_HALF_WIDTH, at least AUTO_MIN_REPEATS, at most ``max_repeats`` and
 #: within ``budget`` seconds of timed fits per launch.
@@ -63,6 +58,56 @@ DEFAULT_REPEATS = 5
 #: Defaults of the two bounds of ``repeats = "auto"``.
 DEFAULT_MAX_REPEATS = 30
 DEFAULT_BUDGET = 60.0
+
+
+@dataclass(frozen=True)
+class Key:
+    """A suite-file key: its default (:data:`REQUIRED` when there is none) and meaning.
+
+    The validator reads its defaults from these tables and the reference page
+    (``docs/reference/suite-file.md``, written by ``dmlbench publish``) prints them.
+    """
+
+    default: Any
+    meaning: str
+
+
+#: A key without a default.
+REQUIRED = object()
+
+#: The ``[suite]`` table's keys.
+SUITE_KEY_DOCS: dict[str, Key] = {
+    "name": Key("the file's name without .toml", "the suite's name, in results and reports"),
+    "description": Key("", "one line on what the suite answers (`dmlbench list` shows it)"),
+    "repeats": Key(DEFAULT_REPEATS, 'timed fits after the cold one, per launch; or "auto": '
+                   "fits until the 95 % interval of the median is within ±5 %, at least 6 "
+                   "and at most `max_repeats`, shared between the launches"),
+    "launches": Key(1, "fresh engine launches per case, each with its own data placement and "
+                    "fits; launches of all the suite's cases are interleaved in time"),
+    "budget": Key(DEFAULT_BUDGET, 'seconds of timed fits a case may spend with repeats = "auto" '
+                  "(shared between its launches)"),
+    "max_repeats": Key(DEFAULT_MAX_REPEATS, 'the most timed fits a case makes with repeats = '
+                       '"auto" (shared between its launches; at least 6)'),
+    "timeout": Key(600, "seconds one launch of a case may take before it is cancelled"),
+    "seed": Key(0, "the seed of every case's data and start"),
+}  # fmt: skip
+SUITE_KEYS = tuple(SUITE_KEY_DOCS)
+AXES = ("backends", "n_workers", "impl", "n_samples", "n_features", "patterns")
+WORKLOAD_KEYS = ("algorithm", "dataset", "params", *AXES)
+PROFILE_KEYS = (*AXES, "repeats", "launches", "params")
+
+#: The sweep axes: in ``[grid]``, in a ``[[workload]]`` (its own, over the grid's) or in
+#: a profile (over both).
+AXIS_DOCS: dict[str, Key] = {
+    "backends": Key("every backend", "backends to run on (`dmlbench list`)"),
+    "n_workers": Key([2], "worker processes per engine (local: 1)"),
+    "impl": Key(["dmlbench"], '"dmlbench" (written once) and/or "native" (the engine\'s own '
+                "library; scikit-learn on local)"),
+    "n_samples": Key(REQUIRED, "rows of the data set (interactions for ALS)"),
+    "n_features": Key([20], "columns of the data set (items for ALS)"),
+    "patterns": Key("each backend's default", 'how dask and ray run the verbs: "resident", '
+                    '"tasks"'),
+}  # fmt: skip
 TOP_KEYS = ("suite", "grid", "workload", "profiles")
 
 
@@ -194,7 +239,8 @@ def expand(
         algo, data, params = _workload(err, w, where, profile_params)
         expansion.add(algo, data, params, _axes(err, w, where, grid, overrides))
     notes = expansion.notes()
-    return Suite(settings.name, meta.get("description", ""), expansion.cases, source, notes)
+    description = meta.get("description", SUITE_KEY_DOCS["description"].default)
+    return Suite(settings.name, description, expansion.cases, source, notes)
 
 
 @dataclass(frozen=True)
@@ -216,14 +262,13 @@ def _suite_settings(err: _Errors, meta: Any, source: str) -> _Settings:
     err.table(meta, "suite")
     err.keys(meta, SUITE_KEYS, "suite")
     name = err.typed(meta.get("name", Path(source).stem), str, "suite.name", "a string")
-    repeats = err.repeats(meta.get("repeats", DEFAULT_REPEATS), "suite.repeats")
-    launches = err.count(meta.get("launches", 1), "suite.launches", low=1)
-    budget = err.number(meta.get("budget", DEFAULT_BUDGET), "suite.budget")
-    max_repeats = err.count(
-        meta.get("max_repeats", DEFAULT_MAX_REPEATS), "suite.max_repeats", low=AUTO_MIN_REPEATS
-    )
-    timeout = err.number(meta.get("timeout", 600), "suite.timeout")
-    seed = err.count(meta.get("seed", 0), "suite.seed", low=0)
+    given = {key: meta.get(key, doc.default) for key, doc in SUITE_KEY_DOCS.items()}
+    repeats = err.repeats(given["repeats"], "suite.repeats")
+    launches = err.count(given["launches"], "suite.launches", low=1)
+    budget = err.number(given["budget"], "suite.budget")
+    max_repeats = err.count(given["max_repeats"], "suite.max_repeats", low=AUTO_MIN_REPEATS)
+    timeout = err.number(given["timeout"], "suite.timeout")
+    seed = err.count(given["seed"], "suite.seed", low=0)
     return _Settings(name, repeats, launches, budget, max_repeats, timeout, seed)
 
 
@@ -286,9 +331,8 @@ def _axes(
     features, 2 workers, the backend's default pattern)."""
     axes = {axis: overrides.get(axis, w.get(axis, grid.get(axis))) for axis in AXES}
     axes["backends"] = axes["backends"] or backend_names()
-    axes["impl"] = axes["impl"] or ["dmlbench"]
-    axes["n_features"] = axes["n_features"] or [20]
-    axes["n_workers"] = axes["n_workers"] or [2]
+    for axis in ("impl", "n_features", "n_workers"):
+        axes[axis] = axes[axis] or AXIS_DOCS[axis].default
     if axes["n_samples"] is None:
         raise SuiteError(f"{err.source}: {where}: no n_samples axis (in [grid] or the workload)")
     all_patterns = sorted({p for b in backend_names() for p in patterns(b)})
