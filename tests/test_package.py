@@ -152,12 +152,12 @@ def test_no_function_is_longer_than_80_lines():
 def test_the_extras_agree_with_the_backend_registry():
     """pyproject.toml cannot read the registry: each backend's extra installs exactly the
     packages its entry names (the ones the environment record versions), ``all`` is every
-    backend's extra, and no other extra than ``all`` and ``test`` exists."""
+    backend's extra, and no other extra than ``all``, ``test`` and ``docs`` exists."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
     entries = {e.extra: e for e in BACKENDS.values() if e.extra is not None}
-    assert set(extras) == {*entries, "all", "test"}, sorted(extras)
+    assert set(extras) == {*entries, "all", "test", "docs"}, sorted(extras)
     for extra, entry in entries.items():
         assert _requirement_names(extras[extra]) == set(entry.packages), (extra, extras[extra])
     assert extras["all"] == [f"dmlbench[{','.join(entries)}]"], extras["all"]

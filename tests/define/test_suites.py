@@ -510,3 +510,14 @@ def test_ray_explains_it_has_no_native_library(suite_file):
         "Ray ships no ML algorithms of its own (Ray Train runs other libraries' models)",
         "ray is not installed: pip install 'dmlbench[ray]'",
     }
+
+
+@pytest.mark.parametrize("name", ["natives", "credit", "ecommerce", "images"])
+def test_comparison_suites_run_three_interleaved_launches_a_side(name):
+    """A suite that compares implementations carries the run-to-run drift in its
+    intervals: at least 3 launches a case by default, one in its smoke profile."""
+    assert {c.launches for c in load_suite(name).cases} == {3}
+    assert {c.launches for c in load_suite(name, profile="smoke").cases} == {1}
+    assert {c.launches for c in load_suite(name, launches=2).cases} == {2}  # --launches
+    with pytest.raises(SuiteError, match="--launches must be an integer >= 1; got 0"):
+        load_suite(name, launches=0)
