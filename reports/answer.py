@@ -16,7 +16,13 @@ from typing import Any
 
 from dmlbench.reports import stats
 from dmlbench.reports.records import PROBLEMS, Record
-from dmlbench.reports.results import Results, display_label, fit_times, is_single_core_baseline
+from dmlbench.reports.results import (
+    Results,
+    display_label,
+    fit_times,
+    is_single_core_baseline,
+    ratio_of,
+)
 from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
 from dmlbench.reports.series import Point, Series, SeriesView, Workload
 from dmlbench.reports.tables import Table, verdict
@@ -84,16 +90,18 @@ def _answer(view: SeriesView, w: Workload) -> Answer:
 
 
 def _coverage(records: list[Record]) -> str:
-    """``"Each interval covers 3 launches (fresh engines, interleaved in time) of 2-4 timed
-    fits"``: what the run-to-run drift in the intervals is measured over."""
+    """``"Each interval covers 3 launches (interleaved in time, engines started anew each
+    round) of 3-4 timed fits each"``: what the run-to-run drift in the intervals is
+    measured over."""
     launches = sorted({len(fit_times(r)) for r in records})
     fits = sorted({len(f) for r in records for f in fit_times(r)})
-    span = (lambda xs: str(xs[0]) if len(xs) == 1 else f"{xs[0]}-{xs[-1]}")  # noqa: E731
+    span = lambda xs: str(xs[0]) if len(xs) == 1 else f"{xs[0]}-{xs[-1]}"  # noqa: E731
     each = f"{span(fits)} timed fit" + ("" if fits == [1] else "s")
     if launches == [1]:
         return f"Each interval covers one launch of {each}"
     return (
-        f"Each interval covers {span(launches)} launches (fresh engines, interleaved in time) "
+        f"Each interval covers {span(launches)} launches (interleaved in time, engines "
+        "started anew each round) "
         f"of {each} each"
     )
 
@@ -260,6 +268,6 @@ def _vs_native(series: list[Series]) -> str | None:
             continue
         p = max(shared)
         native = natives[(by_p[p].record["case"]["backend"], p)]
-        ratio = stats.ratio_interval(by_p[p].times, native.times)
+        ratio = ratio_of(by_p[p].record, native.record)
         parts.append(f"{s.display}: {_text(ratio, '.2g', '×')} {verdict(ratio)} ({_workers(p)})")
     return "; ".join(parts) or None

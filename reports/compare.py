@@ -150,7 +150,7 @@ def judge(
         change.verdict = "not comparable"
         change.detail = (
             f"too few timed fits ({stats.n_fits(a)} in A, {stats.n_fits(b)} in B; at least "
-            f"{MIN_FITS} to judge: run with repeats >= {MIN_FITS} or \"auto\")"
+            f'{MIN_FITS} to judge: run with repeats >= {MIN_FITS} or "auto")'
         )
     elif noise > UNSTABLE_CV:
         change.verdict = "unstable"
@@ -203,6 +203,7 @@ def machine_note(a_paths: list[Path], b_paths: list[Path]) -> str | None:
     """A warning when the two runs' machines differed: their calibration kernels (timed at
     each run's start) more than :data:`MACHINE_DRIFT` apart. On a shared machine most
     A/A false alarms come from such runs (a neighbour's load), not from the code."""
+
     def kernel(paths: list[Path]) -> tuple[float, float] | None:
         for r in load(paths).cases:
             env, machine = r.get("environment"), r.get("machine")

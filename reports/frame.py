@@ -30,8 +30,7 @@ CASE_COLUMNS: dict[str, str] = {
     "algorithm": "what was fitted (kmeans, linear_regression, ...)",
     "dataset": "the generator of its data",
     "params": "the estimator's parameters, as sorted JSON",
-    "impl": "dmlbench (written once) or native (the engine's own library; scikit-learn "
-    "for local)",
+    "impl": "dmlbench (written once) or native (the engine's own library; scikit-learn for local)",
     "backend": "the engine, with its pattern when it has one (dask:tasks)",
     "n_workers": "the workers the case really ran on (the engine's own count)",
     "n_samples": "rows of training data",

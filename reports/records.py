@@ -169,6 +169,8 @@ class LaunchSummary(TypedDict):
     repeats_stop: str | None
     quality_values: list[float]  # every fit's, the cold one first
     rebuilt_blocks: list[int]  # per fit, the cold one first
+    session: str | None  # the run that measured it (a resumed run is another)
+    round: int | None  # its round of interleaved launches: same session and round, same time
 
 
 class SharedStart(TypedDict, total=False):

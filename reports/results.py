@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from dmlbench.reports import stats
 from dmlbench.reports.records import (
     RESULTS_NAME,
     Record,
@@ -161,6 +162,29 @@ def series_label(record: Record) -> str:
     """How a curve is named in legends: backend, and the implementation when native."""
     c, backend = record["case"], engine_name(record["case"])
     return backend if c["impl"] == "dmlbench" else f"{backend} native"
+
+
+def interleaved(a: Record, b: Record) -> bool:
+    """Whether launch i of ``a`` and of ``b`` ran in the same round of the same run, for
+    every i (at least 2 launches each): the runner interleaves launches in rounds, so such
+    launches saw the same machine and their ratios pair."""
+    slots = [[(x.get("session"), x.get("round")) for x in r.get("launches") or []] for r in (a, b)]
+    return (
+        len(slots[0]) >= 2
+        and slots[0] == slots[1]
+        and all(session is not None and rnd is not None for session, rnd in slots[0])
+    )
+
+
+def ratio_of(numerator: Record, denominator: Record) -> stats.Interval:
+    """``numerator``'s median fit over ``denominator``'s, with its interval: paired launch
+    by launch when they ran interleaved (:func:`interleaved`; the geometric mean of the
+    launches' ratios, :func:`~dmlbench.reports.stats.paired_ratio_interval`), else the
+    two-level bootstrap over their pooled launches."""
+    b, a = fit_times(numerator), fit_times(denominator)
+    if interleaved(numerator, denominator):
+        return stats.paired_ratio_interval(b, a)
+    return stats.ratio_interval(b, a)
 
 
 def fit_times(record: Record) -> list[list[float]]:

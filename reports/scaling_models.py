@@ -115,11 +115,13 @@ def _least_squares(model: str, n: np.ndarray, x: np.ndarray) -> np.ndarray:
     from scipy.optimize import least_squares
 
     if model == "usl":
+
         def residual(p: np.ndarray) -> np.ndarray:
             return usl(n, p[0], p[1], p[2]) - x
 
         start, low, high = [0.01, 1e-4, x[0] / n[0]], [0, 0, 0], [1, 1, np.inf]
     else:
+
         def residual(p: np.ndarray) -> np.ndarray:
             return amdahl(n, p[0], p[1]) - x
 
@@ -243,8 +245,10 @@ def _fit_scaling(key: tuple, model: str, level: float, resamples: int, seed: int
     counts = sorted(by_workers)
     fitted = fit_throughput(counts, [1 / median_of(by_workers[w]) for w in counts], model)
     reps = np.column_stack(
-        [median_replicates(by_workers[w], resamples=resamples, seed=seed + k)
-         for k, w in enumerate(counts)]  # fmt: skip
+        [
+            median_replicates(by_workers[w], resamples=resamples, seed=seed + k)
+            for k, w in enumerate(counts)
+        ]  # fmt: skip
     )
     start = np.array(list(fitted.params.values()))
     params = refit_many(model, np.asarray(counts, float), 1 / reps, start)

@@ -244,9 +244,7 @@ def efficiency_interval(
     return figure_interval(figure, base, times, **kw)
 
 
-def karp_flatt_interval(
-    base: Times, times: Times, workers: int, **kw: Any
-) -> Interval | None:
+def karp_flatt_interval(base: Times, times: Times, workers: int, **kw: Any) -> Interval | None:
     """Karp–Flatt serial fraction (:func:`~dmlbench.reports.metrics.karp_flatt`) with its
     interval (against one worker; None for ``p = 1``)."""
     if workers <= 1:

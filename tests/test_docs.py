@@ -66,8 +66,13 @@ def test_the_generated_pages_are_what_the_code_and_stored_runs_give():
 
 @pytest.fixture
 def docs_copy(tmp_path):
+    """The docs with one stored run (the check of every run is the test above's)."""
     copy = tmp_path / "docs"
     shutil.copytree(DOCS, copy)
+    for entry in PUBLISHED:
+        if entry.name != "quick":
+            (copy / "results" / entry.name / entry.stored_name).unlink(missing_ok=True)
+    generate(copy, copy)
     return copy
 
 
@@ -157,7 +162,7 @@ def test_every_published_run_names_how_to_measure_it():
 def test_the_reference_pages_hold_every_key_and_field():
     generated = {name: (DOCS / "reference" / name).read_text()
                  for name in ("cli.md", "suite-file.md", "records.md")}  # fmt: skip
-    for key, doc in SUITE_KEY_DOCS.items():
+    for key in SUITE_KEY_DOCS:
         assert f"| `{key}` |" in generated["suite-file.md"], key
     for flag in cli_defaults():
         assert flag in generated["cli.md"], flag
@@ -165,3 +170,20 @@ def test_the_reference_pages_hold_every_key_and_field():
 
     for field in RecordType.__annotations__:
         assert f"| `{field}` |" in generated["records.md"], field
+
+
+def test_only_a_finished_run_of_its_own_suite_is_published(tmp_path):
+    from dmlbench.suites.publish.published import published
+    from dmlbench.suites.publish.results_pages import PublishError, store
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in made_up_run("a1")))
+    with pytest.raises(PublishError, match=r"records of suite\(s\) \['t'\], not of 'natives'"):
+        store(run, published("natives"), tmp_path / "docs")
+    (run / ".launches").mkdir()
+    with pytest.raises(PublishError, match="not finished"):
+        store(run, published("natives"), tmp_path / "docs")
+    with pytest.raises(ValueError, match="no published run 'nativs'"):
+        published("nativs")
+    assert not (tmp_path / "docs").exists()  # nothing stored

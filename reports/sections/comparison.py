@@ -8,7 +8,13 @@ from typing import Any
 from dmlbench.reports import stats
 from dmlbench.reports.figures import Figure, color, finish, pyplot, yerr
 from dmlbench.reports.records import Record
-from dmlbench.reports.results import Results, fit_times, is_single_core_baseline, series_label
+from dmlbench.reports.results import (
+    Results,
+    fit_times,
+    is_single_core_baseline,
+    ratio_of,
+    series_label,
+)
 from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
 from dmlbench.reports.sections import Section
 from dmlbench.reports.series import SeriesView, Workload, grouped, table_order
@@ -22,6 +28,9 @@ NOTE = (
     "cold fit, each fit's answer checked; iterations: the timed fits' median; per "
     "iteration: the fit median over them, the same way for every implementation. "
     "x scikit-learn: this time over scikit-learn's on one core (below 1 is faster); "
+    "a ratio of two cases that ran the same interleaved launches is paired launch by "
+    "launch (the geometric mean of the launches' ratios, Student-t interval), else "
+    "bootstrapped; "
     "written-once / native: dmlbench's time over the engine's own library's, same "
     "backend and workers (below 1: dmlbench is faster); verdict: faster or slower "
     "only when the ratio's interval excludes 1, else a tie. time to 1 %: from the "
@@ -45,36 +54,34 @@ def tables(results: Results) -> list[Table]:
             "with the range of worker counts its 95 % bootstrap gives ([low, high]).",
         )
         for n, rs in grouped(w.ok, lambda r: _c(r, "n_samples")).items():
-            baseline = next((fit_times(r) for r in rs if is_single_core_baseline(r)), None)
+            baseline = next((r for r in rs if is_single_core_baseline(r)), None)
             table.rows += _rows(results.view, rs, baseline)
             if baseline is not None:
-                costs.rows += _cost_rows(w, n, baseline)
+                costs.rows += _cost_rows(w, n, fit_times(baseline))
         out.append(table)
         if costs.rows:
             out.append(costs)
     return out
 
 
-def _rows(view: SeriesView, rs: list[Record], baseline: Any) -> list[list[Any]]:
+def _rows(view: SeriesView, rs: list[Record], baseline: Record | None) -> list[list[Any]]:
     """One size's rows: every case's median, its ratio to scikit-learn on one core and,
     for ours, to the engine's own library on the same backend and workers."""
     # A native library runs on the engine whatever pattern ours used: keyed by the plain
     # backend, so "dask:tasks" and "dask" both compare with dask-ml.
     native = {
-        (r["case"]["backend"], _c(r, "n_workers")): fit_times(r)
-        for r in rs
-        if _c(r, "impl") == "native"
+        (r["case"]["backend"], _c(r, "n_workers")): r for r in rs if _c(r, "impl") == "native"
     }
     rows = []
     for r in sorted(rs, key=case_order):
         pt = view.point(r)
         impl, t = r["case"]["impl"], pt.times
         vs_native = native.get((r["case"]["backend"], pt.workers)) if impl == "dmlbench" else None
-        ratio = None if vs_native is None else stats.ratio_interval(t, vs_native)
+        ratio = None if vs_native is None else ratio_of(r, vs_native)
         rows.append([
             r["case"]["n_samples"], pt.series.engine, impl, pt.workers, pt.median, spread(r),
             stats.n_fits(t), r.get("n_iter"), _per_iteration(r, t),
-            None if baseline is None else stats.ratio_interval(t, baseline),
+            None if baseline is None else ratio_of(r, baseline),
             ratio, None if ratio is None else verdict(ratio), _time_to_quality(r),
         ])  # fmt: skip
     return rows
@@ -129,12 +136,11 @@ def _figure(w: Workload) -> Figure | None:
     )
     if not base or not others:
         return None
-    t0 = fit_times(base[0])
     fig, ax = pyplot().subplots(figsize=(7.5, 0.45 * len(others) + 1.6))
     labels = [f"{series_label(r)}, {_c(r, 'n_workers')}w" for r in others]
-    ratios = [stats.ratio_interval(fit_times(r), t0) for r in others]
+    ratios = [ratio_of(r, base[0]) for r in others]
     # bars grow from 1 (as fast as scikit-learn): left of it faster, right slower; the
-    # whiskers are each ratio's 95 % bootstrap interval
+    # whiskers are each ratio's 95 % interval (paired over interleaved launches)
     colors = [color(_c(r, "backend")) for r in others]
     bars = ax.barh(
         labels, [q - 1 for q in ratios], left=1, color=colors, xerr=yerr(ratios), capsize=3

@@ -17,8 +17,17 @@ def table(results: Results) -> Table:
     DGEMM (the run's ``environment.limits``, from ``dmlbench doctor``)."""
     table = Table(
         "Against the machine's limits",
-        ["workload", "backend", "workers", "n_samples", "kernel", "GB/s per worker",
-         "of bandwidth", "GFLOP/s per worker", "of DGEMM"],  # fmt: skip
+        [
+            "workload",
+            "backend",
+            "workers",
+            "n_samples",
+            "kernel",
+            "GB/s per worker",
+            "of bandwidth",
+            "GFLOP/s per worker",
+            "of DGEMM",
+        ],  # fmt: skip
         note="Per worker, over its compute time in the kernel's rounds only (median over "
         "timed fits). Bytes: the float64 input the kernel must read once per pass; flops: "
         "the arithmetic the algorithm needs (the estimator's pass_work). of bandwidth = "
@@ -36,9 +45,17 @@ def table(results: Results) -> Table:
         dgemm = limits.get("dgemm_gflops")
         gbs, gflops = got["bytes_per_s"] / 1e9, got["flops_per_s"] / 1e9
         table.rows.append(
-            [workload_label(workload_key(r)), engine_name(r["case"]), p, _c(r, "n_samples"),
-             got["kernel"], gbs, p * gbs / bandwidth if bandwidth else None, gflops,
-             gflops / dgemm if dgemm else None]  # fmt: skip
+            [
+                workload_label(workload_key(r)),
+                engine_name(r["case"]),
+                p,
+                _c(r, "n_samples"),
+                got["kernel"],
+                gbs,
+                p * gbs / bandwidth if bandwidth else None,
+                gflops,
+                gflops / dgemm if dgemm else None,
+            ]  # fmt: skip
         )
     return table
 

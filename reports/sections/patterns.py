@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dmlbench.reports import stats
 from dmlbench.reports.records import Record
-from dmlbench.reports.results import Results
+from dmlbench.reports.results import Results, ratio_of
 from dmlbench.reports.results import case_value as _c  # n_workers: what really ran
 from dmlbench.reports.sections import Section
 from dmlbench.reports.series import SeriesView, grouped
@@ -47,7 +46,7 @@ def tables(results: Results) -> list[Table]:
 
 def _rows(view: SeriesView, backend: str, p: int, n: int, rs: list[Record]) -> list[list[Any]]:
     """One engine's patterns at ``p`` workers and ``n`` rows, against the fastest."""
-    fastest = view.point(min(rs, key=lambda r: r["fit_median_s"])).times
+    fastest = min(rs, key=lambda r: r["fit_median_s"])
     rounds = [x for r in rs if (x := _per_round(r))]
     fastest_round = min(rounds) if rounds else None
     rows = []
@@ -55,7 +54,7 @@ def _rows(view: SeriesView, backend: str, p: int, n: int, rs: list[Record]) -> l
         per, pt = _per_round(r), view.point(r)
         rows.append([
             backend, p, n, r["case"].get("pattern"), pt.median, spread(r), per,
-            stats.ratio_interval(pt.times, fastest),
+            ratio_of(r, fastest),
             None if per is None or not fastest_round else per / fastest_round,
         ])  # fmt: skip
     return rows

@@ -39,9 +39,7 @@ def table(results: Results) -> Table:
                 _c(r, "n_workers"),
                 ", ".join(sorted(set(_hosts(r)))),
                 ", ".join(f"{host}: {n}" for host, n in sorted(per_host.items())),
-                f"{rebuilt} in {sum(1 for n in timed if n)} of {len(timed)} fits"
-                if rebuilt
-                else 0,
+                f"{rebuilt} in {sum(1 for n in timed if n)} of {len(timed)} fits" if rebuilt else 0,
             ]
         )
     return table

@@ -128,8 +128,7 @@ def figures(results: Results) -> list[Figure]:
 SECTION = Section(
     "Size scaling",
     tables,
-    "Fixed workers, more data (log-log). A crossover is where one series overtakes"
-    " another.",
+    "Fixed workers, more data (log-log). A crossover is where one series overtakes another.",
     figures,
     caption="Fit time against rows, log-log: a slope of 1 is linear in the data, below 1 "
     "a fixed cost still dominates; where two curves cross, the faster engine changes.",

@@ -115,8 +115,10 @@ def _neural(be, setup, cnn: bool) -> dict[str, Callable[[int], int]]:
               "random_state": 0, "backend": be}  # fmt: skip
 
     def ours(n):  # the same network as scikit-learn's below (our default has 100 units)
-        model = CNNClassifier(max_iter=n, **common) if cnn else MLPClassifier(
-            hidden_layer_sizes=(32,), max_iter=n, **common
+        model = (
+            CNNClassifier(max_iter=n, **common)
+            if cnn
+            else MLPClassifier(hidden_layer_sizes=(32,), max_iter=n, **common)
         )
         return model.fit(ds).n_iter_
 

@@ -210,4 +210,3 @@ def machine_limits() -> dict[str, Any]:
         with suppress(OSError):  # a read-only home still gets its limits, measured each run
             store(limits)
     return limits
-

@@ -187,8 +187,10 @@ def strokes_block(
     other = (labels + rng.integers(1, n_classes, rows)) % n_classes
     clutter = rng.random(rows) < 0.4
     dy, dx = rng.uniform(-6, 6, size=(2, rows, 1, 1)) * scale
-    faint = 0.4 * clutter[:, None, None] * _bilinear(
-        templates[other], yy + (side - 1) / 2 + dy, xx + (side - 1) / 2 + dx
+    faint = (
+        0.4
+        * clutter[:, None, None]
+        * _bilinear(templates[other], yy + (side - 1) / 2 + dy, xx + (side - 1) / 2 + dx)
     )
     images = np.maximum(images, faint) * rng.uniform(0.7, 1.3, size=(rows, 1, 1))
     images += 0.2 * rng.standard_normal(images.shape)

@@ -82,8 +82,10 @@ SUITE_KEY_DOCS: dict[str, Key] = {
     "repeats": Key(DEFAULT_REPEATS, 'timed fits after the cold one, per launch; or "auto": '
                    "fits until the 95 % interval of the median is within ±5 %, at least 6 "
                    "and at most `max_repeats`, shared between the launches"),
-    "launches": Key(1, "fresh engine launches per case, each with its own data placement and "
-                    "fits; launches of all the suite's cases are interleaved in time"),
+    "launches": Key(1, "launches per case, each with its own data, placement, cold fit and "
+                    "timed fits; round i runs launch i of every case on engines started anew "
+                    "(shared by the cases of one engine; Spark keeps its JVM), so the launches "
+                    "of compared cases are interleaved in time"),
     "budget": Key(DEFAULT_BUDGET, 'seconds of timed fits a case may spend with repeats = "auto" '
                   "(shared between its launches)"),
     "max_repeats": Key(DEFAULT_MAX_REPEATS, 'the most timed fits a case makes with repeats = '

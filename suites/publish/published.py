@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The code every run measures: a change here after a run makes its page stale.
-MEASURED_CODE = ("algorithms", "backends", "suites/natives")
+#: The code every run measures (the algorithms, the engines' adapters, the comparators,
+#: the runner and the built-in suites and data sets): a change here after a run makes its
+#: page stale.
+MEASURED_CODE = ("algorithms", "backends", "suites/natives", "suites/run",
+                 "suites/define/builtin", "suites/define/datasets.py")  # fmt: skip
 
 
 @dataclass(frozen=True)

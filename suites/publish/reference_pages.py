@@ -64,7 +64,7 @@ def suite_defaults() -> dict[str, Any]:
 def suite_file_page() -> str:
     """``docs/reference/suite-file.md``: the example, every key with its default and
     meaning, the algorithms and data sets a workload names, the built-in suites."""
-    example = textwrap.dedent(spec.__doc__.split("Example::", 1)[1]).strip("\n")  # type: ignore[union-attr]
+    example = textwrap.dedent((spec.__doc__ or "").split("Example::", 1)[1]).strip("\n")
     lines = [GENERATED.format(source="suites/define/spec.py and suites/define/workloads.py"),
              "# Suite files", "",
              "A suite is TOML: workloads (an algorithm on a data set, with parameters) times "
@@ -151,7 +151,7 @@ def _is_typed_dict(node: ast.ClassDef) -> bool:
 
 def _comment(lines: list[str], lineno: int) -> str:
     """A field's comment: ``#:`` lines above it, then the comment on its line."""
-    above = []
+    above: list[str] = []
     i = lineno - 2
     while i >= 0 and lines[i].strip().startswith("#:"):
         above.insert(0, lines[i].strip()[2:].strip())

@@ -38,23 +38,43 @@ def store(source: Path, entry: Published, docs: Path) -> Path:
     if not source.is_file():
         raise PublishError(f"{source}: no such file (measure it with: {entry.command})")
     folder = docs / "results" / entry.name
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / entry.stored_name
     if entry.kind == "suite":
-        try:
-            records = read_records(source)
-        except RecordsError as exc:
-            raise PublishError(str(exc)) from None
-        if not records:
-            raise PublishError(f"{source}: no records")
-        # mtime 0: the same records are the same bytes.
-        target.write_bytes(gzip.compress(source.read_bytes(), mtime=0))
+        records = _whole_run(source, entry)
+        folder.mkdir(parents=True, exist_ok=True)
+        # Re-serialised (a cut-off last line dropped), mtime 0: the same records, the same bytes.
+        text = "".join(json.dumps(r) + "\n" for r in records)
+        target.write_bytes(gzip.compress(text.encode(), mtime=0))
     else:
         doc = _json(source)
         if doc.get("kind") not in (entry.kind, f"dmlbench-{entry.kind}"):
             raise PublishError(f"{source}: not the JSON of `{entry.command}`")
+        folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     return target
+
+
+def _whole_run(source: Path, entry: Published) -> list[Record]:
+    """The records of a finished run of ``entry``'s suite; a PublishError for a run that
+    is another suite's, is unfinished (launches kept for --resume) or empty."""
+    if (source.parent / ".launches").exists():
+        raise PublishError(
+            f"{source.parent}: the run is not finished (launches kept in .launches/): "
+            "resume it with --resume first"
+        )
+    try:
+        records = read_records(source)
+    except RecordsError as exc:
+        raise PublishError(str(exc)) from None
+    if not records:
+        raise PublishError(f"{source}: no records")
+    suites = sorted({r["case"].get("suite", "?") for r in records})
+    if suites != [entry.name]:
+        raise PublishError(
+            f"{source}: records of suite(s) {suites}, not of {entry.name!r}: measure it with "
+            f"`{entry.command}`"
+        )
+    return records
 
 
 def write_page(entry: Published, docs: Path, out: Path) -> bool:
@@ -81,7 +101,7 @@ def write_page(entry: Published, docs: Path, out: Path) -> bool:
             raise PublishError(str(exc)) from None
         results.sources = [entry.stored_name]  # the page names its file, not a path here
         if entry.kind == "suite":
-            envs = [r.get("environment") or {} for r in results.cases]
+            envs = [dict(r.get("environment") or {}) for r in results.cases]
             body = _provenance(entry, envs, [r.get("finished_at") for r in results.cases],
                                results.cases)  # fmt: skip
             frame.cases_frame(results).to_csv(folder / "summary.csv", index=False)
@@ -131,7 +151,7 @@ def stored_commits(entry: Published, docs: Path) -> tuple[list[str], list[list[s
 def _stored_facts(entry: Published, stored: Path) -> tuple[list[dict], list[Any], list[Record]]:
     if entry.kind == "suite":
         records = read_records(stored)
-        return ([r.get("environment") or {} for r in records],
+        return ([dict(r.get("environment") or {}) for r in records],
                 [r.get("finished_at") for r in records], records)  # fmt: skip
     doc = _json(stored)
     return [doc.get("environment") or {}], [doc.get("measured_at")], []

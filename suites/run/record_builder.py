@@ -148,6 +148,10 @@ class Launch:
         What the launch ran on, added around the measurement: the seconds its engine took
         to start (the same for every case of a group that shares the engine), the process
         tree's peak memory, ``Backend.info()``.
+    session, round
+        When it ran: the run (an id per ``dmlbench run``, a resumed one has its own) and
+        the round of interleaved launches; launches of two cases with the same session and
+        round saw the same machine, and their ratios pair.
     """
 
     n_samples: int
@@ -162,6 +166,8 @@ class Launch:
     engine_start_s: float | None = None
     peak_memory_mb: float | None = None
     backend_info: dict[str, Any] | None = None
+    session: str | None = None
+    round: int | None = None
 
 
 def build_record(launches: Sequence[Launch]) -> Record:
@@ -199,7 +205,7 @@ def build_record(launches: Sequence[Launch]) -> Record:
         "n_samples": first.n_samples,
         "phases": _phases(first, pooled),
         "fit_median_s": median,
-        "repeats_stop": first.fits.stop,
+        "repeats_stop": launches[-1].fits.stop,  # the last launch judged the interval
         "fit_spread_s": [min(pooled), max(pooled)],
         "n_iter": n_iter,
         "n_iter_per_fit": [n for launch in launches for n in launch.fits.n_iter],
@@ -339,6 +345,8 @@ def _summary(launch: Launch) -> LaunchSummary:
         "repeats_stop": launch.fits.stop,
         "quality_values": launch.fits.values,
         "rebuilt_blocks": launch.fits.rebuilt,
+        "session": launch.session,
+        "round": launch.round,
     }
 
 

@@ -5,12 +5,13 @@ Auto adds timed fits after the cold one until the 95 % interval of the median fi
 over every launch's so far) is within ±5 %, with at least 6 fits (the fewest whose median
 interval can reach 95 %: stopping earlier on a lucky tight range would overstate it) and
 at most the case's ``max_repeats``, and stops earlier when one more fit
-would pass the case's ``budget`` of timed-fit seconds for this launch. Why it stopped is
+would pass the case's ``budget`` of timed-fit seconds. Why it stopped is
 recorded with the case (``repeats_stop``), and every fit's time is kept.
 
-With several launches the counts and the budget are the case's, shared: each launch makes
-at least its share of the 6 fits (at least 2) and at most its share of ``max_repeats`` and
-of the budget, and the last launch stops when the interval over every launch reaches ±5 %.
+With several launches the counts and the budget are the case's, shared: each launch but
+the last makes its share of the 6 fits (at least 3), and the last one adds fits until the
+interval over every launch reaches ±5 %, or the case's ``max_repeats`` or budget (every
+launch's fits counted) is spent.
 A case's launches (fresh engines, each with its own fits) become one record in
 :func:`dmlbench.suites.run.record_builder.build_record`.
 """
@@ -25,7 +26,7 @@ from dmlbench.reports.stats import median_interval
 from dmlbench.suites.define.spec import AUTO, AUTO_HALF_WIDTH, AUTO_MIN_REPEATS, Case
 
 #: The fewest timed fits one launch of an auto case makes.
-AUTO_MIN_PER_LAUNCH = 2
+AUTO_MIN_PER_LAUNCH = 3
 
 
 def stop_reason(
@@ -45,10 +46,10 @@ def stop_reason(
     if case.repeats != AUTO:
         return None if len(timed) < int(case.repeats) else f"{case.repeats} repeats (fixed)"
     launches = max(case.launches, 1)
-    # The auto rule's counts are the case's, shared between its launches: 3 launches of at
-    # least 2 fits make the 6 whose interval can reach 95 %, in the same time as 1 launch.
+    # The auto rule's counts are the case's, shared between its launches: each launch makes
+    # its share of the 6 fits (at least 3: a launch's first timed fits are its warmest),
+    # the last one judges the interval over all and has what the others left.
     least = max(AUTO_MIN_PER_LAUNCH, math.ceil(AUTO_MIN_REPEATS / launches))
-    most = max(least, math.ceil(case.max_repeats / launches))
     if len(timed) < least:
         return None
     if len(earlier) < launches - 1:  # not the last launch: it has its share, the last judges
@@ -57,14 +58,14 @@ def stop_reason(
     if interval.half_width <= AUTO_HALF_WIDTH:
         return (
             f"auto: 95 % interval of the median within ±{interval.half_width:.1%} "
-            f"(goal ±{AUTO_HALF_WIDTH:.0%}) after {len(timed)} fits"
-            + (f" (launch {launches} of {launches})" if launches > 1 else "")
+            f"(goal ±{AUTO_HALF_WIDTH:.0%}) after {len(timed) + sum(map(len, earlier))} fits"
         )
-    if len(timed) >= most:
+    if len(timed) + sum(map(len, earlier)) >= case.max_repeats:
         return f"auto: max_repeats {case.max_repeats} reached at ±{interval.half_width:.1%}"
-    if sum(timed) + statistics.median(timed) > case.budget / launches:
+    spent = sum(timed) + sum(map(sum, earlier))
+    if spent + statistics.median(timed) > case.budget:
         return (
             f"auto: budget of {case.budget:g} s of timed fits reached at "
-            f"±{interval.half_width:.1%} after {len(timed)} fits"
+            f"±{interval.half_width:.1%} after {len(timed) + sum(map(len, earlier))} fits"
         )
     return None

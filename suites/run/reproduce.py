@@ -5,6 +5,10 @@ machine and its packages differ from the ones the record names (the engines' ver
 BLAS, cores, the code), runs the same case — its suite parameters, seed (and so its data
 and start), settings, pattern, worker count and launches — into a results file of its
 own, and gives the calibrated ``compare`` verdict on the two medians.
+
+The case runs alone, on an engine sized for it: settings given to the original run on its
+command line (``--spark-conf``, a cluster's address, ``--timeout``) are not in the record
+and are not repeated; the record's ``backend_info.settings`` shows what it ran with.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ def find_record(source: str, case_id: str | None, stdin: TextIO | None = None) -
 def case_of(record: Record, launches: int | None = None) -> Case:
     """The case a record measured, as the runner ran it (``launches`` replaced if given)."""
     known = {f.name for f in fields(Case)}
-    stored = dict(record.get("case") or {})
+    stored: dict[str, Any] = dict(record.get("case") or {})
     missing = {"suite", "algorithm", "dataset", "backend", "n_workers"} - stored.keys()
     if missing:
         raise ReproduceError(f"the record has no {', '.join(sorted(missing))}: not a case record")
@@ -91,7 +95,7 @@ def differences(old_env: dict[str, Any], new_env: dict[str, Any]) -> list[str]:
     """What differs between the environment a record names and this one: package versions
     (the engines' and the numeric stack's), BLAS, cores, CPU, memory, the code."""
     out = []
-    for key in ("cores", "cpu", "memory_gb", "python"):
+    for key in ("cores", "cpu", "memory_gb", "python", "platform", "test_slowdown"):
         if old_env.get(key) != new_env.get(key):
             out.append(f"{key}: {old_env.get(key)} recorded, {new_env.get(key)} here")
     if sorted(old_env.get("blas") or []) != sorted(new_env.get("blas") or []):
@@ -149,8 +153,14 @@ def reproduce(
 def _speed(old: Record, new: Record) -> list[str]:
     """The calibration kernel's median then and now (each run times it before any engine
     starts), when they differ by more than 10 %: the machine's own speed moved."""
-    then = ((old.get("environment") or {}).get("calibration") or {}).get("median_s")
-    now = ((new.get("environment") or {}).get("calibration") or {}).get("median_s")
+    then = _calibration(old)
+    now = _calibration(new)
     if not then or not now or abs(now / then - 1) <= 0.10:
         return []
     return [f"machine speed: the calibration kernel took {now / then:.2f}× its recorded time"]
+
+
+def _calibration(record: Record) -> float | None:
+    env: dict[str, Any] = dict(record.get("environment") or {})
+    median: float | None = (env.get("calibration") or {}).get("median_s")
+    return median

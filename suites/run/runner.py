@@ -27,11 +27,12 @@ import socket
 import sys
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from dmlbench.backends import BackendError, BackendUnavailable, Cancelled, get_backend, max_workers
 from dmlbench.backends import patterns as offered_patterns
@@ -130,23 +131,35 @@ def _run_cases(
     done = {r["case_id"] for r in read_records(path)} if path.exists() else set()
     todo = [c for c in suite.cases if c.id not in done]
     pending = PendingLaunches(path)
-    if not resume:
-        pending.reset()
+    if pending.exists() and not resume:
+        raise FileExistsError(
+            f"{pending.root} holds launches of an interrupted run: add --resume to go on from "
+            "them, or choose another --out"
+        )
     env = environment()
     env["calibration"] = calibration()  # the run's noise floor, before any engine starts
     env["limits"] = machine_limits()  # memory bandwidth and DGEMM: cached per machine
-    runs = {c.id: _CaseRun(c, pending.load(c.id)) for c in todo}
+    code = (env.get("code") or {}).get("commit")
+    notes: list[str] = []
+    runs = {c.id: _CaseRun(c, pending.load(c, code, notes)) for c in todo}
+    for note in notes:
+        print(f"note: {note}", file=stream)
     progress = Progress(sum(r.left for r in runs.values()), stream)
+    session = uuid.uuid4().hex[:12]  # this run's launches, told apart from a resumed run's
+    groups = _groups(todo)
     try:
-        # Interleaved in time: round k runs the k-th launch of every case, engine by engine,
-        # so compared cases alternate (A, B, A, B, ...) and a drift of the machine between
-        # rounds falls on both sides; within an engine the order reverses every round, so
-        # neither side always meets the freshly started engine.
-        for k in range(max((r.left for r in runs.values()), default=0)):
-            for key, cases in _groups(todo).items():
-                due = [runs[c.id] for c in cases if not runs[c.id].finished]
+        # Interleaved in time: round k runs launch k of every case, engine by engine, so
+        # compared cases alternate (A, B, A, B, ...) and a drift of the machine between
+        # rounds falls on both sides. Within an engine the cases' order reverses every round
+        # and the engines' order rotates, so no case always meets a just-started engine.
+        for k in range(max((c.launches for c in todo), default=0)):
+            keys = list(groups)
+            for key in keys[k % len(keys) :] + keys[: k % len(keys)]:
+                due = [runs[c.id] for c in groups[key]
+                       if not runs[c.id].finished and len(runs[c.id].launches) == k]  # fmt: skip
                 if due:
-                    _run_round(key, due[:: -1 if k % 2 else 1], options, timeout, progress,
+                    slot = _Slot(session, k, groups[key])
+                    _run_round(key, due[:: -1 if k % 2 else 1], slot, options, timeout, progress,
                                lambda run: _keep(path, run, env, pending))  # fmt: skip
     finally:
         progress.close()
@@ -162,6 +175,14 @@ def _groups(cases: list[Case]) -> dict[tuple[str, int, str | None], list[Case]]:
         default = next(iter(offered_patterns(case.backend)), None)
         groups.setdefault((case.backend, case.n_workers, case.pattern or default), []).append(case)
     return groups
+
+
+class _Slot(NamedTuple):
+    """Where a round's launches ran: the run (session), the round, the engine's cases."""
+
+    session: str
+    round: int
+    group: list[Case]  # every case of the engine's group: its resources are sized for all
 
 
 class _CaseRun:
@@ -184,17 +205,18 @@ class _CaseRun:
 def _run_round(
     key: tuple[str, int, str | None],
     due: list[_CaseRun],
+    slot: _Slot,
     options: dict[str, dict] | None,
     timeout: float | None,
     progress: Progress,
     keep: Callable[[_CaseRun], None],
 ) -> None:
-    """The next launch of every case in ``due`` on one fresh engine (``key``'s), each
-    kept (``keep``) the moment it ends."""
+    """The next launch of every case in ``due`` on one newly started engine (``key``'s),
+    each kept (``keep``) the moment it ends."""
     backend, n_workers, pattern = key
     # Resources (Spark's memory) sized from the group's largest case, the user's settings
-    # on top: ours and the native get the same engine.
-    opts = engine_options(backend, [r.case for r in due], (options or {}).get(backend, {}))
+    # on top: ours and the native get the same engine, in every round.
+    opts = engine_options(backend, slot.group, (options or {}).get(backend, {}))
     if pattern is not None:
         opts = {**opts, "pattern": pattern}
     engine = _Engine(backend, n_workers, opts)
@@ -203,7 +225,7 @@ def _run_round(
             progress.start(run.case, len(run.launches) + 1)
             t0 = time.perf_counter()
             run.before = run.before or machine_state()
-            _next_launch(run, engine, timeout or run.case.timeout)
+            _next_launch(run, engine, timeout or run.case.timeout, slot)
             # An interrupt an engine swallowed (wrapped in an error of its own) is not a
             # failure of this case: the case is not recorded.
             interrupts.check()
@@ -220,10 +242,12 @@ def _keep(path: Path, run: _CaseRun, env: dict[str, Any], pending: PendingLaunch
     dropped; an unfinished case's newest launch kept for ``--resume``."""
     if run.result is None:
         if len(run.launches) > run.kept:
-            pending.add(run.case.id, run.kept, run.launches[-1])
+            code = (env.get("code") or {}).get("commit")
+            pending.add(run.case, run.kept, run.launches[-1], code)
             run.kept += 1
         return
-    result = {**run.result, "machine": {"before": run.before, "after": machine_state()}}
+    result: dict[str, Any] = {**run.result}
+    result["machine"] = {"before": run.before, "after": machine_state()}
     record = make_record(run.case.to_dict(), **result, environment=env, finished_at=time.time())
     with interrupts.deferred():  # a finished case is never half-written
         append_record(path, record)
@@ -291,7 +315,7 @@ class _Engine:
         self.be = None
 
 
-def _next_launch(run: _CaseRun, engine: _Engine, timeout: float) -> None:
+def _next_launch(run: _CaseRun, engine: _Engine, timeout: float, slot: _Slot) -> None:
     """The next launch of ``run``'s case on ``engine``; the case ends (``run.result``) after
     its last launch, or at a launch that does not measure, with that launch's outcome."""
     case = run.case
@@ -305,7 +329,7 @@ def _next_launch(run: _CaseRun, engine: _Engine, timeout: float) -> None:
             measured["reason"] = f"launch {len(run.launches) + 1}: {measured.get('reason')}"
         run.result = measured
         return
-    run.launches.append(measured)
+    run.launches.append(replace(measured, session=slot.session, round=slot.round))
     if len(run.launches) >= case.launches:
         run.result = build_record(run.launches)
 

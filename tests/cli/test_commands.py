@@ -38,9 +38,11 @@ def test_the_subcommands_are_the_table_in_its_order(capsys):
         main(["--help"])
     listed = capsys.readouterr().out
     names = [c.name for c in COMMANDS]
-    assert names == ["run", "export-benchmark", "report", "compare", "list", "doctor",
+    assert names == ["run", "export-benchmark", "report", "compare", "reproduce", "publish", "list", "doctor",
                      "overhead", "kernels"]  # fmt: skip
-    firsts = [line.split()[0] for line in listed.splitlines() if line[:5].strip() and line[:4] == "    "]
+    firsts = [
+        line.split()[0] for line in listed.splitlines() if line[:5].strip() and line[:4] == "    "
+    ]
     assert [f for f in firsts if f in names] == names, listed
 
 

@@ -217,10 +217,16 @@ def test_the_answer_calls_overlapping_intervals_a_tie(tmp_path):
     (row,) = rows_of(a.table)
     assert row["fastest, 2 workers"].startswith("dask 1 [")
     assert row["fastest, 2 workers"].endswith("s; tie: ray")
-    assert a.all_good and a.check_line == "3 answers checked, 3 pass. Each interval covers one launch of 7 timed fits"
+    assert (
+        a.all_good
+        and a.check_line
+        == "3 answers checked, 3 pass. Each interval covers one launch of 7 timed fits"
+    )
     # Twice the speed from twice the workers and more: flagged, not celebrated.
-    recs = [record(backend="dask", workers=1, seconds=10.0, fits=[10.0, 10.1, 9.9, 10.2, 9.8, 10.0]),
-            record(backend="dask", workers=2, seconds=2.0, fits=[2.0, 2.1, 1.9, 2.05, 1.95, 2.0])]
+    recs = [
+        record(backend="dask", workers=1, seconds=10.0, fits=[10.0, 10.1, 9.9, 10.2, 9.8, 10.0]),
+        record(backend="dask", workers=2, seconds=2.0, fits=[2.0, 2.1, 1.9, 2.05, 1.95, 2.0]),
+    ]
     (a,) = answers(load([write_results(tmp_path / "odd.jsonl", recs)]))
     (row,) = rows_of(a.table)
     assert row["its efficiency"].endswith("(super-linear: check the fewest workers' fits)")
@@ -254,7 +260,10 @@ def test_report_files_from_a_run_with_failures(tmp_path):
              "## Phases", "## Round overhead", "## Environment", "## Quality"]  # fmt: skip
     at = [md.find("\n" + heading + "\n") for heading in order]
     assert -1 not in at and at == sorted(at), dict(zip(order, at, strict=True))
-    assert "**✗ 11 answers checked, 10 pass; 2 without a verified answer; 1 skipped**" in md
+    assert (
+        "**✗ 11 answers checked, 10 pass; 2 without a verified answer; 1 skipped. Each "
+        "interval covers one launch of 1 timed fit**" in md
+    )
     assert "- ✗ ray, 2 workers, 1,000,000 rows: timeout (over the 300 s timeout; cancelled)" in md
     assert "**Quality: kmeans on blobs (n_clusters=8)**" in md
     assert "| timeout | kmeans on blobs (n_clusters=8) | ray |" in md
@@ -822,9 +831,35 @@ def test_the_answer_says_what_each_interval_covers():
 
     three = {"fit_s_by_launch": [[1.0, 1.1], [1.0, 1.2, 1.1], [0.9, 1.0]]}
     assert _coverage([three]) == (
-        "Each interval covers 3 launches (fresh engines, interleaved in time) of 2-3 timed "
-        "fits each"
+        "Each interval covers 3 launches (interleaved in time, engines started anew each "
+        "round) of 2-3 timed fits each"
     )
     assert _coverage([{"phases": {"fit_s": [1.0, 1.1]}}]) == (
         "Each interval covers one launch of 2 timed fits"
+    )
+
+
+def test_ratios_of_interleaved_launches_are_paired_launch_by_launch():
+    from dmlbench.reports import stats
+    from dmlbench.reports.results import ratio_of
+
+    # Launch i of each side ran in round i of one run: the machine drifted 1.0, 1.3, 1.6
+    # between rounds and B is 0.5 of A in every round. Paired, the ratio is 0.5 exactly;
+    # pooled, the drift would widen it.
+    def case(launches, session="s1"):
+        rounds = [{"session": session, "round": i} for i in range(len(launches))]
+        return {"fit_s_by_launch": launches, "launches": rounds}
+
+    a = case([[1.0, 1.0], [1.3, 1.3], [1.6, 1.6]])
+    b = case([[0.5, 0.5], [0.65, 0.65], [0.8, 0.8]])
+    paired = ratio_of(b, a)
+    assert paired == pytest.approx(0.5) and paired.high - paired.low < 1e-9
+    pooled = stats.ratio_interval(b["fit_s_by_launch"], a["fit_s_by_launch"])
+    assert (
+        pooled.high - pooled.low > 0.1 and ratio_of(b, case(a["fit_s_by_launch"], "s2")) == pooled
+    )
+    # Unequal launches: nothing to pair, the pooled bootstrap.
+    short = case(b["fit_s_by_launch"][:2])
+    assert ratio_of(short, a) == stats.ratio_interval(
+        short["fit_s_by_launch"], a["fit_s_by_launch"]
     )

@@ -65,7 +65,12 @@ def test_case(benchmark, engines, case):
         n_workers=case.n_workers,
         n_samples=case.n_samples,
         impl=case.impl,
-        quality={"metric": algo.metric.name, "value": value, "reference": reference, "source": source},
+        quality={
+            "metric": algo.metric.name,
+            "value": value,
+            "reference": reference,
+            "source": source,
+        },
     )
     for resident in (ds, test):
         if resident is not None:

@@ -43,16 +43,18 @@ def test_a_crash_keeps_measured_launches_and_resume_runs_only_the_rest(tmp_path,
     real = runner._next_launch
     calls: list[str] = []
 
-    def crash_on_third(run, engine, timeout):
+    def crash_on_third(run, engine, timeout, slot):
         calls.append(run.case.algorithm)
         if len(calls) == 3:
             raise RuntimeError("the machine went away")
-        real(run, engine, timeout)
+        real(run, engine, timeout, slot)
 
     monkeypatch.setattr(runner, "_next_launch", crash_on_third)
     with pytest.raises(RuntimeError, match="went away"):
         run_suite(inline_suite(two_cases(2)), tmp_path, stream=io.StringIO())
-    assert len(list((tmp_path / PENDING_DIR).glob("*/*.pkl"))) == 2  # one launch each
+    assert len(list((tmp_path / PENDING_DIR).glob("*/*.json"))) == 2  # one launch each
+    with pytest.raises(FileExistsError, match="add --resume"):  # kept launches are not lost
+        run_suite(inline_suite(two_cases(2)), tmp_path, stream=io.StringIO())
     calls.clear()
     path = run_suite(inline_suite(two_cases(2)), tmp_path, resume=True, stream=io.StringIO())
     assert sorted(calls) == ["kmeans", "linear_regression"]  # only the second launches
@@ -61,7 +63,48 @@ def test_a_crash_keeps_measured_launches_and_resume_runs_only_the_rest(tmp_path,
     assert not (tmp_path / PENDING_DIR).exists()
 
 
-def test_a_fresh_run_forgets_launches_kept_by_another(tmp_path, monkeypatch):
-    (tmp_path / PENDING_DIR / "stale").mkdir(parents=True)
-    run_suite(inline_suite(two_cases(1)), tmp_path, stream=io.StringIO())
-    assert not (tmp_path / PENDING_DIR).exists()
+def test_launches_kept_with_other_settings_are_measured_again(tmp_path, monkeypatch):
+    real = runner._next_launch
+    calls: list[str] = []
+
+    def crash_on_second(run, engine, timeout, slot):
+        calls.append(run.case.algorithm)
+        if len(calls) == 2:
+            raise RuntimeError("the machine went away")
+        real(run, engine, timeout, slot)
+
+    monkeypatch.setattr(runner, "_next_launch", crash_on_second)
+    with pytest.raises(RuntimeError):
+        run_suite(inline_suite(two_cases(2)), tmp_path, stream=io.StringIO())
+    monkeypatch.setattr(runner, "_next_launch", real)
+    other = two_cases(2)
+    other["suite"]["repeats"] = 3  # the same case ids, other settings
+    stream = io.StringIO()
+    path = run_suite(inline_suite(other), tmp_path, resume=True, stream=stream)
+    assert "measured with other settings or code are measured again" in stream.getvalue()
+    assert all(len(f) == 3 for r in read_records(path) for f in r["fit_s_by_launch"])
+
+
+def test_resumed_launches_keep_their_rounds_and_pair_only_within_a_session(tmp_path, monkeypatch):
+    from dmlbench.reports.results import interleaved
+
+    real = runner._next_launch
+    calls: list[str] = []
+
+    def crash_on_third(run, engine, timeout, slot):
+        calls.append(run.case.algorithm)
+        if len(calls) == 3:
+            raise RuntimeError("the machine went away")
+        real(run, engine, timeout, slot)
+
+    monkeypatch.setattr(runner, "_next_launch", crash_on_third)
+    with pytest.raises(RuntimeError):  # round 0 done, round 1 cut before its first launch
+        run_suite(inline_suite(two_cases(3)), tmp_path, stream=io.StringIO())
+    monkeypatch.setattr(runner, "_next_launch", real)
+    path = run_suite(inline_suite(two_cases(3)), tmp_path, resume=True, stream=io.StringIO())
+    a, b = read_records(path)
+    assert [x["round"] for x in a["launches"]] == [0, 1, 2] == [x["round"] for x in b["launches"]]
+    sessions = [x["session"] for x in a["launches"]]
+    assert sessions[0] != sessions[1] == sessions[2]  # launch 1 before the crash
+    assert interleaved(a, b)  # every launch of each in the same session and round
+    assert not interleaved(a, {**b, "launches": [{**x, "session": "other"} for x in b["launches"]]})

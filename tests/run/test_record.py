@@ -127,3 +127,26 @@ def test_a_native_library_has_no_split_placement_or_rates_of_ours():
     assert r["round_split_per_fit"] is None and r["round_split"] is None
     assert r["achieved"] is None and r["block_hosts"] is None
     assert r["native"]["impl"] == "scikit-learn KMeans"
+
+
+def test_records_name_the_code_that_measured_them(tmp_path):
+    """The commit of the checkout and whether its tree differed (and which files)."""
+    import subprocess
+
+    from dmlbench.suites.run.environment import code_identity
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)  # fmt: skip
+
+    assert code_identity(tmp_path) == {"commit": None, "dirty": None}  # not a checkout
+    (tmp_path / "kmeans.py").write_text("STEP = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    clean = code_identity(tmp_path)
+    assert len(clean["commit"]) == 40 and clean["dirty"] is False
+    (tmp_path / "kmeans.py").write_text("STEP = 2\n")
+    (tmp_path / "notes.txt").write_text("untracked files do not count\n")
+    dirty = code_identity(tmp_path)
+    assert dirty == {"commit": clean["commit"], "dirty": True, "dirty_files": ["kmeans.py"]}

@@ -29,7 +29,9 @@ def one_case(**meta):
 def test_repeats_is_a_count_or_auto():
     assert one_case(repeats="auto").repeats == "auto"
     assert one_case(repeats=4, launches=2).launches == 2
-    with pytest.raises(SuiteError, match=r"suite.repeats must be an integer >= 1 or \"auto\"; got 'many'"):
+    with pytest.raises(
+        SuiteError, match=r"suite.repeats must be an integer >= 1 or \"auto\"; got 'many'"
+    ):
         one_case(repeats="many")
     with pytest.raises(SuiteError, match=r"suite.launches must be an integer >= 1; got 0"):
         one_case(launches=0)
@@ -57,9 +59,12 @@ def test_auto_stops_when_the_interval_is_tight_or_a_bound_is_reached():
     assert "budget of 5 s" in stop_reason(broke, noisy)
     # Launches share the counts: the first of three stops at its share, the last judges.
     three = replace(case, launches=3)
-    assert "launch 1 of 3" in stop_reason(three, tight[:2])
-    assert stop_reason(three, tight[:1]) is None
-    assert stop_reason(three, noisy[:2], earlier=[noisy[:2], noisy[:2]]) is None
+    assert "launch 1 of 3" in stop_reason(three, tight[:3])
+    assert stop_reason(three, tight[:2]) is None
+    assert stop_reason(three, noisy[:3], earlier=[noisy[:3], noisy[1:4]]) is None
+    # max_repeats and the budget count every launch's fits.
+    capped3 = replace(three, max_repeats=9)
+    assert "max_repeats 9" in stop_reason(capped3, noisy[:3], earlier=[noisy[:3], noisy[1:4]])
     # Earlier launches count: a tight launch after a distant one is not tight overall.
     assert stop_reason(case, tight, earlier=[[1.5, 1.52, 1.49, 1.5, 1.51, 1.5]]) is None
 
@@ -70,11 +75,15 @@ def test_auto_repeats_and_launches_end_to_end(tmp_path):
     (r,) = records
     assert r["outcome"] == "ok", r.get("reason")
     by_launch = r["fit_s_by_launch"]
-    # The auto rule's counts are shared: each launch 3 to 4 fits (half of 6 and of 8).
-    assert len(by_launch) == 2 and all(3 <= len(fits) <= 4 for fits in by_launch)
+    # The auto rule's counts are shared: the first launch its share (3 of the 6), the last
+    # what is left of max_repeats 8.
+    assert len(by_launch) == 2 and len(by_launch[0]) == 3 and 3 <= len(by_launch[1]) <= 5
     assert "launch 1 of 2" in r["launches"][0]["repeats_stop"]
+    assert r["repeats_stop"] == r["launches"][1]["repeats_stop"]  # the last launch judged
     assert r["phases"]["fit_s"] == by_launch[0] + by_launch[1]  # pooled, every fit kept
-    assert len(r["launches"]) == 2 and all(x["repeats_stop"].startswith("auto") for x in r["launches"])
+    assert len(r["launches"]) == 2 and all(
+        x["repeats_stop"].startswith("auto") for x in r["launches"]
+    )
     assert r["fit_spread_s"][0] <= r["fit_median_s"] <= r["fit_spread_s"][1]
     # Every per-fit list spans both launches (each launch's cold fit and its timed ones).
     n_fits = sum(len(f) + 1 for f in by_launch)

@@ -135,7 +135,8 @@ def test_a_full_disk_stops_the_run_with_the_file_as_it_was(tmp_path, suite_file,
         os.truncate(disk / "filler", (pages - 1) * 4096)
         kmeans = ONE_CASE.format(n=800).replace(
             '"linear_regression"\ndataset = "regression"',
-            '"kmeans"\ndataset = "blobs"\nparams = { n_clusters = 3, random_state = 0 }')
+            '"kmeans"\ndataset = "blobs"\nparams = { n_clusters = 3, random_state = 0 }',
+        )
         more = suite_file(kmeans, "more.toml")  # k-means: a record (its traces) over a page long
         capsys.readouterr()
         assert main(["run", str(more), "--out", str(out), "--resume"]) == 2
