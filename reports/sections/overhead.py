@@ -17,12 +17,12 @@ def table(results: Results) -> Table:
     )
     for r in results.overhead:
         if "round" not in r:
-            table.rows.append([r["backend"], None, None, None, None, r.get("error", "no data")])
+            table.rows.append([_engine(r), None, None, None, None, r.get("error", "no data")])
             continue
         rd = r["round"]
         table.rows.append(
             [
-                r["backend"],
+                _engine(r),
                 r.get("n_workers"),
                 r.get("startup_s"),
                 rd["median_s"] * 1e3,
@@ -33,6 +33,38 @@ def table(results: Results) -> Table:
     return table
 
 
+def xtx_table(results: Results) -> Table:
+    """The XᵀX aggregate per backend, checked against numpy and timed against it."""
+    table = Table(
+        "XᵀX aggregate (checked against numpy)",
+        [
+            "backend",
+            "workers",
+            "XᵀX median (s)",
+            "numpy, as many BLAS threads (s)",
+            "÷ numpy",
+            "efficiency vs 1-thread numpy",
+            "max relative error",
+        ],  # fmt: skip
+        note="efficiency: 1-thread numpy's time ÷ workers over the engine's (the ideal is "
+        "1); OpenBLAS barely parallelises a tall-skinny XᵀX, so the ÷ numpy column can be "
+        "below 1 without any engine being faster than one core.",
+    )
+    for r in results.overhead:
+        if "xtx" in r:
+            table.rows.append([_engine(r), r.get("n_workers"), r["xtx"]["median_s"],
+                               r["xtx_numpy"]["median_s"], r.get("xtx_ratio"),
+                               r.get("xtx_efficiency"), r.get("xtx_max_rel_error")])  # fmt: skip
+    return table
+
+
+def _engine(r: dict) -> str:
+    """``dask:tasks``: the backend, and its pattern when the measurement names one (a
+    backend with one way of running records a sentence there instead)."""
+    pattern = r.get("pattern") or ""
+    return f"{r['backend']}:{pattern}" if pattern and " " not in pattern else r["backend"]
+
+
 def figures(results: Results) -> list[Figure]:
     """Round overhead per backend: median with the p10–p90 range."""
     rows = [r for r in results.overhead if "round" in r]
@@ -40,7 +72,7 @@ def figures(results: Results) -> list[Figure]:
         return []
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(rows) + 1.6))
-    labels = [f"{r['backend']}, {r.get('n_workers')}w" for r in rows]
+    labels = [f"{_engine(r)}, {r.get('n_workers')}w" for r in rows]
     med = [r["round"]["median_s"] * 1e3 for r in rows]
     lo = [m - r["round"]["p10_s"] * 1e3 for m, r in zip(med, rows, strict=True)]
     hi = [r["round"]["p90_s"] * 1e3 - m for m, r in zip(med, rows, strict=True)]
@@ -61,7 +93,7 @@ def figures(results: Results) -> list[Figure]:
 
 SECTION = Section(
     "Round overhead",
-    lambda results: [table(results)],
+    lambda results: [table(results), xtx_table(results)],
     figures=figures,
     caption="One empty round per engine and worker count: the floor below which no "
     "iteration on that engine can go.",

@@ -175,7 +175,9 @@ def _provenance(
     if records is not None:
         files += " · [summary.csv](summary.csv)"
     lines = [
-        f"- **Measured** {_dates(times)} by `{entry.command}`"
+        f"- **Measured** by `{entry.command}`, "
+        + ("its cases finished " if records is not None else "finished ")
+        + _dates(times)
         + (f": {_outcomes(records)}" if records else ""),
         f"- **Code**: {'; '.join(code) or 'unknown (not run from a git checkout)'}",
         f"- **Machine**: {env.get('cpu', '?')}, {env.get('cores', '?')} cores, "
