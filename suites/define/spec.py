@@ -10,7 +10,7 @@ Example::
     [suite]
     name = "example"
     repeats = 3              # timed fits after the first (cold) one, or "auto"
-    launches = 1             # fresh engine launches per case, each with its own fits
+    launches = 1             # launches per case (interleaved in time), each with its own fits
     timeout = 300            # seconds per case
 
     [grid]
