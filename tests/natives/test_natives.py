@@ -109,7 +109,7 @@ def test_dask_ml_logistic_on_three_classes_is_skipped_with_its_reason(backend):
         pytest.skip("a dask-ml comparator: runs on the dask backend only")
     pytest.importorskip("dask_ml")
     from dmlbench.suites.run.resident import resident_data
-    from dmlbench.suites.run.runner import _Engine, _run_one
+    from dmlbench.suites.run.runner import _CaseRun, _Engine, _next_launch, _Slot
 
     case = native_case("logistic_regression", "dask", "iris")
     ds, _, data = resident_data(case, backend, {})
@@ -122,8 +122,9 @@ def test_dask_ml_logistic_on_three_classes_is_skipped_with_its_reason(backend):
         backend.free(ds)
     engine = _Engine("dask", backend.n_workers, {})
     engine.be = backend  # the session's engine: no second cluster
-    record = _run_one(case, engine, 120.0)
-    assert record == {
+    run = _CaseRun(case, [])
+    _next_launch(run, engine, 120.0, _Slot("session", 0, [case]))
+    assert run.result == {
         "outcome": "skipped",
         "reason": "dask-ml LogisticRegression is binary only; this dataset has 3 classes",
     }
