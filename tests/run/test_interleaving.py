@@ -27,6 +27,23 @@ def two_cases(launches: int) -> dict:
     }
 
 
+def crash_on_launch(monkeypatch, n: int) -> list[str]:
+    """Make the runner's ``n``-th launch raise (as a machine that went away would); the
+    algorithms of the launches started, in order, are appended to the list returned.
+    Undo with ``monkeypatch.setattr(runner, "_next_launch", real)``."""
+    real = runner._next_launch
+    calls: list[str] = []
+
+    def crashing(run, engine, timeout, slot):
+        calls.append(run.case.algorithm)
+        if len(calls) == n:
+            raise RuntimeError("the machine went away")
+        real(run, engine, timeout, slot)
+
+    monkeypatch.setattr(runner, "_next_launch", crashing)
+    return calls
+
+
 def test_launches_alternate_and_reverse_each_round(tmp_path):
     stream = io.StringIO()
     path = run_suite(inline_suite(two_cases(3)), tmp_path, stream=stream)
@@ -40,16 +57,7 @@ def test_launches_alternate_and_reverse_each_round(tmp_path):
 
 
 def test_a_crash_keeps_measured_launches_and_resume_runs_only_the_rest(tmp_path, monkeypatch):
-    real = runner._next_launch
-    calls: list[str] = []
-
-    def crash_on_third(run, engine, timeout, slot):
-        calls.append(run.case.algorithm)
-        if len(calls) == 3:
-            raise RuntimeError("the machine went away")
-        real(run, engine, timeout, slot)
-
-    monkeypatch.setattr(runner, "_next_launch", crash_on_third)
+    calls = crash_on_launch(monkeypatch, 3)
     with pytest.raises(RuntimeError, match="went away"):
         run_suite(inline_suite(two_cases(2)), tmp_path, stream=io.StringIO())
     assert len(list((tmp_path / PENDING_DIR).glob("*/*.json"))) == 2  # one launch each
@@ -65,15 +73,7 @@ def test_a_crash_keeps_measured_launches_and_resume_runs_only_the_rest(tmp_path,
 
 def test_launches_kept_with_other_settings_are_measured_again(tmp_path, monkeypatch):
     real = runner._next_launch
-    calls: list[str] = []
-
-    def crash_on_second(run, engine, timeout, slot):
-        calls.append(run.case.algorithm)
-        if len(calls) == 2:
-            raise RuntimeError("the machine went away")
-        real(run, engine, timeout, slot)
-
-    monkeypatch.setattr(runner, "_next_launch", crash_on_second)
+    crash_on_launch(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         run_suite(inline_suite(two_cases(2)), tmp_path, stream=io.StringIO())
     monkeypatch.setattr(runner, "_next_launch", real)
@@ -89,15 +89,7 @@ def test_resumed_launches_keep_their_rounds_and_pair_only_within_a_session(tmp_p
     from dmlbench.reports.results import interleaved
 
     real = runner._next_launch
-    calls: list[str] = []
-
-    def crash_on_third(run, engine, timeout, slot):
-        calls.append(run.case.algorithm)
-        if len(calls) == 3:
-            raise RuntimeError("the machine went away")
-        real(run, engine, timeout, slot)
-
-    monkeypatch.setattr(runner, "_next_launch", crash_on_third)
+    crash_on_launch(monkeypatch, 3)
     with pytest.raises(RuntimeError):  # round 0 done, round 1 cut before its first launch
         run_suite(inline_suite(two_cases(3)), tmp_path, stream=io.StringIO())
     monkeypatch.setattr(runner, "_next_launch", real)
