@@ -5,8 +5,10 @@ travel flat because that is what every training loop needs: one array to broadca
 average, to hand to L-BFGS.
 
 Kernels are numpy on purpose: every worker of every engine already has numpy and a BLAS,
-and the images here are small (8x8 to 28x28), where im2col + one matrix product per
-layer is as fast as a framework's kernels without shipping a framework to each worker.
+and the images here are small (8x8 to 28x28). The dense layers are one matrix product
+each; the convolution, with its relu and pool, is a direct loop compiled with numba
+(:mod:`dmlbench.algorithms.compiled`, already a dependency for k-means): at one input
+channel its products are too thin for a BLAS to pay for an im2col patch matrix.
 """
 
 from __future__ import annotations
@@ -99,22 +101,29 @@ class MLP:
         loss, grad, _ = self.backprop(theta, X, t)
         return loss, grad
 
-    def backprop(self, theta, X, t, *, input_grad: bool = False):
-        """(Σ loss, flat gradient, d loss / d X of shape X.shape or None)."""
+    def backprop(self, theta, X, t, *, input_grad: bool = False, out=None):
+        """(Σ loss, flat gradient, d loss / d X of shape X.shape or None).
+
+        ``out``: an array of theta's shape to write the gradient into (and return), such
+        as the dense part of a CNN's gradient: no gradient-sized copy (a 28x28 CNN's
+        dense weights are 590 kB, fresh pages each time at that size).
+        """
         params = unflatten(theta, self.shapes)
+        grad = np.empty(theta.shape) if out is None else out
+        grads = unflatten(grad, self.shapes)
         acts = [X]
         for i in range(0, len(params), 2):
             Z = acts[-1] @ params[i] + params[i + 1]
             acts.append(np.maximum(Z, 0.0) if i + 2 < len(params) else Z)
         loss, delta = softmax_xent(acts[-1], t)
-        grads: list[np.ndarray] = []  # built from the last layer back, in params order
-        for i in range(len(params) - 2, -1, -2):
-            grads[:0] = [acts[i // 2].T @ delta, delta.sum(axis=0)]
+        for i in range(len(params) - 2, -1, -2):  # from the last layer back
+            np.matmul(acts[i // 2].T, delta, out=grads[i])
+            delta.sum(axis=0, out=grads[i + 1])
             if i or input_grad:
                 delta = delta @ params[i].T
                 if i:
                     delta = delta * (acts[i // 2] > 0)
-        return loss, np.concatenate([g.ravel() for g in grads]), delta if input_grad else None
+        return loss, grad, delta if input_grad else None
 
 
 @dataclass(frozen=True)
@@ -162,33 +171,32 @@ class CNN:
         conv = glorot(rng, self.shapes[:2], [(fan, self.n_filters)] * 2)
         return np.concatenate([conv, self.dense.init(rng)])
 
-    def _features(self, theta: np.ndarray, X: np.ndarray):
-        """Pooled conv features (flat), with what the backward pass needs.
-
-        Channels first: the patches are ``k * k`` rows of every output pixel (one slice
-        copy each, where a sliding-window view's copy is strided) and the convolution one
-        wide product ``Wc.T @ patches`` of shape (n_filters, n * h * w); the relu and the
-        2x2 max-pool are one compiled pass (numpy's reduce over two strided axes, then a
-        mask to go back, cost more than the products). Measured against the earlier
-        im2col rows and numpy pool, loss and gradient per sample, median of 7 (README,
-        "Image recognition"): 28x28, 5x5, 8 filters 369 -> 186 us at batches of 25;
-        8x8, 3x3, 16 filters 45 -> 20 us.
-        """
-        from dmlbench.algorithms.compiled import relu_pool  # numba: only where a CNN runs
-
+    def _conv_params(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The filters (k * k, n_filters) and biases (n_filters,), copied (208 numbers at
+        28x28): theta arrives read-only from Ray's object store, and a read-only array is
+        another type to numba, so the kernels would compile again for it."""
         Wc, bc = unflatten(theta[: self.n_conv], self.shapes[:2])
-        n, (h, w), k = X.shape[0], self.conv_shape, self.kernel
-        images = X.reshape(n, *self.image_shape)
-        stacked = np.empty((k * k, n, h, w))
-        for a in range(k):
-            for b in range(k):
-                stacked[a * k + b] = images[:, a : a + h, b : b + w]
-        patches = stacked.reshape(k * k, n * h * w)
-        Z = (Wc.T @ patches).reshape(self.n_filters, n, h, w)
-        Z += bc[:, None, None, None]
-        P = relu_pool(Z)
-        # features in (pool row, pool column, filter) order, image by image
-        return P.transpose(1, 2, 3, 0).reshape(n, -1), (patches, Z, P)
+        return np.array(Wc, dtype=np.float64), np.array(bc, dtype=np.float64)
+
+    def _features(self, theta: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled conv features, shape (n_samples, ph * pw * n_filters) in (pool row,
+        pool column, filter) order image by image, and the pool's mask for the backward
+        pass, shape (n_samples, ph, pw, n_filters).
+
+        One compiled pass per image (``compiled.conv_relu_pool``, which says why a direct
+        loop and not an im2col product). FLOPs per sample of :meth:`loss_grad`, counted
+        as a dense implementation performs them: ``2 k² f h w`` for the convolution and
+        as many for its weight gradient (h x w: the conv output), ``2 in out`` per dense
+        layer forward and ``4 in out`` back (weights and input); 907,008 at the images
+        suite's 28x28, 5x5, 8 filters, 64 hidden units, 10 classes. The seconds are
+        measured, not quoted here: by ``dmlbench kernels`` (its cnn row); issue 32's
+        closing note has them against the im2col code this replaced and one core's DGEMM.
+        """
+        from dmlbench.algorithms.compiled import conv_relu_pool  # numba: only where a CNN runs
+
+        Wc, bc = self._conv_params(theta)
+        P, mask = conv_relu_pool(_image_rows(X), self.image_shape[1], self.kernel, Wc, bc)
+        return P.reshape(P.shape[0], -1), mask
 
     def scores(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
         features, _ = self._features(theta, X)
@@ -197,14 +205,24 @@ class CNN:
     def loss_grad(
         self, theta: np.ndarray, X: np.ndarray, t: np.ndarray
     ) -> tuple[float, np.ndarray]:
-        from dmlbench.algorithms.compiled import relu_pool_grad
+        """Σ loss over the rows and its gradient (flat, same layout as theta)."""
+        from dmlbench.algorithms.compiled import conv_relu_pool_grad
 
-        features, (patches, Z, P) = self._features(theta, X)
-        dense_theta = theta[self.n_conv :]
-        loss, g_dense, d_features = self.dense.backprop(dense_theta, features, t, input_grad=True)
-        n, (ph, pw), f = X.shape[0], self.pooled_shape, self.n_filters
-        dP = d_features.reshape(n, ph, pw, f).transpose(3, 0, 1, 2)
-        dZ = relu_pool_grad(Z, P, np.ascontiguousarray(dP))
-        dZ = dZ.reshape(f, -1)
-        g_conv = np.concatenate([(patches @ dZ.T).ravel(), dZ.sum(axis=1)])
-        return loss, np.concatenate([g_conv, g_dense])
+        X = _image_rows(X)  # once, for both passes
+        features, mask = self._features(theta, X)
+        grad = np.empty(theta.shape)
+        loss, _, d_features = self.dense.backprop(
+            theta[self.n_conv :], features, t, input_grad=True, out=grad[self.n_conv :]
+        )
+        dW, db = conv_relu_pool_grad(
+            X, self.image_shape[1], self.kernel, mask, d_features.reshape(mask.shape)
+        )
+        grad[: dW.size] = dW.ravel()
+        grad[dW.size : self.n_conv] = db
+        return loss, grad
+
+
+def _image_rows(X: np.ndarray) -> np.ndarray:
+    """X as the compiled kernels take it: float64, C order (no copy when it already is;
+    read-only stays read-only: ``compiled.warm_up`` compiles the kernels for both)."""
+    return np.ascontiguousarray(X, dtype=np.float64)

@@ -219,8 +219,9 @@ class CNNClassifier(_NeuralClassifier):
         """Small convolutional net for single-channel images.
 
     conv (``kernel`` x ``kernel``, ``n_filters``, valid) -> relu -> 2x2 max-pool ->
-    dense (``hidden``, relu; none if 0) -> softmax. Kernels: numpy im2col (see
-    ``dmlbench.algorithms.nets``).
+    dense (``hidden``, relu; none if 0) -> softmax. Kernels: the convolution, relu and pool
+    one compiled pass forward and one back (``dmlbench.algorithms.compiled``), the dense
+    layers numpy (see ``dmlbench.algorithms.nets``).
 
     X is either images of shape (n_samples, height, width), whose shape is then the image
     shape, or rows of images flattened in C order, (n_samples, height * width). The

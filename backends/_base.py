@@ -308,6 +308,27 @@ class BaseBackend(Backend):
         where = self._placement.get(ds.id, {})
         return tuple(where.get(i, "") for i in range(ds.n_blocks))
 
+    def bare_round(self, ds: Dataset) -> Callable[[], Any]:
+        """The engine's own round trip over the workers that hold ``ds``, with none of
+        dmlbench's work in it: what ``dmlbench overhead`` measures a round of ours against.
+        Not part of the :class:`~dmlbench.backends.Backend` protocol (algorithms never
+        need it): the adapters here offer it through their ``_bare_round``.
+
+        Returns
+        -------
+        callable
+            Each call runs one round trip and returns when every worker has answered:
+            for a resident pattern, one no-op call on each worker by the engine's own
+            means; for a tasks pattern, one no-op task per block, next to it.
+
+        Raises
+        ------
+        NotImplementedError
+            A backend with no engine (``local``): there is no round trip to compare with.
+        """
+        self._check_dataset(ds)
+        return self._bare_round(ds)
+
     def cancel(self) -> None:
         """Start a new call generation and ask the adapter to ``_cancel`` the old one."""
         if not self._started:
@@ -361,10 +382,14 @@ class BaseBackend(Backend):
         nbytes: int,
         cpu_s: Sequence[float] = (),
         fn: str = "",
+        own_s: Sequence[float] = (),
+        driver_own_s: float = 0.0,
     ) -> None:
-        """Add a round to every recording log (``fn``: the block function's name)."""
+        """Add a round to every recording log (``fn``: the block function's name;
+        ``own_s``, ``driver_own_s``: the protocol's seconds, see :class:`Round`)."""
         if self._round_logs:
-            r = Round(op, wall_s, tuple(compute_s), nbytes, tuple(cpu_s), fn)
+            r = Round(op, wall_s, tuple(compute_s), nbytes, tuple(cpu_s), fn, tuple(own_s),
+                      driver_own_s)  # fmt: skip
             for log in self._round_logs:
                 log.add(r)
 
@@ -376,14 +401,19 @@ class BaseBackend(Backend):
         return Dataset(self.name, ds_id, tuple(sizes[i] for i in range(n_blocks)), recipe)
 
     def _run_checked(self, call: Call, ranges: list[list[int]]) -> list[Any]:
-        """Run ``call`` on every slot; raise the first (lowest-block) error, else payloads."""
+        """Run ``call`` on every slot; raise the first (lowest-block) error, else payloads.
+
+        The round records the driver's own seconds before and after the engine call (the
+        protocol term's driver share) apart from the engine call's wall time."""
+        entered = time.perf_counter()
         drops, self._pending_drop[:] = tuple(self._pending_drop), []
         call = replace(
             call, generation=self._generation, drop=call.drop + drops, towards=self.towards
         )
         t0 = time.perf_counter()
         outcomes = self._run(call, ranges)
-        wall_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        wall_s = t1 - t0
         costs = [Cost(*cost) for _, _, cost in outcomes]
         self.rebuilt_blocks += sum(c.rebuilt for c in costs)
         if call.ds_id and call.op in _PLACING:
@@ -395,6 +425,8 @@ class BaseBackend(Backend):
             sum(c.nbytes for c in costs),
             [c.cpu_s for c in costs],
             getattr(call.fn, "__name__", ""),
+            [c.own_s for c in costs],
+            (t0 - entered) + (time.perf_counter() - t1),
         )
         for status, payload, _ in outcomes:
             if status == "err":
@@ -469,6 +501,11 @@ class BaseBackend(Backend):
 
     def _cancel(self, generation: str) -> None:
         raise NotImplementedError
+
+    def _bare_round(self, ds: Dataset) -> Callable[[], Any]:
+        raise NotImplementedError(
+            f"the {self.name!r} backend has no engine of its own to make a round trip with"
+        )
 
     def _info(self) -> dict[str, Any]:
         return {}

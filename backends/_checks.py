@@ -8,12 +8,13 @@ rule as a predicate, for callers that word their own errors (suite files, the CL
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
-import numpy as np
-
-#: What counts as an integer: Python's and numpy's (bool, a subclass of int, does not).
-_INTEGERS = (int, np.integer)
+#: What counts as an integer: Python's and numpy's (numpy registers its integers as
+#: ``numbers.Integral``; bool, a subclass of int, does not count). No numpy import here:
+#: the command line's ``--help`` imports this module and must start fast.
+_INTEGERS = (numbers.Integral,)
 
 
 def is_int_at_least(value: Any, low: int = 1) -> bool:
@@ -26,7 +27,9 @@ def is_int_at_least(value: Any, low: int = 1) -> bool:
     >>> is_int_at_least(0, low=0)
     True
     """
-    return isinstance(value, _INTEGERS) and not isinstance(value, bool) and bool(value >= low)
+    if isinstance(value, bool) or not isinstance(value, _INTEGERS):
+        return False
+    return int(value) >= low
 
 
 def check_int(value: Any, name: str, caller: str, *, low: int = 1) -> int:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where a Block is made: `dmlbench --help` skips it
+    import numpy as np
 
 from dmlbench.backends.rounds import RoundLog
 
@@ -42,6 +43,8 @@ class Block:
     y: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         if not isinstance(self.X, np.ndarray):
             raise TypeError(
                 f"Block.X must be a numpy ndarray. Got {type(self.X).__name__} instead."
@@ -360,7 +363,7 @@ class Backend(Protocol):
         """Record every round (one verb's trip to the workers) run inside a ``with``.
 
         ``with be.record_rounds() as log: model.fit(ds)``, then ``log.split(fit_s)``: the
-        fit's time as worker compute, imbalance, engine and driver terms
+        fit's time as worker compute, imbalance, protocol, engine and driver terms
         (:mod:`dmlbench.backends.rounds`). Each worker times its own blocks; the
         driver times each round's wall.
 

@@ -51,6 +51,7 @@ _TASK_FUNCTIONS = (
     _worker.task_combine,
     _worker.task_size,
     _worker.task_describe,
+    _worker.task_noop,
 )
 
 
@@ -73,6 +74,9 @@ class BlockActor:
 
     def where(self) -> dict[str, Any]:
         return where()
+
+    def noop(self) -> None:
+        """Nothing: the engine's bare round trip (``Backend.bare_round``)."""
 
 
 class RayHandle(Handle):
@@ -324,6 +328,10 @@ class RayBackend(BaseBackend):
     def _cancel(self, generation: str) -> None:
         call = Call("cancel", generation=generation)
         self._ray.get([a.run.remote(call, []) for a in self._actors])
+
+    def _bare_round(self, ds: Any) -> Any:
+        """A no-op method call on each actor, one ``ray.get``."""
+        return lambda: self._ray.get([a.noop.remote() for a in self._actors])
 
     def native(self) -> Any:
         """The engine's own handle: the ``ray`` module, initialised and connected."""

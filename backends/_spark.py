@@ -33,6 +33,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -65,9 +66,16 @@ _launched: dict[str, str | None] | None = None
 
 
 def _on_worker(call: Call, ranges: list[list[int]], slot: int, _rows: Any) -> list:
-    """Task body: this slot's share of ``call``, as one outcome."""
+    """Task body: this slot's share of ``call``, as one outcome (dmlbench's own time from
+    here: the process set-up check included)."""
+    entered = time.perf_counter()
     _worker.setup_process()
-    return [_worker.run(call, ranges[slot])]
+    return [_worker.run(call, ranges[slot], entered)]
+
+
+def _no_rows(_rows: Any) -> list:
+    """Task body of the bare round trip: no rows back."""
+    return []
 
 
 class SparkHandle(Handle):
@@ -307,6 +315,12 @@ class SparkBackend(BaseBackend):
 
     def _cancel(self, generation: str) -> None:
         self._sc.cancelAllJobs()
+
+    def _bare_round(self, ds: Any) -> Any:
+        """The job of ours' round without its call: one no-op task per worker slot over
+        ``parallelize(range(n), n)``, collected."""
+        n = self._n_slots()
+        return lambda: self._sc.parallelize(range(n), n).mapPartitions(_no_rows).collect()
 
     def engine_alive(self) -> bool:
         """Whether the driver's JVM (in ``local[n]``, the executor too) is still running

@@ -134,11 +134,12 @@ class TaskPattern(BaseBackend):
         self._check_dataset(ds)
         _check_callable(fn, "fn", "aggregate")
         _check_callable(combine, "combine", "aggregate")
-        t0 = time.perf_counter()
+        entered = time.perf_counter()
         refs = self._refs[ds.id]
         calls = [(fn, ds.id, i, block, *args) for i, block in enumerate(refs)]
-        parts = self._submit_each(_worker.task_apply, calls)
         ranges = [r for r in block_ranges(ds.n_blocks, self._n_slots()) if r]
+        t0 = time.perf_counter()
+        parts = self._submit_each(_worker.task_apply, calls)
         per_range = [
             parts[r[0]]
             if len(r) == 1
@@ -146,7 +147,8 @@ class TaskPattern(BaseBackend):
             for r in ranges
         ]
         timed = self._fetch_checked(per_range, parts)
-        wall_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        wall_s = t1 - t0
         times: dict[int, tuple[float, float]] = {}
         for _, per_process in timed:
             times = _worker.merge_times(times, per_process)
@@ -159,6 +161,8 @@ class TaskPattern(BaseBackend):
             sum(payload_nbytes(value) for value, _ in timed),
             [c for _, c in per_worker],
             getattr(fn, "__name__", ""),
+            # the calls' making and the times' merge: the engine's own is in wall
+            driver_own_s=(t0 - entered) + (time.perf_counter() - t1),
         )
         acc = timed[0][0]
         for value, _ in timed[1:]:
@@ -169,6 +173,23 @@ class TaskPattern(BaseBackend):
         """The blocks' results, in block order."""
         self._check_dataset(ds)
         return self._fetch_checked(self._refs[ds.id])
+
+    def _bare_round(self, ds: Dataset) -> Callable[[], Any]:
+        """The graph of this pattern's aggregate with no-ops: one task per block, given
+        the block (so the scheduler puts it next to it), one task per worker's contiguous
+        range over those, and the ranges' results fetched; without the user's function,
+        the outcomes or the timing this pattern's aggregate carries."""
+        refs = [(ref,) for ref in self._refs[ds.id]]
+        ranges = [r for r in block_ranges(ds.n_blocks, self._n_slots()) if r]
+
+        def bare() -> Any:
+            parts = self._submit_each(_worker.task_noop, refs)
+            per_range = [parts[r[0]] if len(r) == 1
+                         else self._submit_one(_worker.task_noop, *(parts[i] for i in r))
+                         for r in ranges]  # fmt: skip
+            return self._fetch(per_range)
+
+        return bare
 
     def _free(self, ds: Dataset) -> None:
         self._release(self._refs.pop(ds.id, []))

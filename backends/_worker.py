@@ -10,7 +10,7 @@ function's exception is caught here, tagged with the block index, and sent back 
 value, so the engine never sees a failed task (no retries, no poisoned worker) and the
 driver re-raises the original exception. A worker's whole share of a call (:func:`run`)
 adds a third element, what it cost the worker and where it ran: ``(blocks rebuilt, compute
-seconds, bytes sent back, CPU seconds, host)``, the fields of
+seconds, bytes sent back, CPU seconds, host, own seconds)``, the fields of
 :class:`~dmlbench.backends.rounds.Cost` (:data:`Outcome`).
 """
 
@@ -50,7 +50,7 @@ _SLOWDOWN = float(os.environ.get(SLOWDOWN_ENV) or 1.0)
 #: What :func:`run` returns: ``(status, payload, cost)``, ``cost`` the fields of a
 #: :class:`~dmlbench.backends.rounds.Cost` as a plain tuple. (A NamedTuple on the wire
 #: made a Ray round 0.5-1 ms slower, measured: Ray deserialises custom classes slowly.)
-Outcome = tuple[str, Any, tuple[int, float, int, float, str]]
+Outcome = tuple[str, Any, tuple[int, float, int, float, str, float]]
 #: Resident blocks this process had to rebuild from their recipe (held nowhere when a
 #: call needed them: a restarted worker, or an engine that sent the task elsewhere).
 _rebuilt = 0
@@ -58,6 +58,8 @@ _rebuilt = 0
 #: broadcast arguments were fetched: that is the engine's transfer, not compute); None
 #: for a call without blocks.
 _loop_start: tuple[float, float] | None = None
+#: Seconds the running call spent fetching its broadcast arguments (the engine's).
+_fetch_s = 0.0
 
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -242,7 +244,7 @@ def forget(ds_ids: Iterable[str]) -> None:
         del BROADCASTS[key]
 
 
-def run(call: Call, indices: Sequence[int]) -> Outcome:
+def run(call: Call, indices: Sequence[int], entered: float | None = None) -> Outcome:
     """Run ``call`` over this worker's blocks ``indices`` (ascending); return an outcome
     ``(status, payload, cost)``. ``cost`` (the fields of a
     :class:`~dmlbench.backends.rounds.Cost`) holds the resident blocks the call found
@@ -250,7 +252,10 @@ def run(call: Call, indices: Sequence[int]) -> Outcome:
     are new), so that a driver can tell a timed round that rebuilt data from one that did
     not; the seconds this worker spent on its blocks (wall and thread CPU, read once
     around the loop, not per block, after the call's broadcast arguments were fetched);
-    and the bytes of an ``"aggregate"``'s partial it sends back.
+    and the bytes of an ``"aggregate"``'s partial it sends back; and the seconds of
+    dmlbench's own work outside the loop and the broadcasts' fetch, from ``entered`` (the
+    ``perf_counter`` when the engine handed the call to dmlbench's entry point, before any
+    hand-off to a computing thread; default: now) to the return.
 
     Payloads: ``"build"``/``"map"``/``"store"`` -> list of (index, n_samples);
     ``"aggregate"`` -> ``(first_index, value)`` pre-combined in block order, or ``None``
@@ -258,8 +263,9 @@ def run(call: Call, indices: Sequence[int]) -> Outcome:
     Engine entry points call :func:`setup_process` first; the in-process ``local``
     backend does not (it limits BLAS threads only while it is started).
     """
-    global _loop_start
-    before, _loop_start = _rebuilt, None
+    global _loop_start, _fetch_s
+    start = time.perf_counter() if entered is None else entered
+    before, _loop_start, _fetch_s = _rebuilt, None, 0.0
     status, payload = _run_call(call, indices)
     wall = cpu = 0.0
     if _loop_start is not None:
@@ -268,11 +274,21 @@ def run(call: Call, indices: Sequence[int]) -> Outcome:
     nbytes = payload_nbytes(payload) if call.op == "aggregate" and status == "ok" else 0
     host = host_towards(call.towards) if call.towards else ""
     rebuilt = 0 if call.op == "build" else _rebuilt - before
-    return status, payload, (rebuilt, wall, nbytes, cpu, host)
+    own = max(time.perf_counter() - start - wall - _fetch_s, 0.0)
+    return status, payload, (rebuilt, wall, nbytes, cpu, host, own)
+
+
+def own_until_now(outcome: Outcome, entered: float) -> Outcome:
+    """``outcome`` with its own seconds counted from ``entered`` to now (less the loop and
+    the broadcasts' fetch of the call that made it, in this process): for an entry point
+    that handed the call to another thread, so the hand-off back counts as ours too."""
+    status, payload, (rebuilt, wall, nbytes, cpu, host, _) = outcome
+    own = max(time.perf_counter() - entered - wall - _fetch_s, 0.0)
+    return status, payload, (rebuilt, wall, nbytes, cpu, host, own)
 
 
 def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
-    global _current_index, _loop_start
+    global _current_index, _loop_start, _fetch_s
     forget(call.drop)
     if call.retain is not None:
         token, live = call.retain
@@ -295,7 +311,9 @@ def _run_call(call: Call, indices: Sequence[int]) -> tuple[str, Any]:
             for i, block in sorted((call.blocks or {}).items()):
                 STORE[(call.ds_id, i)] = block
             return ("ok", [(i, b.n_samples) for i, b in sorted((call.blocks or {}).items())])
+        fetching = time.perf_counter()
         args = resolve(call.args)
+        _fetch_s = time.perf_counter() - fetching
         out: list = []
         acc: Any = None
         _loop_start = (time.perf_counter(), time.thread_time())
@@ -477,10 +495,19 @@ def task_size(outcome: tuple[str, Any]) -> tuple[str, Any]:
     return outcome if outcome[0] == "err" else ("ok", outcome[1].n_samples)
 
 
+def noop(*_args: Any) -> None:
+    """The body of an engine's bare round trip (``Backend.bare_round``): nothing."""
+
+
+def task_noop(*_outcomes: Any) -> None:
+    """Task: nothing, next to a block or over several tasks' results (the tasks
+    pattern's bare round trip)."""
+
+
 def task_describe(seconds: float = 0.0) -> Outcome:
     """Task: :func:`describe_process` of the process running it (after ``seconds``, so
     that concurrent describe tasks land in distinct worker processes), shaped like a
     :func:`run` outcome (it stands for one in ``start``)."""
     setup_process()
     time.sleep(seconds)
-    return ("ok", describe_process(), (0, 0.0, 0, 0.0, ""))
+    return ("ok", describe_process(), (0, 0.0, 0, 0.0, "", 0.0))

@@ -407,8 +407,10 @@ def check_rounds_are_split(be: Backend) -> None:
     # task, at least one per slot).
     assert r.op == "aggregate" and len(r.compute_s) >= p and len(r.cpu_s) == len(r.compute_s), r
     assert all(c <= w + 1e-3 for c, w in zip(r.cpu_s, r.compute_s, strict=True)), r
-    assert seconds <= r.max_compute_s <= r.wall_s <= fit_s, r
+    assert seconds <= r.max_compute_s <= r.max_finish_s <= r.wall_s <= fit_s, r
     split = log.split(fit_s)
+    # dmlbench's own work in the round: measured, and milliseconds at most.
+    assert 0.0 <= split["protocol_s"] < 0.25 * seconds, split
     assert abs(sum(split[t] for t in TERMS) - fit_s) < 1e-9, split
     assert split["rounds"] == 1 and split["bytes_back"] > 0, split
     # Which kernel ran is named, with its compute: what a kernel's achieved rate is from.
@@ -423,6 +425,34 @@ def check_rounds_are_split(be: Backend) -> None:
         be.free(be.map_blocks(ds, scale, 2.0))
     assert [x.op for x in log.rounds if x.op == "map"] == ["map"], log.rounds
     be.free(ds)
+
+
+def check_bare_round(be: Backend) -> None:
+    """The engine's bare round trip runs again and again, records no round of ours, and
+    leaves the dataset as it was; a backend without an engine says so (NotImplementedError)."""
+    ds = be.generate(partial(gaussian_block, seed=4), 6)
+    want = be.aggregate(ds, gram, add_gram)
+    try:  # an adapter's hook, not the protocol's: a third-party backend may lack it
+        bare = getattr(be, "bare_round", None)
+        if bare is None:
+            raise NotImplementedError
+        bare = bare(ds)
+    except NotImplementedError:
+        be.free(ds)
+        return
+    with be.record_rounds() as log:
+        for _ in range(3):
+            bare()
+    assert log.rounds == [], log.rounds  # the engine's, none of ours
+    got = be.aggregate(ds, gram, add_gram)
+    assert all(np.array_equal(a, b) for a, b in zip(got[:2], want[:2], strict=True))
+    be.free(ds)
+    try:
+        be.bare_round(ds)  # type: ignore[attr-defined]
+    except ValueError as exc:
+        assert "was freed" in str(exc), exc
+    else:
+        raise AssertionError("a bare round over a freed dataset was accepted")
 
 
 CHECKS = [
@@ -446,4 +476,5 @@ CHECKS = [
     check_info,
     check_engine_alive,
     check_rounds_are_split,
+    check_bare_round,
 ]

@@ -1,4 +1,4 @@
-"""Where a fit's time goes: each round split into worker compute, imbalance, engine, driver.
+"""Where a fit's time goes: each round split into compute, imbalance, protocol, engine, driver.
 
 A *round* is one verb's trip to the workers: the driver sends one call to every worker
 slot, each worker runs its blocks and sends back one outcome. Each worker times its own
@@ -12,9 +12,17 @@ wall clock around the engine call. From those, per round (:class:`Round`):
   thread CPU time is kept beside it (``compute_cpu_s``): wall above CPU is time the
   worker was descheduled or waited for a lock, not computing;
 * **imbalance** = max − mean worker compute (the wait for the slowest worker);
-* **engine** = wall − max worker compute (scheduling, serialisation, transfer, fetching
-  broadcasts, the engine's own bookkeeping: all the slowest worker did not spend on its
-  blocks).
+* **protocol** = dmlbench's own Python work in the round: on the driver, just around the
+  engine call (the call's last fields, the outcomes' costs and placement); on the
+  workers, from dmlbench's entry point to its return outside the loop over the blocks
+  and the fetch of broadcasts (dropping freed ids, the hand-off to the computing thread
+  and back, the outcome's making), as far as it lies on the slowest worker's path:
+  max(compute + own) − max compute;
+* **engine** = wall − max(worker compute + own) (scheduling, serialisation, transfer,
+  fetching broadcasts, the engine's own bookkeeping: all the slowest worker did not
+  spend on its blocks or in dmlbench). The engine serialises dmlbench's call and its
+  outcomes inside its own call, so their (de)serialisation is in this term: what
+  ``dmlbench overhead``'s ours ÷ bare round trip measures, beside it.
 
 A broadcast is a round of its own (all engine) when it calls the engine from the
 driver (Ray's ``ray.put``, Dask's scatter, Spark's ``SparkContext.broadcast``, which
@@ -22,16 +30,18 @@ hands the value to the JVM at once; Spark's executors fetch it with the next job
 round's engine term). An inline broadcast (a small value on Dask's resident pattern, the
 local backend) travels inside the next call: that round's engine term. A fit's
 **driver** time is its wall time minus the sum of its rounds' walls: the optimiser's
-step, the driver-side combine of the workers' partials, anything between rounds. So
-compute + imbalance + engine + driver is the fit time exactly, with no term estimated.
+step, the driver-side combine of the workers' partials, anything between rounds), less
+the driver's share of protocol. So compute + imbalance + protocol + engine + driver is
+the fit time exactly, with no term estimated.
 A round whose workers did not time themselves (the ``"tasks"`` pattern's ``map_blocks``,
 whose per-block tasks run wherever the engine's scheduler puts them) is *unsplit*: its
 wall time is reported as such, never guessed. In the tasks pattern each task reports
-its worker process, so compute is per worker process, wherever the scheduler put it.
+its worker process, so compute is per worker process, wherever the scheduler put it; its
+protocol term is the driver's share alone (a task's own set-up is not timed apart).
 
-Costs are four clock reads and a walk of the result's arrays per worker and call (not
+Costs are a few clock reads and a walk of the result's arrays per worker and call (not
 per block), and one small tuple per round on the driver while a :class:`RoundLog`
-records (README: ``dmlbench overhead`` before and after).
+records.
 """
 
 from __future__ import annotations
@@ -39,8 +49,6 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-
-import numpy as np
 
 
 class Cost(NamedTuple):
@@ -60,6 +68,9 @@ class Cost(NamedTuple):
     host : str
         The worker's own address on the route to the driver (``Call.towards``); ``""``
         when not asked.
+    own_s : float
+        Seconds of dmlbench's own work on the worker for this call, outside the loop over
+        the blocks and the fetch of broadcasts (see the module's **protocol**).
     """
 
     rebuilt: int = 0
@@ -67,11 +78,14 @@ class Cost(NamedTuple):
     nbytes: int = 0
     cpu_s: float = 0.0
     host: str = ""
+    own_s: float = 0.0
 
 
 def payload_nbytes(value: Any) -> int:
     """Bytes of the arrays and numbers in ``value`` (tuples, lists, dicts walked); 0 for
     anything else. What the worker ships back, without pickling it a second time."""
+    import numpy as np  # here, not at the top: `dmlbench --help` imports this module
+
     if isinstance(value, np.ndarray):
         return value.nbytes
     if isinstance(value, (float, int, np.generic)):
@@ -102,6 +116,10 @@ class Round:
         Each slot's thread CPU time over the span of its ``compute_s``.
     fn : str
         The block function's name (``""`` for a round without one): which kernel ran.
+    own_s : tuple of float, length n_slots, or empty
+        Each slot's :attr:`Cost.own_s` (empty: not timed).
+    driver_own_s : float
+        The driver's protocol seconds around the engine call (outside ``wall_s``).
     """
 
     op: str
@@ -110,6 +128,8 @@ class Round:
     nbytes: int
     cpu_s: tuple[float, ...] = ()
     fn: str = ""
+    own_s: tuple[float, ...] = ()
+    driver_own_s: float = 0.0
 
     @property
     def split(self) -> bool:
@@ -123,6 +143,20 @@ class Round:
     @property
     def max_compute_s(self) -> float:
         return max(self.compute_s, default=0.0)
+
+    @property
+    def max_finish_s(self) -> float:
+        """The slowest worker's compute and own work together: where its part ended."""
+        if not self.own_s:
+            return self.max_compute_s
+        return max(c + o for c, o in zip(self.compute_s, self.own_s, strict=True))
+
+    @property
+    def protocol_s(self) -> float:
+        """dmlbench's own seconds in this round: the driver's, and the workers' on the
+        slowest one's path (``max_finish_s - max_compute_s``)."""
+        on_path = self.max_finish_s - self.max_compute_s if self.split else 0.0
+        return self.driver_own_s + on_path
 
 
 @dataclass
@@ -145,9 +179,9 @@ class RoundLog:
         Returns
         -------
         dict
-            ``rounds`` (count), ``compute_s``, ``imbalance_s``, ``engine_s``,
-            ``driver_s``, ``unsplit_s`` (seconds, summed over rounds; they sum to
-            ``fit_s``), ``compute_cpu_s`` (the mean worker's CPU seconds over the same
+            ``rounds`` (count), ``compute_s``, ``imbalance_s``, ``protocol_s``,
+            ``engine_s``, ``driver_s``, ``unsplit_s`` (seconds, summed over rounds; they
+            sum to ``fit_s``), ``compute_cpu_s`` (the mean worker's CPU seconds over the same
             spans as ``compute_s``: not a term of the sum), ``straggler`` (the median
             over split rounds with compute of max/mean worker compute; None without such
             rounds), ``bytes_back`` and ``compute_by_fn`` (per block function's name:
@@ -165,8 +199,9 @@ class RoundLog:
             "rounds": len(self.rounds),
             "compute_s": sum(r.mean_compute_s for r in split),
             "imbalance_s": sum(r.max_compute_s - r.mean_compute_s for r in split),
-            "engine_s": sum(r.wall_s - r.max_compute_s for r in split),
-            "driver_s": fit_s - sum(r.wall_s for r in self.rounds),
+            "protocol_s": sum(r.protocol_s for r in self.rounds),
+            "engine_s": sum(r.wall_s - r.max_finish_s for r in split),
+            "driver_s": fit_s - sum(r.wall_s + r.driver_own_s for r in self.rounds),
             "unsplit_s": sum((r.wall_s for r in self.rounds if not r.split), 0.0),
             "compute_cpu_s": sum(statistics.fmean(r.cpu_s) for r in split if r.cpu_s),
             "straggler": statistics.median(busy) if busy else None,
@@ -176,7 +211,7 @@ class RoundLog:
 
 
 #: The terms of :meth:`RoundLog.split` that sum to the fit time, in drawing order.
-TERMS = ("compute_s", "imbalance_s", "engine_s", "driver_s", "unsplit_s")
+TERMS = ("compute_s", "imbalance_s", "protocol_s", "engine_s", "driver_s", "unsplit_s")
 
 
 def per_iteration(splits: list[dict[str, Any]], n_iters: list[int | None]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from dmlbench.reports import stats
 from dmlbench.reports.records import Record
 from dmlbench.reports.render import fmt
 from dmlbench.reports.results import fit_times, load
+from dmlbench.reports.thresholds import DEFAULT_THRESHOLD, UNSTABLE_CV
 
 VERDICTS = (
     "regression",
@@ -34,14 +35,8 @@ VERDICTS = (
     "only in B",
     "not comparable",
 )
-#: Above this coefficient of variation of its timed fits, a side is too noisy to judge.
-UNSTABLE_CV = 0.10
-#: The default threshold, calibrated by A/A runs on this project's 2-core machine (the
-#: `calibration` suite, plain and slowed runs interleaved, 12 cases each; README): chosen
-#: on 10 pairs, where single-run A/A comparisons flagged 1 of 1080 cases at 0.15 (0 at
-#: 0.20, 13 at 0.10) while a genuine 1.3x slowdown was found on 115 of 120 (101 at
-#: 0.20); checked on 6 more pairs: 0 of 360 A/A flagged, 72 of 72 slowdowns found.
-DEFAULT_THRESHOLD = 0.15
+# UNSTABLE_CV and DEFAULT_THRESHOLD live in their own module, which imports nothing: the
+# command line's --help shows them without importing numpy.
 #: Fewer timed fits than this on a side and there is no interval worth the name (one fit
 #: has none; [min, max] of 4 covers the median 87.5 % of the time): not judged.
 MIN_FITS = 5

@@ -131,19 +131,70 @@ def stacked(
         if not group:
             continue
         n = max(_c(r, "n_samples") for r in group)
-        rs = sorted((r for r in group if _c(r, "n_samples") == n), key=sort_key)
+        rs, left_out = thin_workers(
+            sorted((r for r in group if _c(r, "n_samples") == n), key=sort_key), MAX_BARS
+        )
         fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rs) + 1.8))
-        # Bars of one name would share one bar: a sweep over n_features names each d.
-        several = len({_c(r, "n_features") for r in rs}) > 1
-        bars = [f"{series_label(r)}, {_c(r, 'n_workers')}w"
-                + (f", d={_c(r, 'n_features')}" if several else "") for r in rs]  # fmt: skip
+        # Numbered positions, not category names: bars whose names coincide (the same case
+        # in two results files) would share one category and one tick.
+        at = list(range(len(rs)))
         left = [0.0] * len(rs)
         for name, shade, value in segments:
             widths = [value(r) for r in rs]
-            ax.barh(bars, widths, left=left, color=shade, label=name, edgecolor="white")
+            ax.barh(at, widths, left=left, color=shade, label=name, edgecolor="white")
             left = [a + b for a, b in zip(left, widths, strict=True)]
+        ax.set_yticks(at, bar_labels(rs))
         for tick, r in zip(ax.get_yticklabels(), rs, strict=True):
             tick.set_color(color(_c(r, "backend")))
         ax.set(xlabel=xlabel)
-        out.append(finish(fig, ax, kind, f"{title}: {w.label}\nn={n:,}", w.key, grid="x"))
+        heading = f"{title}: {w.label}\nn={n:,}" + (f"\n{left_out}" if left_out else "")
+        out.append(finish(fig, ax, kind, heading, w.key, grid="x"))
     return out
+
+
+#: The most bars one figure of bars draws: past it, worker counts are thinned (see
+#: :func:`thin_workers`) and the figure says what it left out; the tables keep every case.
+MAX_BARS = 40
+
+
+def thin_workers(rs: list[Record], limit: int) -> tuple[list[Record], str]:
+    """At most ``limit`` of ``rs`` (in their order): every case of evenly spaced worker
+    counts, the smallest and largest always among them, else the first ``limit``; and a
+    sentence saying what was left out (``""``: nothing)."""
+    if len(rs) <= limit:
+        return rs, ""
+    counts = sorted({_c(r, "n_workers") for r in rs})
+    for keep_n in range(len(counts) - 1, 1, -1):  # the most evenly spaced counts that fit
+        kept = {counts[round(i * (len(counts) - 1) / (keep_n - 1))] for i in range(keep_n)}
+        thinned = [r for r in rs if _c(r, "n_workers") in kept]
+        if len(thinned) <= limit:
+            gone = ", ".join(str(c) for c in counts if c not in kept)
+            return thinned, f"{len(rs) - len(thinned)} of {len(rs)} bars left out: {gone} workers"
+    return rs[:limit], f"the first {limit} of {len(rs)} bars; the table lists every case"
+
+
+def bar_labels(rs: list[Record]) -> list[str]:
+    """One name per bar: series and the workers the case ran on, then whatever case field
+    tells apart bars that would share a name (``d=``, ``asked=`` workers where fewer were
+    granted), then ``#2``, ``#3`` for bars nothing tells apart."""
+    names = [f"{series_label(r)}, {_c(r, 'n_workers')}w" for r in rs]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(names):
+        groups[name].append(i)
+    for name, where in groups.items():
+        if len(where) < 2:
+            continue
+        cases = [rs[i]["case"] for i in where]
+        keys = {k for c in cases for k in c}
+        differ = sorted(k for k in keys if len({repr(c.get(k)) for c in cases}) > 1)
+        seen: dict[str, int] = defaultdict(int)
+        for i, case in zip(where, cases, strict=True):
+            shown = "".join(f", {_short(k)}={case.get(k)}" for k in differ if k != "case_id")
+            seen[shown] += 1
+            names[i] = name + shown + (f" #{seen[shown]}" if seen[shown] > 1 else "")
+    return names
+
+
+def _short(key: str) -> str:
+    """A case field's name as a bar label shows it (``n_features``: ``d``)."""
+    return {"n_features": "d", "n_workers": "asked"}.get(key, key)

@@ -25,8 +25,6 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, Literal, NotRequired, Required, TypedDict, cast
 
-import numpy as np
-
 #: Version of the record shape written today; bump it (and extend KNOWN_SCHEMAS) when
 #: a field changes meaning or disappears, so old readers refuse new files loudly.
 SCHEMA_VERSION = 1
@@ -112,14 +110,15 @@ class Quality(TypedDict, total=False):
 
 
 class FitSplit(TypedDict):
-    """One timed fit's seconds by term (``backends.rounds.RoundLog.split``): the five terms
-    sum to the fit's time."""
+    """One timed fit's seconds by term (``backends.rounds.RoundLog.split``): the terms sum
+    to the fit's time."""
 
     rounds: int
     compute_s: float  # the mean worker's compute, summed over the fit's rounds
     imbalance_s: float  # max - mean worker compute
-    engine_s: float  # each round's wall - its slowest worker's compute
-    driver_s: float  # the fit's time outside rounds
+    protocol_s: NotRequired[float]  # dmlbench's own work in rounds (absent: older records)
+    engine_s: float  # each round's wall - its slowest worker's compute (and own work)
+    driver_s: float  # the fit's time outside rounds and the protocol's driver share
     unsplit_s: float  # rounds whose workers did not time themselves
     compute_cpu_s: NotRequired[float]  # thread CPU of compute_s's spans (absent: older)
     straggler: float | None  # median max/mean worker compute; None without split rounds
@@ -129,7 +128,7 @@ class FitSplit(TypedDict):
 
 
 #: The terms of a split that sum to the fit's time (``backends.rounds.TERMS``).
-SplitTerm = Literal["compute_s", "imbalance_s", "engine_s", "driver_s", "unsplit_s"]
+SplitTerm = Literal["compute_s", "imbalance_s", "protocol_s", "engine_s", "driver_s", "unsplit_s"]
 
 
 class RoundSplit(TypedDict):
@@ -138,6 +137,7 @@ class RoundSplit(TypedDict):
 
     compute_s: float
     imbalance_s: float
+    protocol_s: NotRequired[float]  # absent in records from before it was measured
     engine_s: float
     driver_s: float
     unsplit_s: float
@@ -342,9 +342,9 @@ class Record(TypedDict, total=False):
     #: set-up and final passes); None for a library, which keeps no trace.
     per_round_s: float | None
     #: Per timed fit, ``RoundLog.split``: the fit's seconds as worker compute, imbalance,
-    #: engine, driver (and unsplit) terms summed over its rounds, the rounds, the median
-    #: straggler (max/mean worker compute) and the bytes sent back. None for a native (its
-    #: engine's rounds are not the protocol's).
+    #: dmlbench's protocol, engine, driver (and unsplit) terms summed over its rounds, the
+    #: rounds, the median straggler (max/mean worker compute) and the bytes sent back.
+    #: None for a native (its engine's rounds are not the protocol's).
     round_split_per_fit: list[FitSplit] | None
     #: The typical iteration (``backends.rounds.per_iteration``): each term per
     #: iteration, median over the timed fits; the straggler; rounds per iteration.
@@ -655,6 +655,8 @@ def to_json(value: Any) -> Any:
     Numpy scalars become Python numbers and arrays lists; anything else its ``str``, so a
     record is always written (a label in place of an exotic value beats losing the case).
     """
+    import numpy as np  # here: `dmlbench --help` imports this module and must start fast
+
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

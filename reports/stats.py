@@ -149,12 +149,21 @@ def n_fits(times: Times) -> int:
 
 
 def _percentiles(replicates: np.ndarray, level: float) -> tuple[float, float]:
-    finite = replicates[np.isfinite(replicates)]
+    """The central ``level`` range of the finite replicates: ``np.percentile``'s linear
+    interpolation, on one sort (``np.percentile`` itself cost 0.4 ms a call, a report
+    makes thousands)."""
+    finite = np.sort(replicates[np.isfinite(replicates)])
     if finite.size == 0:
         return float("nan"), float("nan")
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(finite, [tail, 100 - tail])
-    return float(low), float(high)
+    tail = (1 - level) / 2
+
+    def at(q: float) -> float:
+        where = q * (finite.size - 1)
+        lo = int(math.floor(where))
+        hi = min(lo + 1, finite.size - 1)
+        return float(finite[lo] + (finite[hi] - finite[lo]) * (where - lo))
+
+    return at(tail), at(1 - tail)
 
 
 #: The fewest fits whose order-statistic interval of the median reaches 95 %: with 5,
@@ -329,18 +338,16 @@ def cost_range(
     """COST of ``by_workers`` (worker count -> times) against ``baseline`` (one core),
     with the central ``level`` range of its bootstrap distribution."""
     counts = sorted(by_workers)
-
-    def cost(times: Mapping[int, float], base: float) -> float:
-        found = metrics.cost(times, base)
-        return np.inf if found is None else float(found)
-
-    value = cost({w: median_of(t) for w, t in by_workers.items()}, median_of(baseline))
-    reps = {
-        w: median_replicates(by_workers[w], resamples=resamples, seed=seed + k)
-        for k, w in enumerate(counts)
-    }
+    found = metrics.cost({w: median_of(t) for w, t in by_workers.items()}, median_of(baseline))
+    value = np.inf if found is None else float(found)
+    reps = np.stack([median_replicates(by_workers[w], resamples=resamples, seed=seed + k)
+                     for k, w in enumerate(counts)])  # (counts, resamples); fmt: skip
     base = median_replicates(baseline, resamples=resamples, seed=seed + len(counts))
-    dist = np.array([cost({w: reps[w][r] for w in counts}, base[r]) for r in range(resamples)])
+    # metrics.cost of every replicate at once: the fewest workers (counts ascending) whose
+    # replicate beats the baseline's, inf where none does.
+    beats = reps < base
+    dist = np.where(beats.any(axis=0), np.asarray(counts, dtype=float)[beats.argmax(axis=0)],
+                    np.inf)  # fmt: skip
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(dist, [tail, 100 - tail], method="nearest")
 

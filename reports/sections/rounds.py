@@ -1,6 +1,6 @@
 """Where an iteration goes: each of ours' iterations split into the workers' compute, the
-wait for the slowest worker, the engine's cost and the driver's, beside a cost model that
-checks itself."""
+wait for the slowest worker, dmlbench's own protocol work, the engine's cost and the
+driver's, beside a cost model that checks itself."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from dmlbench.reports.tables import Table
 ROUND_TERMS: tuple[tuple[str, SplitTerm], ...] = (
     ("compute", "compute_s"),
     ("imbalance", "imbalance_s"),
+    ("dmlbench", "protocol_s"),
     ("engine", "engine_s"),
     ("driver", "driver_s"),
     ("unsplit", "unsplit_s"),
 )
-ROUND_COLORS = ("#0072B2", "#E69F00", "#D55E00", "#999999", "#CC79A7")  # ROUND_TERMS' order
+#: ROUND_TERMS' colours, in order.
+ROUND_COLORS = ("#0072B2", "#E69F00", "#F0E442", "#D55E00", "#999999", "#CC79A7")
 
 COLUMNS = ["backend", "n_samples", "workers", "measured (ms/iter)",
            *[f"{name} (ms)" for name, _ in ROUND_TERMS], "compute on CPU (ms)",
@@ -31,17 +33,21 @@ COLUMNS = ["backend", "n_samples", "workers", "measured (ms/iter)",
 NOTE = (
     "Per iteration, the median over timed fits of each term (so the terms sum "
     "to about the measured time): compute = the mean worker's time on its blocks; "
-    "imbalance = max - mean worker; engine = each round's wall - the slowest "
-    "worker; driver = the fit's time outside rounds (optimiser, combine); unsplit "
+    "imbalance = max - mean worker; dmlbench = our own protocol's work around each "
+    "call, on the driver and on the slowest worker's path (empty in records from before "
+    "it was measured, where it is inside engine and driver); engine = each round's wall - the "
+    "slowest worker's compute and own work; driver = the fit's time outside rounds "
+    "(optimiser, combine); unsplit "
     "= rounds whose workers do not time themselves (tasks-pattern maps); compute "
     "on CPU = the thread CPU time of the compute (below it: the worker waited). "
-    "predicted = 1-worker compute / p x straggler + engine + driver + unsplit, "
+    "predicted = 1-worker compute / p x straggler + dmlbench + engine + driver + "
+    "unsplit, "
     "at p; error = predicted / measured - 1."
 )
 
 
 def tables(results: Results) -> list[Table]:
-    """Where an iteration's time goes, per workload: compute, imbalance, engine, driver.
+    """Where an iteration's time goes, per workload: compute, imbalance, protocol, engine, driver.
 
     From each record's ``round_split`` (medians over the timed fits of each term per
     iteration). Beside it, a cost model that checks itself: predicted per-iteration time
@@ -72,12 +78,12 @@ def _row(pt: Point, one: Point | None) -> list[Any]:
     if one is not None:
         c1 = _split(one.record)["compute_s"]
         straggler = sp["straggler"] or 1.0
-        rest = sp["engine_s"] + sp["driver_s"] + sp["unsplit_s"]
+        rest = sp.get("protocol_s", 0.0) + sp["engine_s"] + sp["driver_s"] + sp["unsplit_s"]
         predicted = c1 / p * straggler + rest
         inflation = sp["compute_s"] * p / c1 if c1 > 0 else None
         error = predicted / measured - 1 if measured else None
     return [pt.series.engine, _c(pt.record, "n_samples"), p, _ms(measured),
-            *[_ms(sp[k]) for _, k in ROUND_TERMS], _ms(sp.get("compute_cpu_s")),
+            *[_ms(sp.get(k)) for _, k in ROUND_TERMS], _ms(sp.get("compute_cpu_s")),
             sp["straggler"], sp["rounds_per_iter"], _ms(predicted), error,
             inflation]  # fmt: skip
 
@@ -96,12 +102,12 @@ def _ms(seconds: float | None) -> float | None:
 
 def figures(results: Results) -> list[Figure]:
     """Per workload at its largest size: each series x workers, the typical iteration as
-    stacked compute, imbalance, engine, driver (and unsplit) milliseconds."""
+    stacked compute, imbalance, protocol, engine, driver (and unsplit) milliseconds."""
 
     def term(key: SplitTerm) -> Any:
         # A term can come out a hair below zero (clocks read in two processes): drawn as
         # none here; the table shows it as measured.
-        return lambda r: max(_split(r)[key], 0.0) * 1e3
+        return lambda r: max(_split(r).get(key) or 0.0, 0.0) * 1e3
 
     segments: list[Segment] = [(name, shade, term(key)) for (name, key), shade in
                                zip(ROUND_TERMS, ROUND_COLORS, strict=True)]  # fmt: skip
@@ -119,11 +125,13 @@ SECTION = Section(
     "Where an iteration goes",
     tables,
     "Each of ours' iterations split, round by round, into the workers' compute, "
-    "the wait for the slowest worker, the engine's own cost and the driver's; "
+    "the wait for the slowest worker, dmlbench's own protocol work, the engine's own "
+    "cost and the driver's; "
     "beside it a cost model from 1-worker compute, checked against the measured "
     "time (the last column names what it misses).",
     figures,
     caption="A typical iteration split: the workers' compute, the wait for the slowest, "
-    "the engine's own cost and the driver's. Long non-compute segments are overhead "
+    "dmlbench's own protocol work, the engine's own cost and the driver's. Long "
+    "non-compute segments are overhead "
     "more workers will not remove.",
 )

@@ -3,7 +3,12 @@
 Two measurements per backend, both on blocks resident on the workers:
 
 * **round**: ``aggregate`` of a trivial function over ``n_blocks`` small blocks — the fixed
-  cost an iterative learner pays every iteration (median of ``rounds`` after ``warmup``);
+  cost an iterative learner pays every iteration (median of ``rounds`` after ``warmup``) —
+  beside the engine's **bare** round trip over the same workers (``Backend.bare_round``:
+  a no-op ``Client.run``, actor method, task per block or Spark job), the two alternating
+  round by round, and ours ÷ bare with its interval, paired over groups of
+  :data:`PAIR_ROUNDS` rounds: the share of a round that is dmlbench's, as a ratio that
+  holds across machines where milliseconds do not;
 * **XᵀX**: ``aggregate`` of the Gram matrix over ``xtx_rows`` x 20 float64 rows, divided by
   the time of in-process numpy on as many BLAS threads as the backend has workers — how
   close the engine gets to the machine on real work. The first (cold) round is reported
@@ -85,24 +90,77 @@ def runs_of(name: str, wanted: Sequence[str] | None) -> list[str | None]:
     return chosen
 
 
+#: Rounds of each side in one pair of the interleaved ours-vs-bare measurement: the
+#: ratio's interval is over the pairs (:func:`paired_timings`).
+PAIR_ROUNDS = 10
+
+
 def timings(fn: Callable[[], Any], rounds: int, warmup: int) -> dict[str, Any]:
     """Run ``fn`` ``warmup`` + ``rounds`` times; the cold first run is kept apart."""
     seconds = []
     for _ in range(warmup + rounds):
-        t0 = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - t0)
-    timed = seconds[warmup:]
+        seconds.append(_timed(fn))
+    return summary(seconds[0], seconds[warmup:], warmup)
+
+
+def summary(cold_s: float, timed: Sequence[float], warmup: int) -> dict[str, Any]:
+    """The cold first run, median, p10, p90 and minimum of ``timed`` (seconds)."""
     q = statistics.quantiles(timed, n=10) if len(timed) > 1 else [timed[0]] * 9
     return {
-        "cold_s": seconds[0],
+        "cold_s": cold_s,
         "median_s": statistics.median(timed),
         "p10_s": q[0],
         "p90_s": q[-1],
         "min_s": min(timed),
-        "rounds": rounds,
+        "rounds": len(timed),
         "warmup": warmup,
     }
+
+
+def paired_timings(
+    ours: Callable[[], Any], bare: Callable[[], Any], rounds: int, warmup: int
+) -> dict[str, Any]:
+    """``ours`` and ``bare`` alternating round by round (ours first, then bare first, so
+    neither always follows the other), after ``warmup`` rounds of each (the first of
+    each kept as its ``cold_s``: bare's follows ours', on an engine ours has warmed).
+
+    Returns
+    -------
+    dict
+        ``ours`` and ``bare``: :func:`summary` of each; ``ratio``: ours ÷ bare, the
+        geometric mean over groups of :data:`PAIR_ROUNDS` rounds of each group's median
+        ratio with its Student-t interval (``reports.stats.paired_ratio_interval``), as
+        ``{value, low, high, n, level}``; ``pairs``: the number of groups (at least 2).
+    """
+    from dmlbench.reports.stats import paired_ratio_interval
+
+    cold = {"ours": _timed(ours), "bare": _timed(bare)}
+    for _ in range(warmup - 1):
+        ours()
+        bare()
+    pairs = max(2, -(-rounds // PAIR_ROUNDS))
+    groups: dict[str, list[list[float]]] = {"ours": [], "bare": []}
+    for _ in range(pairs):
+        got: dict[str, list[float]] = {"ours": [], "bare": []}
+        for step in range(PAIR_ROUNDS):
+            sides = [("ours", ours), ("bare", bare)]
+            for side, fn in sides if step % 2 == 0 else sides[::-1]:
+                got[side].append(_timed(fn))
+        for side in groups:
+            groups[side].append(got[side])
+    flat = {side: [t for g in gs for t in g] for side, gs in groups.items()}
+    return {
+        "ours": summary(cold["ours"], flat["ours"], warmup),
+        "bare": summary(cold["bare"], flat["bare"], warmup),
+        "ratio": paired_ratio_interval(groups["ours"], groups["bare"]).as_dict(),
+        "pairs": pairs,
+    }
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def numpy_xtx(n_rows: int, n_blocks: int, threads: Sequence[int], rounds: int) -> dict[int, Any]:
@@ -155,12 +213,19 @@ def measure_backend(
         print(f"  {name}: started in {record['startup_s']:.2f} s", file=log, flush=True)
         ds = be.generate(small_block, n_blocks)
         assert be.aggregate(ds, one, operator.add) == n_blocks
-        record["round"] = timings(lambda: be.aggregate(ds, one, operator.add), rounds, warmup)
-        print(
-            f"  {name}: round {record['round']['median_s'] * 1e3:.2f} ms (median of {rounds})",
-            file=log,
-            flush=True,
-        )
+        ours = partial(be.aggregate, ds, one, operator.add)
+        try:  # an adapter's own hook, not the protocol's (a third-party one may lack it)
+            bare = getattr(be, "bare_round", None)
+            if bare is None:
+                raise NotImplementedError
+            bare = bare(ds)
+        except NotImplementedError:  # no engine (local): ours alone
+            record["round"] = timings(ours, rounds, warmup)
+        else:
+            paired = paired_timings(ours, bare, rounds, warmup)
+            record["round"], record["bare_round"] = paired["ours"], paired["bare"]
+            record["round_vs_bare"] = {**paired["ratio"], "pairs": paired["pairs"]}
+        print(f"  {name}: {describe_round(record)}", file=log, flush=True)
         be.free(ds)
         workers_got = be.info()["n_workers"]
         references = reference or {}
@@ -197,7 +262,7 @@ def run_overhead(
     *,
     n_workers: int | Sequence[int] = 2,
     n_blocks: int = 8,
-    rounds: int = 30,
+    rounds: int = 50,
     warmup: int = 10,
     xtx_rows: int = 8_000_000,
     xtx_rounds: int = 5,
@@ -273,6 +338,19 @@ def run_overhead(
     }
 
 
+def describe_round(record: dict[str, Any]) -> str:
+    """What a record says of its round: ours' median, the engine's bare round trip and
+    ours ÷ bare with its interval (ours alone where the backend has no engine)."""
+    ours = record["round"]
+    text = f"round {ours['median_s'] * 1e3:.2f} ms (median of {ours['rounds']})"
+    if "bare_round" in record:
+        r = record["round_vs_bare"]
+        text += (f"; the engine's bare round trip {record['bare_round']['median_s'] * 1e3:.2f} ms; "
+                 f"ours ÷ bare {r['value']:.2f} [{r['low']:.2f}, {r['high']:.2f}] "
+                 f"({r['pairs']} pairs of {PAIR_ROUNDS} rounds)")  # fmt: skip
+    return text
+
+
 def label(record: dict[str, Any]) -> str:
     """``backend`` or ``backend/pattern`` (for backends measured in a named pattern)."""
     pattern = record.get("pattern")
@@ -283,6 +361,7 @@ def format_table(report: dict[str, Any]) -> str:
     """A plain-text table of a :func:`run_overhead` report."""
     head = (
         f"{'backend':<14} {'workers':>7} {'start s':>8} {'round ms':>9} {'p10-p90 ms':>13} "
+        f"{'bare ms':>8} {'ours/bare [95% CI]':>19} "
         f"{'XtX s':>7} {'numpy s':>8} {'ratio':>6} {'effic.':>6}"
     )
     lines = [head, "-" * len(head)]
@@ -296,7 +375,7 @@ def format_table(report: dict[str, Any]) -> str:
         ref = r.get("xtx_numpy")
         lines.append(
             f"{label(r):<14} {r['info']['n_workers']:>7} {r['startup_s']:>8.2f} "
-            f"{rnd['median_s'] * 1e3:>9.2f} {spread:>13} "
+            f"{rnd['median_s'] * 1e3:>9.2f} {spread:>13} {_bare_columns(r)} "
             + (
                 f"{xtx['median_s']:>7.3f} {ref['median_s']:>8.3f} {r['xtx_ratio']:>6.2f} "
                 f"{r['xtx_efficiency']:>6.0%}"
@@ -305,3 +384,12 @@ def format_table(report: dict[str, Any]) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def _bare_columns(record: dict[str, Any]) -> str:
+    """The bare round trip's median and ours ÷ bare, or dashes (no engine)."""
+    if "bare_round" not in record:
+        return f"{'-':>8} {'-':>19}"
+    r = record["round_vs_bare"]
+    ratio = f"{r['value']:.2f} [{r['low']:.2f}, {r['high']:.2f}]"
+    return f"{record['bare_round']['median_s'] * 1e3:>8.2f} {ratio:>19}"

@@ -158,7 +158,11 @@ def _overhead_arguments(over: argparse.ArgumentParser) -> None:
     )
     over.add_argument("--blocks", type=positive_int, default=8, help="blocks (default 8)")
     over.add_argument(
-        "--rounds", type=positive_int, default=30, help="timed rounds after warm-up (default 30)"
+        "--rounds",
+        type=positive_int,
+        default=50,
+        help="timed rounds of ours after warm-up, each followed or preceded by one of the "
+        "engine's bare round trip, in groups of 10 (rounded up; at least 2 groups; default 50)",
     )
     over.add_argument("--warmup", type=count, default=10, help="untimed rounds first (default 10)")
     over.add_argument(
@@ -216,8 +220,11 @@ OVERHEAD = Command(
     "overhead",
     help="time one round of the backend protocol on each engine",
     description="Per backend: start-up time, the median time of one aggregate round over "
-    "resident blocks with a trivial function, and an XᵀX aggregate over real data compared "
-    "with numpy in this process on as many BLAS threads as the backend has workers.",
+    "resident blocks with a trivial function beside the engine's own bare round trip over "
+    "the same workers (a no-op Client.run, actor call, task per block or Spark job), "
+    "alternating, and ours ÷ bare with its 95% interval over groups of 10 rounds; then an "
+    "XᵀX aggregate over real data compared with numpy in this process on as many BLAS "
+    "threads as the backend has workers.",
     epilog=textwrap.dedent("""\
         examples:
           dmlbench overhead                          # every installed backend, 2 workers

@@ -8,7 +8,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from dmlbench.reports.compare import DEFAULT_THRESHOLD
+from dmlbench.reports.thresholds import DEFAULT_THRESHOLD
 from dmlbench.suites.cli.arguments import Command, fraction, positive_int
 
 

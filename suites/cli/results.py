@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from dmlbench.reports.compare import DEFAULT_THRESHOLD, UNSTABLE_CV
+from dmlbench.reports.thresholds import DEFAULT_THRESHOLD, UNSTABLE_CV
 from dmlbench.suites.cli.arguments import Command, fraction, paths
 
 

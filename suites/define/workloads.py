@@ -191,7 +191,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         supervised=True,
         reference=None,
         tolerance=1e-9,
-        # Its relu and pool are compiled.
+        # Its convolution, relu and pool are compiled (forward and back).
         ours=OursPolicy(dataset_params=("image_shape",), warm_up=warm_compiled),
     ),
 }

@@ -211,7 +211,7 @@ def build_record(launches: Sequence[Launch]) -> Record:
         "n_iter_per_fit": [n for launch in launches for n in launch.fits.n_iter],
         "rebuilt_blocks": [n for launch in launches for n in launch.fits.rebuilt],
         "block_hosts": first.fits.block_hosts,
-        # Per timed fit, then the typical iteration: compute, imbalance, engine, driver.
+        # Per timed fit, then the typical iteration: compute, imbalance, protocol, engine, driver.
         # (backends.rounds' plain dicts, of the shapes reports.records declares.)
         "round_split_per_fit": cast("list[FitSplit] | None", splits),
         "round_split": (

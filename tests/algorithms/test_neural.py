@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp, softmax
 from sklearn import datasets, model_selection
 
 from dmlbench.algorithms import CNNClassifier, MLPClassifier
 from dmlbench.algorithms.base import split_blocks
-from dmlbench.algorithms.nets import CNN, MLP
+from dmlbench.algorithms.nets import CNN, MLP, unflatten
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +18,14 @@ def digits():
 
 
 @pytest.mark.parametrize(
-    "net", [MLP((5, 7, 4, 3)), CNN((8, 8), 3, 3, 6, 3), CNN((9, 7), 2, 2, 0, 3)], ids=repr
+    "net",
+    [
+        MLP((5, 7, 4, 3)),
+        CNN((8, 8), 3, 3, 6, 3),
+        CNN((9, 7), 2, 2, 0, 3),
+        CNN((9, 9), 2, 3, 4, 3),  # conv 7x7: the pool drops its last row and column
+    ],
+    ids=repr,
 )
 def test_gradients_match_finite_differences(net):
     rng = np.random.default_rng(0)
@@ -31,6 +39,105 @@ def test_gradients_match_finite_differences(net):
         e[j] = 1e-6
         numeric[j] = (net.loss_grad(theta + e, X, t)[0] - net.loss_grad(theta - e, X, t)[0]) / 2e-6
     assert np.abs(numeric - grad).max() <= 1e-6 * np.abs(numeric).max()
+
+
+def reference_cnn(net: CNN, theta, X, t) -> tuple[float, np.ndarray, np.ndarray, int]:
+    """The CNN in plain numpy, written to be read: (Σ loss, flat gradient, scores of shape
+    (n_samples, n_classes), windows whose maximum is above 0 at more than one position).
+
+    The convolution by a sliding window and one product, the pool by a reshape (the
+    last conv row or column dropped when odd); its gradient goes to every position equal
+    to its window's maximum where that maximum is above 0.
+    """
+    Wc, bc, *dense = unflatten(theta, net.shapes)
+    n, k, f = X.shape[0], net.kernel, net.n_filters
+    (h, w), (ph, pw) = net.conv_shape, net.pooled_shape
+    images = X.reshape(n, *net.image_shape)
+    patches = np.lib.stride_tricks.sliding_window_view(images, (k, k), axis=(1, 2))
+    patches = patches.reshape(n, h, w, k * k)
+    Z = patches @ Wc + bc  # (n, h, w, f)
+    windows = Z[:, : 2 * ph, : 2 * pw].reshape(n, ph, 2, pw, 2, f)
+    top = windows.max(axis=(2, 4), keepdims=True)
+    acts = [np.maximum(top, 0.0).reshape(n, -1)]  # (pool row, pool column, filter) order
+    for i in range(0, len(dense), 2):
+        A = acts[-1] @ dense[i] + dense[i + 1]
+        acts.append(np.maximum(A, 0.0) if i + 2 < len(dense) else A)
+    scores = acts[-1]
+    loss = float((logsumexp(scores, axis=1) - scores[np.arange(n), t]).sum())
+    delta = softmax(scores, axis=1)
+    delta[np.arange(n), t] -= 1.0
+    grads: list[np.ndarray] = []
+    for i in range(len(dense) - 2, -1, -2):
+        grads[:0] = [acts[i // 2].T @ delta, delta.sum(axis=0)]
+        delta = (delta @ dense[i].T) * (acts[i // 2] > 0)  # i = 0: the pool's relu
+    at_top = windows == top
+    dZ = np.zeros((n, h, w, f))
+    dZ[:, : 2 * ph, : 2 * pw] = (at_top * delta.reshape(n, ph, 1, pw, 1, f)).reshape(
+        n, 2 * ph, 2 * pw, f
+    )
+    dW = patches.reshape(-1, k * k).T @ dZ.reshape(-1, f)
+    grad = np.concatenate([dW.ravel(), dZ.sum(axis=(0, 1, 2)), *(g.ravel() for g in grads)])
+    ties = int(((at_top.sum(axis=(2, 4)) > 1) & (top[:, :, 0, :, 0] > 0)).sum())
+    return loss, grad, scores, ties
+
+
+@pytest.mark.parametrize("data", ["noise", "strokes"])
+@pytest.mark.parametrize(
+    "net",
+    [
+        CNN((28, 28), 8, 5, 64, 10),  # the images suite's 28x28 case
+        CNN((8, 8), 16, 3, 64, 10),  # CNNClassifier's defaults, on digits
+        CNN((12, 9), 3, 3, 4, 3),  # conv 10x7: the pool drops the last column
+        CNN((10, 11), 2, 4, 0, 3),  # conv 7x8: the last row; no hidden layer
+    ],
+    ids=repr,
+)
+def test_cnn_loss_and_gradient_are_the_numpy_references(net, data):
+    """The compiled conv + relu + pool, forward and back, against :func:`reference_cnn`
+    to 1e-12, on read-only arrays as Ray's object store hands them out. "strokes": 0/1
+    images on a zero background with positive conv biases, so that windows tie (an
+    all-zero patch gives exactly the bias) and the ties' gradient rule is checked."""
+    rng = np.random.default_rng(0)
+    n = 13
+    X = rng.standard_normal((n, net.image_shape[0] * net.image_shape[1]))
+    theta = net.init(rng)
+    if data == "strokes":
+        X = (X > 1.0).astype(float)
+        biases = slice(net.n_conv - net.n_filters, net.n_conv)
+        theta[biases] = np.abs(theta[biases]) + 0.1
+    t = rng.integers(0, net.n_classes, n)
+    X.setflags(write=False)
+    theta.setflags(write=False)
+    loss, grad = net.loss_grad(theta, X, t)
+    ref_loss, ref_grad, ref_scores, ties = reference_cnn(net, theta, X, t)
+    assert (ties > 0) == (data == "strokes")
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=0, atol=1e-12 * np.abs(ref_grad).max())
+    scores = net.scores(theta, X)
+    np.testing.assert_allclose(scores, ref_scores, rtol=0, atol=1e-12 * np.abs(ref_scores).max())
+
+
+def test_the_cnn_kernels_are_compiled_once_for_every_input_kind():
+    """The warm-up's two kinds (writable and read-only images) are all a fit needs: the
+    parameters are copied, other layouts and dtypes converted."""
+    from dmlbench.algorithms import compiled
+
+    kernels = (compiled.conv_relu_pool, compiled.conv_relu_pool_grad)
+    for writeable in (True, False):
+        compiled.warm_up(writeable)
+    warmed = [set(kernel.signatures) for kernel in kernels]
+    net = CNN((9, 8), 3, 2, 5, 4)
+    rng = np.random.default_rng(0)
+    X, theta, t = rng.random((6, 72)), net.init(rng), rng.integers(0, 4, 6)
+    frozen_X, frozen_theta = X.copy(), theta.copy()
+    frozen_X.setflags(write=False)
+    frozen_theta.setflags(write=False)
+    for images in (X, frozen_X, np.asfortranarray(X), X[::2], X.astype(np.float32)):
+        for params in (theta, frozen_theta):
+            net.loss_grad(params, images, t[: images.shape[0]])
+            net.scores(params, images)
+    assert [set(kernel.signatures) for kernel in kernels] == warmed
+    assert all(len(signatures) == 2 for signatures in warmed), warmed
 
 
 AVERAGING = {"solver": "averaging", "max_iter": 10, "local_epochs": 5}

@@ -1,5 +1,5 @@
 """Where a fit's time goes: every timed fit of ours split, round by round, into worker
-compute, imbalance, engine and driver terms (``round_split_per_fit``, ``round_split``);
+compute, imbalance, protocol, engine and driver terms (``round_split_per_fit``, ``round_split``);
 the report's "Where an iteration goes" table and its self-checking cost model.
 
 The adapters' side (one compute time per worker slot, a straggler seen as imbalance) is
@@ -12,7 +12,7 @@ from conftest import inline_suite, selected_backends
 from made_up import record
 
 from dmlbench.backends.registry import missing_modules
-from dmlbench.backends.rounds import TERMS
+from dmlbench.backends.rounds import TERMS, Round, RoundLog
 from dmlbench.reports.records import append_record, read_records
 from dmlbench.reports.render import report
 from dmlbench.reports.results import load
@@ -45,6 +45,8 @@ def test_every_timed_fit_of_ours_records_where_its_time_went(tmp_path):
         assert split["rounds"] >= n_iter and split["compute_s"] > 0.5 * fit_s, split
         # One in-process worker: no imbalance, a straggler of exactly 1.
         assert split["imbalance_s"] == 0.0 and split["straggler"] == 1.0
+        # dmlbench's own work around the calls: measured, a small share of the fit.
+        assert 0.0 < split["protocol_s"] < 0.1 * fit_s, split
         # Its CPU time over the same spans: positive, never above the wall (a thread
         # clock's resolution aside).
         assert 0 < split["compute_cpu_s"] <= split["compute_s"] + 1e-3, split
@@ -59,10 +61,28 @@ def test_every_timed_fit_of_ours_records_where_its_time_went(tmp_path):
     assert ours["phases"]["compile_s"] > 0 and "compile_s" not in native["phases"]
 
 
+def test_the_protocol_term_is_ours_on_the_slowest_workers_path():
+    """Worker 0 computes 5 and spends 1 of its own, worker 1 computes 4 and spends 3: the
+    slowest finishes at 7, so 2 of the 7 are ours on its path (not worker 0's 1, not the
+    largest own 3); the driver adds its 0.5 around the call, outside the wall of 10."""
+    r = Round("aggregate", 10.0, (5.0, 4.0), 8, own_s=(1.0, 3.0), driver_own_s=0.5)
+    assert r.max_finish_s == 7.0 and r.protocol_s == 2.5
+    log = RoundLog([r])
+    split = log.split(12.0)
+    assert split["compute_s"] == 4.5 and split["imbalance_s"] == 0.5
+    assert split["protocol_s"] == 2.5 and split["engine_s"] == 3.0
+    assert split["driver_s"] == 1.5  # 12 - 10 of wall - 0.5 of ours
+    assert sum(split[t] for t in TERMS) == 12.0
+    # A round its workers did not time (a tasks-pattern map): the driver's share alone.
+    unsplit = RoundLog([Round("map", 2.0, (), 0, driver_own_s=0.25)]).split(3.0)
+    assert unsplit["protocol_s"] == 0.25 and unsplit["unsplit_s"] == 2.0
+    assert sum(unsplit[t] for t in TERMS) == 3.0
+
+
 def with_split(workers: int, compute: float, imbalance: float, engine: float, driver: float):
     """A record whose every fit is 4 iterations of one round split this way."""
-    per_iter = {"compute_s": compute, "imbalance_s": imbalance, "engine_s": engine,
-                "driver_s": driver, "unsplit_s": 0.0}  # fmt: skip
+    per_iter = {"compute_s": compute, "imbalance_s": imbalance, "protocol_s": 0.0,
+                "engine_s": engine, "driver_s": driver, "unsplit_s": 0.0}  # fmt: skip
     split = {
         **{term: 4 * s for term, s in per_iter.items()}, "rounds": 4,
         "straggler": (compute + imbalance) / compute,

@@ -5,7 +5,7 @@ import operator
 
 from dmlbench.backends import RemoteError
 from dmlbench.backends._worker import Call, run
-from dmlbench.backends.conformance import indexed_block
+from dmlbench.backends.conformance import block_index_list, indexed_block
 
 
 def test_unpicklable_exception_still_reaches_the_driver():
@@ -22,3 +22,21 @@ def test_unpicklable_exception_still_reaches_the_driver():
     assert cost[0] == 1
     assert status == "err" and isinstance(exc, RemoteError)
     assert "Local: cannot travel" in str(exc)
+
+
+def test_the_outcome_counts_dmlbenchs_own_time_from_the_entry_point():
+    """Own seconds: from ``entered`` (when the engine handed over the call) to the return,
+    less the loop over the blocks; a hand-off before ``run`` (Dask's thread) counts."""
+    import time
+
+    from dmlbench.backends._worker import own_until_now
+
+    call = Call("aggregate", "own-test", ("generate", indexed_block), block_index_list, operator.add)
+    status, _, cost = run(call, [0, 1])
+    assert status == "ok" and len(cost) == 6 and 0.0 <= cost[5] < 0.04, cost
+    entered = time.perf_counter() - 0.05  # a hand-off of 50 ms before run() started
+    *_, cost = run(call, [0, 1], entered)
+    assert 0.05 <= cost[5] < 0.05 + 0.04, cost  # (the bound: a loaded machine's slack)
+    time.sleep(0.02)  # the way back to the engine, after run() returned
+    *_, later = own_until_now((status, None, cost), entered)
+    assert later[:5] == cost[:5] and later[5] >= cost[5] + 0.02, later

@@ -131,7 +131,7 @@ def test_the_limits_table_uses_the_bandwidth_of_as_many_processes_as_workers():
     work = {"kernel": "lloyd_partial", "bytes": 4.0, "flops": 8.0}
 
     def split(fit_s):
-        return {"rounds": 1, "compute_s": 1e-9, "imbalance_s": 0.0, "engine_s": 0.0,
+        return {"rounds": 1, "compute_s": 1e-9, "imbalance_s": 0.0, "protocol_s": 0.0, "engine_s": 0.0,
                 "driver_s": fit_s - 1e-9, "unsplit_s": 0.0, "straggler": None,
                 "compute_by_fn": {"lloyd_partial": [1, 1e-9]}}  # fmt: skip
 

@@ -40,6 +40,7 @@ def test_overhead_on_local(tmp_path, capsys):
     [rec] = report["results"]
     assert rec["backend"] == "local" and rec["info"]["n_workers"] == 1
     assert rec["round"]["rounds"] == 5 and 0 < rec["round"]["median_s"] < rec["round"]["p90_s"] * 10
+    assert "bare_round" not in rec  # in-process: no engine to make a round trip with
     assert rec["xtx_max_rel_error"] < 1e-12  # the timed XᵀX is also the right XᵀX
     assert rec["xtx_ratio"] == pytest.approx(rec["xtx"]["median_s"] / rec["xtx_numpy"]["median_s"])
     assert rec["xtx_efficiency"] == pytest.approx(
@@ -69,6 +70,11 @@ def test_overhead_on_every_engine(tmp_path, dmlbench_cli):
         assert rec["info"]["n_workers"] == 2, rec
         assert rec["xtx_max_rel_error"] < 1e-12, rec
         assert rec["startup_s"] > 0 and rec["shutdown_s"] >= 0
+        # Ours beside the engine's bare round trip: 2 groups of 10 rounds each (5 asked).
+        assert rec["round"]["rounds"] == rec["bare_round"]["rounds"] == 20, rec
+        ratio = rec["round_vs_bare"]
+        assert ratio["pairs"] == 2 and ratio["low"] <= ratio["value"] <= ratio["high"], rec
+        assert ratio["n"] == 40 and ratio["level"] == 0.95, rec
     for name in engines:
         assert any(line.startswith(name) for line in proc.stdout.splitlines()), proc.stdout
 
@@ -193,3 +199,42 @@ def test_overhead_measures_each_pattern(tmp_path, dmlbench_cli):
     assert [r["info"]["pattern"] for r in results] == ["resident", "tasks"]
     rows = [line.split()[0] for line in proc.stdout.splitlines()[2:]]
     assert rows == ["dask/resident", "dask/tasks"], proc.stdout
+
+
+def test_ours_and_bare_alternate_and_pair(monkeypatch):
+    """Round by round, ours then bare, then bare then ours; the ratio is paired over groups
+    of 10 (a clock that each side advances by its own cost: ours 3, bare 2)."""
+    from dmlbench.suites.bench import overhead
+
+    clock, calls = [0.0], []
+
+    def side(name, cost):
+        def run():
+            calls.append(name)
+            group = max(0, len(calls) - 5) // 20  # the 4 untimed calls, then 20 per group
+            clock[0] += cost * (1 + 0.5 * group)  # a drift between groups, both sides see it
+        return run
+
+    monkeypatch.setattr(overhead.time, "perf_counter", lambda: clock[0])
+    got = overhead.paired_timings(side("o", 3.0), side("b", 2.0), rounds=25, warmup=2)
+    assert calls[:4] == ["o", "b", "o", "b"]  # cold, then one more warm-up round each
+    timed = calls[4:]
+    assert len(timed) == 2 * 30 and timed[:4] == ["o", "b", "b", "o"]
+    assert got["pairs"] == 3 and got["ours"]["rounds"] == got["bare"]["rounds"] == 30
+    assert got["ours"]["cold_s"] == 3.0 and got["bare"]["cold_s"] == 2.0
+    assert got["ours"]["median_s"] == 4.5  # 3, 4.5, 6 by group: the drift is in the sides' own medians ...
+    ratio = got["ratio"]  # ... and paired out of the ratio: 1.5 in every group
+    assert ratio["low"] == pytest.approx(1.5) and ratio["high"] == pytest.approx(1.5), ratio
+    assert ratio["n"] == 60
+
+
+def test_the_table_prints_ours_bare_and_the_ratio():
+    from dmlbench.suites.bench.overhead import format_table
+
+    timing = {"median_s": 0.004, "p10_s": 0.0038, "p90_s": 0.0045}
+    record = {"backend": "dask", "pattern": "resident", "startup_s": 1.5, "info": {"n_workers": 2},
+              "round": timing, "bare_round": {**timing, "median_s": 0.0033},
+              "round_vs_bare": {"value": 1.21, "low": 1.15, "high": 1.27, "pairs": 5}}  # fmt: skip
+    line = format_table({"results": [record]}).splitlines()[2]
+    assert line.split()[:8] == ["dask/resident", "2", "1.50", "4.00", "3.80-4.50", "3.30", "1.21",
+                                "[1.15,"]  # fmt: skip

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dmlbench.reports import stats
+from dmlbench.reports import metrics, stats
 from dmlbench.reports.scaling_models import (
     TooFewPoints,
     fit_scaling,
@@ -175,3 +175,20 @@ def test_mlperf_interval_is_the_t_interval_of_the_kept_times():
     assert (one.value, one.low, one.high, one.n) == (2.0, 2.0, 2.0, 1)
     assert stats.mlperf_interval([1.0, None, None]) is None  # a miss among the kept
     assert stats.mlperf_interval([None]) is None
+
+
+def test_cost_range_is_the_cost_of_every_replicate():
+    """The vectorised COST equals metrics.cost applied to each bootstrap replicate (worker
+    counts out of order, times that beat the baseline at some counts and not others)."""
+    rng = np.random.default_rng(3)
+    by_workers = {w: list(rng.normal(1.0 + 0.1 * (w % 3), 0.1, 5)) for w in (8, 1, 4, 2)}
+    baseline = list(rng.normal(1.1, 0.1, 5))
+    got = stats.cost_range(by_workers, baseline, resamples=500)
+    counts = sorted(by_workers)
+    reps = {w: stats.median_replicates(by_workers[w], resamples=500, seed=k)
+            for k, w in enumerate(counts)}  # fmt: skip
+    base = stats.median_replicates(baseline, resamples=500, seed=len(counts))
+    found = [metrics.cost({w: reps[w][r] for w in counts}, base[r]) for r in range(500)]
+    dist = np.array([np.inf if c is None else c for c in found])
+    low, high = np.percentile(dist, [2.5, 97.5], method="nearest")
+    assert (got.low, got.high) == tuple(None if not np.isfinite(x) else int(x) for x in (low, high))
