@@ -74,6 +74,9 @@ def setup_process() -> None:
         return
     for var in BLAS_ENV:
         os.environ[var] = "1"
+    # numpy's BLAS loaded now, so the limit reaches it and describe_process sees it (this
+    # module imports no numpy itself: the command line's --help imports it).
+    import numpy  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)
@@ -106,6 +109,7 @@ def host_towards(address: str) -> str:
 
 def describe_process() -> dict[str, Any]:
     """Pid and BLAS threads of this process: what the engine really provisioned."""
+    import numpy  # noqa: F401 - its BLAS loaded, so threadpoolctl can see it
     from threadpoolctl import threadpool_info
 
     blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
