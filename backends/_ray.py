@@ -18,7 +18,9 @@ broadcasts are ``ray.put``; blocks are read zero-copy (read-only) from the objec
 from __future__ import annotations
 
 import os
+import pickle
 import signal
+import time
 from typing import Any
 
 from dmlbench.backends import _worker
@@ -70,13 +72,48 @@ class BlockActor:
         _worker.setup_process()
 
     def run(self, call: Call, indices: list[int]) -> Outcome:
+        """``_worker.run``, arguments and outcome serialised by Ray: for calls that carry
+        data (``"store"``), which Ray passes zero-copy through its object store."""
         return _worker.run(call, indices)
+
+    def run_wire(self, wire: bytes) -> bytes:
+        """``_worker.run`` of one round's call on this actor's blocks, in and out as
+        pickled bytes (:func:`to_wire`, :func:`from_wire`)."""
+        from ray import cloudpickle
+
+        entered = time.perf_counter()
+        call_bytes, indices = pickle.loads(wire)
+        outcome = _worker.run(pickle.loads(call_bytes), indices, entered)
+        return cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
 
     def where(self) -> dict[str, Any]:
         return where()
 
     def noop(self) -> None:
         """Nothing: the engine's bare round trip (``Backend.bare_round``)."""
+
+
+def to_wire(call: Call, indices_per_actor: list[list[int]]) -> list[bytes]:
+    """The argument of :meth:`BlockActor.run` for each actor: ``call`` pickled once (with
+    Ray's cloudpickle: a function defined in a script travels by value), with that actor's
+    block indices.
+
+    Bytes, not the objects: Ray passes a bytes argument or result as it is, where a
+    :class:`Call` and a list as two arguments, and an outcome tuple as the result, cost
+    ~0.4 ms more per round on two actors here (measured, 600 interleaved rounds); the
+    pickling is ~20 us. (Outcomes are pickled with cloudpickle too: a payload may be of
+    a class defined in the driver's script.)
+    """
+    from ray import cloudpickle
+
+    call_bytes = cloudpickle.dumps(call, protocol=pickle.HIGHEST_PROTOCOL)
+    return [pickle.dumps((call_bytes, r), protocol=pickle.HIGHEST_PROTOCOL)
+            for r in indices_per_actor]  # fmt: skip
+
+
+def from_wire(results: list[bytes]) -> list[Outcome]:
+    """The outcomes that :meth:`BlockActor.run` returned as bytes."""
+    return [pickle.loads(r) for r in results]
 
 
 class RayHandle(Handle):
@@ -309,9 +346,10 @@ class RayBackend(BaseBackend):
         return len(self._actors)
 
     def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
-        refs = [a.run.remote(call, r) for a, r in zip(self._actors, ranges, strict=True)]
+        wires = to_wire(call, ranges)
+        refs = [a.run_wire.remote(w) for a, w in zip(self._actors, wires, strict=True)]
         try:
-            return self._ray.get(refs)
+            return from_wire(self._ray.get(refs))
         except Exception as exc:
             raise BackendError(f"Ray failed running {call.op!r}: {exc}") from exc
 
@@ -326,8 +364,8 @@ class RayBackend(BaseBackend):
         return RayHandle(self._ray.put(value))
 
     def _cancel(self, generation: str) -> None:
-        call = Call("cancel", generation=generation)
-        self._ray.get([a.run.remote(call, []) for a in self._actors])
+        wires = to_wire(Call("cancel", generation=generation), [[]] * len(self._actors))
+        self._ray.get([a.run_wire.remote(w) for a, w in zip(self._actors, wires, strict=True)])
 
     def _bare_round(self, ds: Any) -> Any:
         """A no-op method call on each actor, one ``ray.get``."""

@@ -207,7 +207,9 @@ def measure_backend(
     record["pattern"] = options.get("pattern")
     with get_backend(name, n_workers=workers, **options) as be:
         started = be.info()
-        record["pattern"] = started.get("pattern")
+        # A pattern's name; a backend with one way of running (local, spark) describes
+        # it in a sentence under the same key, which names nothing here.
+        record["pattern"] = started.get("pattern") if offered_patterns(name) else None
         name = label(record)
         record["startup_s"] = started["startup_seconds"]
         print(f"  {name}: started in {record['startup_s']:.2f} s", file=log, flush=True)

@@ -40,3 +40,40 @@ def test_the_outcome_counts_dmlbenchs_own_time_from_the_entry_point():
     time.sleep(0.02)  # the way back to the engine, after run() returned
     *_, later = own_until_now((status, None, cost), entered)
     assert later[:5] == cost[:5] and later[5] >= cost[5] + 0.02, later
+
+
+def thread_name(block):
+    """The name of the thread a block function runs in, as a one-item list."""
+    import threading
+
+    return [threading.current_thread().name]
+
+
+def slow_thread_name(block):
+    """:func:`thread_name`, after longer than a call may take on Dask's event loop."""
+    import time
+
+    from dmlbench.backends._dask import LOOP_CALL_S
+
+    time.sleep(LOOP_CALL_S)
+    return thread_name(block)
+
+
+def test_dask_runs_a_short_call_on_the_event_loop_and_a_long_one_off_it(backend):
+    """A call not seen before runs on the worker's own thread (it may be long); one
+    whose last run was short runs on the event loop; a long one stays on the thread."""
+    import pytest
+
+    from dmlbench.backends.conformance import indexed_block
+
+    if backend.name != "dask" or getattr(backend, "pattern", "") != "resident":
+        pytest.skip("Dask's resident pattern only")
+    ds = backend.generate(indexed_block, 2)
+    try:
+        first, second = (backend.aggregate(ds, thread_name, operator.add) for _ in range(2))
+        slow = [backend.aggregate(ds, slow_thread_name, operator.add) for _ in range(2)]
+    finally:
+        backend.free(ds)
+    assert all(name.startswith("dmlbench") for name in first), first
+    assert not any(name.startswith("dmlbench") for name in second), second
+    assert all(name.startswith("dmlbench") for s in slow for name in s), slow
