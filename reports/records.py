@@ -17,6 +17,7 @@ nothing else, and the next append removes it.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import os
@@ -571,6 +572,20 @@ def read_records(path: Path, *, notes: list[str] | None = None) -> list[Record]:
         raise RecordsError(f"{path}: no such results file") from None
     lines = text.splitlines()
     last = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
+    # Parsed JSON holds no reference cycles, so the cyclic collector has nothing to find
+    # while it is made; at 100,000 records its passes over the growing heap doubled the
+    # read (39 s against 19 s here).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parsed(path, lines, last, notes)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parsed(path: Path, lines: list[str], last: int, notes: list[str] | None) -> list[Record]:
+    """The records of :func:`read_records`' ``lines`` (``last``: the last non-blank one)."""
     records = []
     for number, line in enumerate(lines, 1):
         if not line.strip():

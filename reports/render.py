@@ -10,8 +10,12 @@ figures together, then their tables. No section is named here.
 from __future__ import annotations
 
 import base64
+import gc
 import html
 import math
+import multiprocessing
+import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,19 +129,29 @@ def _parts(
 ) -> list[Part]:
     """The report, in reading order: the answer per workload, then every section's
     figures, then every section's tables (:data:`~dmlbench.reports.sections.ORDER`:
-    the per-case quality tables last). ``titled``: the title and the date first."""
+    the per-case quality tables last). ``titled``: the title and the date first.
+
+    The tables are made before the figures are drawn: both read the same series, computed
+    once (and, when the figures are drawn in other processes, inherited by them)."""
     shown = [s for s in sections() if results.cases or not s.needs_cases]
-    parts = _front(results) if titled else _front(results)[2:]
-    drawn = [(s.figure_title or s.title, _draw(s, results, fig_dir, out_dir, log))
-             for s in shown if s.figures is not None]  # fmt: skip
-    if any(refs for _, refs in drawn):
+    # What exists now (the records above all) out of the cyclic collector's passes: it is
+    # long-lived and made of plain values, and the passes over it cost a large report
+    # more than its tables (and a forked drawing process would copy every page they touch).
+    gc.freeze()
+    try:
+        parts = _front(results) if titled else _front(results)[2:]
+        tables = [part for s in shown for part in _tables_of(s, results)]
+        drawing = [s for s in shown if s.figures is not None]
+        drawn = zip([s.figure_title or s.title for s in drawing],
+                    _draw_every(drawing, results, fig_dir, out_dir, log), strict=True)  # fmt: skip
+    finally:
+        gc.unfreeze()
+    drawn_refs = [(title, refs) for title, refs in drawn if refs]
+    if drawn_refs:
         parts.append(Heading("Figures"))
-        for title, refs in drawn:
-            if refs:
-                parts += [Heading(title, 3), *refs]
-    for s in shown:
-        parts += _tables_of(s, results)
-    return parts
+        for title, refs in drawn_refs:
+            parts += [Heading(title, 3), *refs]
+    return parts + tables
 
 
 def _front(results: Results) -> list[Part]:
@@ -184,6 +198,53 @@ def _answer_block(results: Results) -> Block:
             inner.append(Table("", a.table.columns, a.table.rows))
     inner.append(Paragraph(answer.LEGEND))
     return Block("answer", inner)
+
+
+#: A report of at least this many cases draws its sections' figures in as many processes
+#: as there are cores (one section at a time each, in reading order): drawing is most of a
+#: large report's time (10,000 cases: ~19 of ~30 s in one process here).
+PARALLEL_FROM_CASES = 500
+#: What the drawing processes read: set only while they are forked.
+_forked: tuple[list[Section], Results, Path, Path, TextIO | None] | None = None
+
+
+def _draw_every(
+    drawing: list[Section], results: Results, fig_dir: Path, out_dir: Path, log: TextIO | None
+) -> list[list[FigureRef]]:
+    """Every section's figures (:func:`_draw`), per section in order.
+
+    In forked processes for a large report, when this process runs no other thread but
+    idle ones (a fork copies only the calling thread: a lock another one held would stay
+    held in the copy) and the platform forks; here otherwise."""
+    global _forked
+    processes = min(os.cpu_count() or 1, len(drawing))
+    if (len(results.cases) < PARALLEL_FROM_CASES or processes < 2 or not _only_idle_threads()
+            or "fork" not in multiprocessing.get_all_start_methods()):  # fmt: skip
+        return [_draw(s, results, fig_dir, out_dir, log) for s in drawing]
+    if log:
+        print(f"  drawing the figures of {len(drawing)} sections in {processes} processes",
+              file=log, flush=True)  # fmt: skip
+    _forked = (drawing, results, fig_dir, out_dir, log)
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            return pool.map(_draw_forked, range(len(drawing)), chunksize=1)
+    finally:
+        _forked = None
+
+
+def _only_idle_threads() -> bool:
+    """Whether every other thread of this process is one that only waits, holding no lock:
+    the command line's signal watchers, named ``dmlbench-idle-...``
+    (``dmlbench.suites.run.interrupts.IDLE_THREAD_PREFIX``)."""
+    me = threading.current_thread()
+    return all(t is me or t.name.startswith("dmlbench-idle-") for t in threading.enumerate())
+
+
+def _draw_forked(index: int) -> list[FigureRef]:
+    """:func:`_draw` of section ``index``, in a process forked by :func:`_draw_every`."""
+    assert _forked is not None, "only in a process forked by _draw_every"
+    drawing, results, fig_dir, out_dir, log = _forked
+    return _draw(drawing[index], results, fig_dir, out_dir, log)
 
 
 def _draw(

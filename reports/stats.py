@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -140,8 +141,9 @@ def _median_replicates(launches: tuple[tuple[float, ...], ...], resamples: int,
 
 
 def median_of(times: Times) -> float:
-    """The median of every fit time of every launch."""
-    return float(np.median(np.concatenate([np.asarray(x) for x in launches_of(times)])))
+    """The median of every fit time of every launch (``statistics.median``: the same
+    value as numpy's, ~30x faster on the tens of values of a case)."""
+    return float(statistics.median(t for launch in launches_of(times) for t in launch))
 
 
 def n_fits(times: Times) -> int:
@@ -182,6 +184,14 @@ def order_statistic_interval(values: Sequence[float], level: float = LEVEL) -> I
     n = len(xs)
     if n == 0:
         raise ValueError("order_statistic_interval needs at least one value")
+    k, covered = _order_statistic_rank(n, level)
+    return Interval(statistics.median(xs), xs[k - 1], xs[n - k], n, min(level, covered))
+
+
+@functools.lru_cache(maxsize=1024)
+def _order_statistic_rank(n: int, level: float) -> tuple[int, float]:
+    """``(k, coverage)`` of :func:`order_statistic_interval` for ``n`` values (the same
+    for every series of ``n`` fits: a report asks thousands of times)."""
 
     def coverage(k: int) -> float:  # of [x_(k), x_(n+1-k)], 1-indexed
         return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
@@ -189,7 +199,7 @@ def order_statistic_interval(values: Sequence[float], level: float = LEVEL) -> I
     k = 1
     while k + 1 <= (n + 1) // 2 and coverage(k + 1) >= level:
         k += 1
-    return Interval(float(np.median(xs)), xs[k - 1], xs[n - k], n, min(level, coverage(k)))
+    return k, coverage(k)
 
 
 def median_interval(

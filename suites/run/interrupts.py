@@ -44,6 +44,10 @@ EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 #: Seconds from the first signal until the exit is forced, whatever is still shutting down
 #: (the issue's bound is 10 s for every process to be gone).
 FORCE_AFTER_S = 8.0
+#: The names of this module's threads start so: threads that only wait on an event, with
+#: no lock held, which a fork may leave behind (the report's drawing processes are forked
+#: only beside threads so named: ``dmlbench.reports.render``).
+IDLE_THREAD_PREFIX = "dmlbench-idle-"
 _PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
@@ -171,7 +175,8 @@ def interruptible(*, exiting: bool = False) -> Iterator[None]:
     subreaper = _set_subreaper(True)
     previous = {sig: signal.getsignal(sig) for sig in EXIT_STATUS}
     if exiting:  # started now: the handler must not start a thread (it may run mid-start)
-        threading.Thread(target=_watch, args=(state,), daemon=True).start()
+        threading.Thread(target=_watch, args=(state,), daemon=True,
+                         name=f"{IDLE_THREAD_PREFIX}watch").start()  # fmt: skip
 
     def handler(signum: int, frame: object) -> None:
         if state.again:  # our redelivery of a first signal Python swallowed
@@ -194,7 +199,8 @@ def interruptible(*, exiting: bool = False) -> Iterator[None]:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, set(EXIT_STATUS))
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _unraisable_hook(state, previous_hook)
-    threading.Thread(target=_redeliver, args=(state,), daemon=True).start()
+    threading.Thread(target=_redeliver, args=(state,), daemon=True,
+                     name=f"{IDLE_THREAD_PREFIX}redeliver").start()  # fmt: skip
     try:
         yield
     finally:

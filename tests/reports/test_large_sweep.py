@@ -79,3 +79,36 @@ def test_thinning_keeps_the_ends_and_says_what_went(counts, per_count, kept, not
     got, said = thin_workers(rs, MAX_BARS)
     assert sorted({r["n_workers"] for r in got}) == kept
     assert said == note and len(got) <= MAX_BARS
+
+
+
+@pytest.mark.slow
+def test_a_large_report_draws_its_figures_in_other_processes_alike(tmp_path, dmlbench_cli):
+    """Past PARALLEL_FROM_CASES (528 records here) ``dmlbench report`` draws the sections'
+    figures in forked processes: the same figure files, byte for byte, and the same page
+    as drawn in one process (this one: the session's engines run threads, so it draws
+    here)."""
+    import os
+
+    from dmlbench.reports.render import PARALLEL_FROM_CASES
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: drawn in one process")
+    records = sweep(["local", "dask", "spark"], [1, 2, 3, 4, 6, 8, 12, 16],
+                    [10_000 * 2**k for k in range(11)])  # fmt: skip
+    assert len(records) >= PARALLEL_FROM_CASES
+    path = write_results(tmp_path / "results.jsonl", records)
+    here = report([path], tmp_path / "here")
+    proc = dmlbench_cli("report", str(path), "-o", str(tmp_path / "forked"))
+    assert f"sections in {min(os.cpu_count() or 1, 5)} processes" in proc.stderr, proc.stderr[-2000:]
+
+    def page(directory):
+        text = (directory / "report.md").read_text().splitlines()
+        return [line for line in text if "; written " not in line]
+
+    assert page(tmp_path / "forked") == page(here["markdown"].parent)
+    figures = sorted(p.name for p in (tmp_path / "here" / "figures").glob("*.png"))
+    assert figures == sorted(p.name for p in (tmp_path / "forked" / "figures").glob("*.png"))
+    for name in figures:
+        drawn_here = (tmp_path / "here" / "figures" / name).read_bytes()
+        assert (tmp_path / "forked" / "figures" / name).read_bytes() == drawn_here, name
