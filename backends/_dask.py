@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 import threading
 import time
 import weakref
@@ -126,22 +125,24 @@ def _connect(client_class: Any, address: str, seconds: float) -> Any:
 #: round here (measured, 600 interleaved rounds on 2 workers), a tenth of a round this
 #: long at most.
 LOOP_CALL_S = 0.005
-#: (op, dataset id, function name) -> wall seconds of its last run's blocks on this worker.
-_last_wall: dict[tuple[str, str, str], float] = {}
+#: :func:`_call_key` -> wall seconds of its last successful run's blocks on this worker.
+_last_wall: dict[tuple, float] = {}
 
 
 async def _on_worker(call: Call, workers: list[str], ranges: list[list[int]], dask_worker=None):
     """Worker side of every verb: this worker's share of ``call``, on the event loop when
     its last run was short (:data:`LOOP_CALL_S`), else off it (the hand-off to the thread
-    and back is dmlbench's own time: timed from ``entered``). The outcome comes back as
-    pickled bytes: Dask serialises a tuple's items one by one (~0.1-0.2 ms a round here)."""
+    and back is dmlbench's own time: timed from ``entered``); the outcome
+    :func:`~dmlbench.backends._worker.packed`."""
     global _executor
+    import cloudpickle
+
     entered = time.perf_counter()
     _worker.setup_process()
     if call.op == "cancel":  # must not queue behind the computation it cancels
-        return _packed(_worker.run(call, ()))
+        return _worker.packed(call, _worker.run(call, ()), cloudpickle.dumps)
     indices = ranges[workers.index(dask_worker.address)]
-    key = (call.op, call.ds_id, getattr(call.fn, "__qualname__", ""))
+    key = _call_key(call)
     if _last_wall.get(key, LOOP_CALL_S) < LOOP_CALL_S:
         outcome = _worker.run(call, indices, entered)
     else:
@@ -152,16 +153,19 @@ async def _on_worker(call: Call, workers: list[str], ranges: list[list[int]], da
         outcome = _worker.own_until_now(outcome, entered)
     if len(_last_wall) > 4096:  # datasets come and go: forget the old ones
         _last_wall.clear()
-    _last_wall[key] = outcome[2][1]  # its blocks' wall seconds (Cost.compute_s)
-    return _packed(outcome)
+    if outcome[0] == "ok":
+        _last_wall[key] = outcome[2][1]  # its blocks' wall seconds (Cost.compute_s)
+    else:  # failed or cancelled part way: its time says nothing of the next one's
+        _last_wall.pop(key, None)
+    return _worker.packed(call, outcome, cloudpickle.dumps)
 
 
-def _packed(outcome: Outcome) -> bytes:
-    """An outcome as one frame (cloudpickle: a payload may be of a class defined in the
-    driver's script)."""
-    import cloudpickle
-
-    return cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+def _call_key(call: Call) -> tuple:
+    """What makes two calls alike in cost: the op, the dataset, the function (a
+    ``partial``'s own function) and the kinds and shapes of the arguments."""
+    fn = getattr(call.fn, "func", call.fn)
+    shapes = tuple(getattr(a, "shape", type(a).__name__) for a in call.args)
+    return (call.op, call.ds_id, getattr(fn, "__qualname__", ""), shapes)
 
 
 def choose_workers(workers: list[dict[str, str]], n: int) -> list[str]:
@@ -307,14 +311,14 @@ class DaskBackend(BaseBackend):
     def _run(self, call: Call, ranges: list[list[int]]) -> list[Outcome]:
         try:
             out = self._client.run(_on_worker, call, self._workers, ranges, workers=self._workers)
+            return [_worker.unpacked(out[w]) for w in self._workers]
         except Exception as exc:
             raise BackendError(f"Dask failed running {call.op!r}: {exc}") from exc
-        return [pickle.loads(out[w]) for w in self._workers]
 
     def _run_each(self, calls: list[Call]) -> None:
         for worker, call in zip(self._workers, calls, strict=True):
             outcomes = self._client.run(_on_worker, call, [worker], [[]], workers=[worker])
-            status, payload, _ = pickle.loads(outcomes[worker])
+            status, payload, _ = _worker.unpacked(outcomes[worker])
             if status == "err":
                 raise payload
 

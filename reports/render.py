@@ -17,6 +17,8 @@ import multiprocessing
 import os
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -213,11 +215,12 @@ def _draw_every(
 ) -> list[list[FigureRef]]:
     """Every section's figures (:func:`_draw`), per section in order.
 
-    In forked processes for a large report, when this process runs no other thread but
-    idle ones (a fork copies only the calling thread: a lock another one held would stay
-    held in the copy) and the platform forks; here otherwise."""
+    In forked processes for a large report, when the platform forks and this process
+    runs no other Python thread but idle ones (a fork copies only the calling thread: a
+    lock another one held would stay held in the copy); here otherwise, and here again if
+    a drawing process dies (killed for memory, say)."""
     global _forked
-    processes = min(os.cpu_count() or 1, len(drawing))
+    processes = min(_cores(), len(drawing))
     if (len(results.cases) < PARALLEL_FROM_CASES or processes < 2 or not _only_idle_threads()
             or "fork" not in multiprocessing.get_all_start_methods()):  # fmt: skip
         return [_draw(s, results, fig_dir, out_dir, log) for s in drawing]
@@ -226,16 +229,31 @@ def _draw_every(
               file=log, flush=True)  # fmt: skip
     _forked = (drawing, results, fig_dir, out_dir, log)
     try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            return pool.map(_draw_forked, range(len(drawing)), chunksize=1)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            return list(pool.map(_draw_forked, range(len(drawing))))
+    except BrokenProcessPool as exc:
+        if log:
+            print(f"  a drawing process died ({exc}): drawing here", file=log, flush=True)
+        return [_draw(s, results, fig_dir, out_dir, log) for s in drawing]
     finally:
         _forked = None
 
 
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the platform tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _only_idle_threads() -> bool:
-    """Whether every other thread of this process is one that only waits, holding no lock:
-    the command line's signal watchers, named ``dmlbench-idle-...``
-    (``dmlbench.suites.run.interrupts.IDLE_THREAD_PREFIX``)."""
+    """Whether every other Python thread of this process is one that only waits, holding
+    no lock: the command line's signal watchers, named ``dmlbench-idle-...``
+    (``dmlbench.suites.run.interrupts.IDLE_THREAD_PREFIX``). Native threads (a BLAS
+    pool) are not seen here: OpenBLAS, the BLAS this project loads, stops its pool for a
+    fork and starts it again after (``pthread_atfork``)."""
     me = threading.current_thread()
     return all(t is me or t.name.startswith("dmlbench-idle-") for t in threading.enumerate())
 

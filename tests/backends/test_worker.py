@@ -77,3 +77,37 @@ def test_dask_runs_a_short_call_on_the_event_loop_and_a_long_one_off_it(backend)
     assert all(name.startswith("dmlbench") for name in first), first
     assert not any(name.startswith("dmlbench") for name in second), second
     assert all(name.startswith("dmlbench") for s in slow for name in s), slow
+
+
+def test_ray_releases_a_broadcast_once_its_handle_is_dropped(backend):
+    """A round's call travels to Ray's actors pickled, its broadcasts' object refs beside
+    it as Ray arguments: Ray counts them, so a dropped handle's object is released (a ref
+    pickled into the bytes would be held until Ray shuts down)."""
+    import gc
+
+    import numpy as np
+    import pytest
+
+    from dmlbench.backends.conformance import indexed_block
+
+    if backend.name != "ray" or getattr(backend, "pattern", "") != "resident":
+        pytest.skip("Ray's resident pattern only")
+
+    def scaled_sum(block, factor):  # local: travels by value (Ray's workers lack tests/)
+        return float(block.X.sum() * factor.sum())
+
+    ray = backend.native()
+    counts = ray._private.worker.global_worker.core_worker.get_all_reference_counts
+    ds = backend.generate(indexed_block, 2)
+    try:
+        handle = backend.broadcast(np.full(1000, 2.0))
+        object_id = handle.ref.hex().encode()  # how Ray's counts name it
+        total = backend.aggregate(ds, scaled_sum, operator.add, handle)
+        expected = backend.aggregate(ds, scaled_sum, operator.add, np.full(1000, 2.0))
+        assert total == expected
+        assert object_id in counts(), "the broadcast is counted"
+        del handle
+        gc.collect()
+        assert object_id not in counts(), "still held after the drop"
+    finally:
+        backend.free(ds)
